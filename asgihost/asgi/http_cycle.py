@@ -1,0 +1,207 @@
+"""One HTTP request/response exchange between a protocol stream and an ASGI app.
+
+States of the response (``Response``), in order and never backwards:
+  START     nothing sent; only ``http.response.start`` is accepted.
+  BODY      the head was given; only ``http.response.body`` is accepted.
+  DONE      the last body was given (or the server answered instead); nothing more is accepted.
+
+Invariants:
+- The app's ``send`` is the only thing that moves the state from START; the server moves it to
+  DONE itself only when it answers for the app (500) or the peer has gone.
+- ``receive`` returns request body chunks in order, then waits; after the response is DONE or
+  the peer has gone it returns ``http.disconnect`` at once.
+- Misuse by the app (wrong message order, invalid header) raises into the app; when the app
+  lets it escape, the exchange fails: a 500 if no byte of the response has left, else the
+  connection closes. Both are logged with the app's traceback.
+- A message sent after the peer has gone is dropped silently, as Uvicorn does.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any, Protocol
+
+from ..protocols.events import Request
+
+HIGH_WATER = 65536  # request body bytes buffered before reading pauses
+
+
+class Response(enum.Enum):
+    START = 1
+    BODY = 2
+    DONE = 3
+
+
+_START = Response.START
+_BODY = Response.BODY
+_DONE = Response.DONE
+
+
+class HTTPStream(Protocol):
+    """What a protocol connection offers one exchange (HTTP/1.1 today, HTTP/2 later)."""
+
+    write_paused: bool
+    logger: logging.Logger
+
+    def create_future(self) -> Any: ...
+    async def drain(self) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+    def send_continue(self, cycle: HTTPCycle) -> None: ...
+    def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None: ...
+    def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None: ...
+    def head_written(self, cycle: HTTPCycle) -> bool: ...
+    def send_error(self, cycle: HTTPCycle, status: int) -> None: ...
+    def close_connection(self, cycle: HTTPCycle) -> None: ...
+    def app_finished(self, cycle: HTTPCycle) -> None: ...
+
+
+class HTTPCycle:
+    __slots__ = (
+        "stream",
+        "request",
+        "scope",
+        "state",
+        "status",
+        "body",
+        "body_size",
+        "body_complete",
+        "body_paused",
+        "delivered",
+        "disconnected",
+        "waiter",
+        "expect_continue",
+        "task",
+    )
+
+    def __init__(self, stream: HTTPStream, request: Request, scope: dict[str, Any]) -> None:
+        self.stream = stream
+        self.request = request
+        self.scope = scope
+        self.state = _START
+        self.status = 0
+        self.body: list[bytes] = []
+        self.body_size = 0
+        self.body_complete = False
+        self.body_paused = False
+        self.delivered = False
+        self.disconnected = False
+        self.waiter: Any = None
+        self.expect_continue = request.expect_continue
+        self.task: Any = None
+
+    # ---- fed by the protocol connection ------------------------------------------------------
+
+    def feed_body(self, data: bytes) -> None:
+        if self.state is _DONE or self.disconnected:
+            return  # nobody will read it
+        self.body.append(data)
+        self.body_size += len(data)
+        if self.body_size > HIGH_WATER and not self.body_paused:
+            self.body_paused = True
+            self.stream.pause_reading()
+        self._wake()
+
+    def end_body(self) -> None:
+        self.body_complete = True
+        self.expect_continue = False
+        self._wake()
+
+    def disconnect(self) -> None:
+        self.disconnected = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- the ASGI callables ------------------------------------------------------------------
+
+    async def run(self, app: Any) -> None:
+        returned = False
+        result = None
+        try:
+            result = await app(self.scope, self.receive, self.send)
+            returned = True
+        except Exception as exc:
+            self.stream.logger.error("Exception in ASGI application\n", exc_info=exc)
+        finally:
+            if returned and result is not None:
+                self.stream.logger.error("ASGI callable should return None, but returned %r.", result)
+            elif returned and self.state is not _DONE and not self.disconnected:
+                if self.state is _START:
+                    self.stream.logger.error("ASGI callable returned without starting response.")
+                else:
+                    self.stream.logger.error("ASGI callable returned without completing response.")
+            if self.state is not _DONE or not returned or result is not None:
+                self._fail()
+            self.stream.app_finished(self)
+
+    def _fail(self) -> None:
+        if self.disconnected:
+            self.state = _DONE
+        elif self.state is not _DONE and not self.stream.head_written(self):
+            self.state = _DONE
+            self.status = 500
+            self.stream.send_error(self, 500)
+        else:
+            self.state = _DONE
+            self.stream.close_connection(self)
+        self._wake()
+
+    async def receive(self) -> dict[str, Any]:
+        if self.expect_continue:
+            self.expect_continue = False
+            if self.state is _START and not self.disconnected:
+                self.stream.send_continue(self)
+        while True:
+            if self.disconnected or self.state is _DONE:
+                return {"type": "http.disconnect"}
+            if self.body or (self.body_complete and not self.delivered):
+                break
+            # Nothing to hand over: wait for body, the end of the response, or the peer leaving.
+            if self.body_paused:
+                self.body_paused = False
+                self.stream.resume_reading()
+            self.waiter = self.stream.create_future()
+            await self.waiter
+        body = self.body
+        chunk = body[0] if len(body) == 1 else b"".join(body)
+        self.body = []
+        self.body_size = 0
+        if self.body_complete:
+            self.delivered = True
+        elif self.body_paused:
+            self.body_paused = False
+            self.stream.resume_reading()
+        return {"type": "http.request", "body": chunk, "more_body": not self.body_complete}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        stream = self.stream
+        if stream.write_paused and not self.disconnected:
+            await stream.drain()
+        kind = message["type"]
+        state = self.state
+        if state is _BODY:
+            if kind != "http.response.body":
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got {kind!r}.")
+            more = message.get("more_body", False)
+            if not self.disconnected:
+                stream.send_body(self, message.get("body", b""), more)
+            if not more:
+                self.state = _DONE
+                self._wake()
+        elif state is _START:
+            if kind != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got {kind!r}.")
+            self.state = _BODY
+            self.expect_continue = False
+            self.status = message["status"]
+            if not self.disconnected:
+                stream.send_start(self, self.status, message.get("headers", ()))
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")

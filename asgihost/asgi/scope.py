@@ -1,0 +1,87 @@
+"""Building ASGI scopes from parsed requests.
+
+The parts of a scope that are fixed for a connection (server, client, scheme, root path) are
+computed once per connection by ``ConnectionInfo``; per request only the request's own fields
+are added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..protocols.errors import ProtocolError
+from ..protocols.events import Request
+
+ASGI_VERSION = "3.0"
+HTTP_SPEC_VERSION = "2.3"
+
+
+class ConnectionInfo:
+    """What every scope on one connection shares."""
+
+    __slots__ = ("server", "client", "scheme", "root_path", "raw_root_path", "state")
+
+    def __init__(
+        self,
+        server: tuple[str, int] | None,
+        client: tuple[str, int] | None,
+        scheme: str,
+        root_path: str,
+        state: dict[str, Any],
+    ) -> None:
+        self.server = server
+        self.client = client
+        self.scheme = scheme
+        self.root_path = root_path
+        self.raw_root_path = root_path.encode("ascii")
+        self.state = state
+
+
+def split_target(target: bytes) -> tuple[bytes, bytes]:
+    """Split a request-target into (raw path, query string). Origin-form is the fast path."""
+    if target[:1] != b"/":
+        if target == b"*":
+            return b"*", b""
+        try:
+            parts = urlsplit(target.decode("ascii"))  # absolute-form (RFC 9112 section 3.2.2)
+        except (UnicodeDecodeError, ValueError):
+            raise ProtocolError("Invalid request target.", 400) from None
+        if not parts.scheme or not parts.netloc:
+            raise ProtocolError("Invalid request target.", 400)
+        return (parts.path or "/").encode("ascii"), parts.query.encode("ascii")
+    query_at = target.find(b"?")
+    if query_at == -1:
+        return target, b""
+    return target[:query_at], target[query_at + 1 :]
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a path as UTF-8; a path that is not ASCII on the wire is refused."""
+    try:
+        path = raw_path.decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError("Request target is not ASCII.", 400) from None
+    if "%" in path:
+        path = unquote(path)
+    return path
+
+
+def http_scope(info: ConnectionInfo, request: Request) -> dict[str, Any]:
+    """The ``http`` scope for one request. ``path`` includes the root path, as Starlette expects."""
+    raw_path, query = split_target(request.target)
+    return {
+        "type": "http",
+        "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
+        "http_version": request.http_version,
+        "server": info.server,
+        "client": info.client,
+        "scheme": info.scheme,
+        "method": request.method,
+        "root_path": info.root_path,
+        "path": info.root_path + decode_path(raw_path),
+        "raw_path": info.raw_root_path + raw_path,
+        "query_string": query,
+        "headers": request.headers,
+        "state": info.state.copy(),
+    }

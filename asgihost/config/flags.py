@@ -1,0 +1,171 @@
+"""Uvicorn-style options (command-line flags and ``run()``/``Config()`` keyword arguments),
+mapped onto the model's dotted keys. This table holds names, keys and help; never defaults:
+those are read from the model.
+
+``host``, ``port``, ``uds`` and ``fd`` are not keys of their own: together they are the
+``bind`` of the one listener, as in Uvicorn (``uds`` wins over ``fd``, which wins over TCP).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
+
+LISTENER = "default"
+APP = "main"
+
+_SECTIONS = {"server": Server, "logging": Logging, "limits": Limits, "listeners": Listener, "apps": App}
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # keyword argument name; the flag is --name-with-dashes
+    key: str  # dotted key in HostConfig, or "bind" for the composed listener address
+    help: str
+    kind: str = "value"  # value | int | bool | list | switch (store_true)
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def field(self) -> tuple[type, str] | None:
+        parts = self.key.split(".")
+        if parts[0] not in _SECTIONS:
+            return None
+        return _SECTIONS[parts[0]], parts[-1]
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "bind", "Bind socket to this host; use [::] or :: for IPv6.", metavar="HOST"),
+    Option("port", "bind", "Bind socket to this port; 0 picks a free one.", "int", metavar="PORT"),
+    Option("uds", "bind", "Bind to a Unix domain socket at this path.", metavar="PATH"),
+    Option("fd", "bind", "Serve on an already-bound socket inherited as this file descriptor.", "int", "FD"),
+    Option(
+        "uds_mode", f"listeners.{LISTENER}.mode", "File mode of the Unix socket, in octal.", metavar="MODE"
+    ),
+    Option(
+        "backlog", f"listeners.{LISTENER}.backlog", "Maximum number of connections to hold in backlog.", "int"
+    ),
+    Option(
+        "factory",
+        f"apps.{APP}.factory",
+        "Treat APP as an application factory: call it to get the app.",
+        "switch",
+    ),
+    Option(
+        "app_dir",
+        f"apps.{APP}.app_dir",
+        "Look for APP in this directory, by adding it to sys.path.",
+        metavar="DIR",
+    ),
+    Option("lifespan", f"apps.{APP}.lifespan", "Lifespan implementation."),
+    Option("interface", f"apps.{APP}.interface", "Select ASGI3 or ASGI2 as the application interface."),
+    Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
+    Option("loop", "server.loop", "Event loop implementation."),
+    Option("http", "server.http", "HTTP/1.1 protocol implementation."),
+    Option("log_level", "logging.level", "Log level."),
+    Option("access_log", "logging.access_log", "Enable/disable the access log.", "bool"),
+    Option(
+        "limit_concurrency",
+        "limits.concurrency",
+        "Maximum number of concurrent connections or requests before answering 503.",
+        "int",
+        "N",
+    ),
+    Option(
+        "timeout_keep_alive",
+        "limits.keep_alive_timeout",
+        "Close keep-alive connections idle this long.",
+        metavar="SECONDS",
+    ),
+    Option(
+        "timeout_graceful_shutdown",
+        "server.graceful_timeout",
+        "Time in-flight requests get to finish on shutdown before they are cancelled.",
+        metavar="SECONDS",
+    ),
+    Option(
+        "headers", "server.headers", 'Extra response header "name:value"; repeatable.', "list", "NAME:VALUE"
+    ),
+    Option("server_header", "server.server_header", "Enable/disable the default Server header.", "bool"),
+    Option("date_header", "server.date_header", "Enable/disable the default Date header.", "bool"),
+)
+
+BY_NAME = {option.name: option for option in OPTIONS}
+BY_KEY = {option.key: option for option in OPTIONS if option.key != "bind"}
+
+_LOG_LEVELS_BY_NUMBER = {
+    logging.CRITICAL: "critical",
+    logging.ERROR: "error",
+    logging.WARNING: "warning",
+    logging.INFO: "info",
+    logging.DEBUG: "debug",
+    5: "trace",
+}
+
+
+def default_of(option: Option) -> Any:
+    """The model's default for an option, for help texts."""
+    if option.key == "bind":
+        bind = Listener.model_fields["bind"].default
+        return {"host": bind.host, "port": bind.port}.get(option.name)
+    field = option.field
+    assert field is not None
+    model, attr = field
+    info = model.model_fields[attr]
+    return info.get_default(call_default_factory=True)
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[leaf] = value
+
+
+def compose_bind(host: str | None, port: int | None, uds: str | None, fd: int | None) -> str | None:
+    """Uvicorn's rule: uds, else fd, else host:port (each part defaulting to the model's)."""
+    if uds is not None:
+        return f"unix:{uds}"
+    if fd is not None:
+        return f"fd://{fd}"
+    if host is None and port is None:
+        return None
+    default: Bind = Listener.model_fields["bind"].default
+    return str(
+        Bind.tcp(host if host is not None else default.host, port if port is not None else default.port)
+    )
+
+
+def options_tree(app: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The nested dict of settings that ``options`` (by Uvicorn name) describe, for one app.
+
+    Unknown names raise TypeError, as an unexpected keyword argument would.
+    """
+    unknown = sorted(set(options) - set(BY_NAME))
+    if unknown:
+        raise TypeError(f"asgihost does not support the option(s): {', '.join(unknown)}")
+    tree: dict[str, Any] = {"apps": {APP: {"app": app}}}
+    bind = compose_bind(*(options.get(name) for name in ("host", "port", "uds", "fd")))
+    if bind is not None:
+        _set(tree, f"listeners.{LISTENER}.bind", bind)
+    for name, value in options.items():
+        option = BY_NAME[name]
+        if option.key == "bind" or value is None:
+            continue
+        if name == "log_level" and isinstance(value, int):
+            value = _LOG_LEVELS_BY_NUMBER.get(value, value)
+        if name == "headers":
+            value = [item if isinstance(item, str) else f"{item[0]}: {item[1]}" for item in value]
+        _set(tree, option.key, value)
+    return tree
+
+
+def build(app: str, options: dict[str, Any]) -> HostConfig:
+    """Validate Uvicorn-style options into a HostConfig (raises pydantic.ValidationError)."""
+    return HostConfig.model_validate(options_tree(app, options))

@@ -1,0 +1,230 @@
+"""The model of asgihost.toml: the one place where settings and their defaults live.
+
+Every command-line flag and every keyword argument of ``asgihost.run``/``asgihost.Config``
+is a way of writing one of these keys (see ``flags.py``). Models are frozen and reject keys
+they do not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- value types ---------------------------------------------------------------------------------
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+
+
+def _parse_seconds(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if match is None:
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(
+                    'a duration is a number of seconds or a string like "30s", "500ms", "2m"'
+                ) from None
+        return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(_parse_seconds),
+    Field(ge=0),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _DURATION_RE.pattern}]}
+    ),
+]
+"""A duration: a number of seconds, or a string with a unit (ms, s, m, h)."""
+
+
+def _parse_mode(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.lower().removeprefix("0o")
+        if not text or any(c not in "01234567" for c in text):
+            raise ValueError('a file mode is an octal string such as "660" or "0o660"')
+        return int(text, 8)
+    return value
+
+
+FileMode = Annotated[
+    int,
+    BeforeValidator(_parse_mode),
+    Field(ge=0, le=0o777),
+    PlainSerializer(lambda mode: f"{mode:o}", return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^(0o)?[0-7]{1,3}$"}, {"type": "integer"}]}),
+]
+
+
+@dataclass(frozen=True)
+class Bind:
+    """Where a listener listens: exactly one of (host, port), path, fd is set."""
+
+    kind: Literal["tcp", "unix", "fd"]
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    fd: int = -1
+
+    def __str__(self) -> str:
+        if self.kind == "unix":
+            return f"unix:{self.path}"
+        if self.kind == "fd":
+            return f"fd://{self.fd}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @classmethod
+    def tcp(cls, host: str, port: int) -> Bind:
+        return cls("tcp", host=host.strip("[]"), port=port)
+
+
+def parse_bind(value: Any) -> Any:
+    if isinstance(value, Bind) or not isinstance(value, str):
+        return value
+    if value.startswith("unix:"):
+        path = value[len("unix:") :]
+        if not path:
+            raise ValueError('a Unix socket bind is "unix:/path/to/socket"')
+        return Bind("unix", path=path)
+    if value.startswith("fd://"):
+        fd = value[len("fd://") :]
+        if not fd.isdigit():
+            raise ValueError('an inherited socket is "fd://N" with N a file descriptor number')
+        return Bind("fd", fd=int(fd))
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError('expected "host:port", "[v6addr]:port", "unix:/path" or "fd://N"')
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError('an IPv6 address is written in brackets: "[::1]:8000"')
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError('an IPv6 address is written in brackets: "[::1]:8000"')
+    if not 0 <= int(port) <= 65535:
+        raise ValueError("a port is between 0 and 65535")
+    return Bind("tcp", host=host, port=int(port))
+
+
+BindAddress = Annotated[
+    Bind,
+    BeforeValidator(parse_bind),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "examples": ["127.0.0.1:8000", "[::]:8000", "unix:/run/app.sock", "fd://3"]}
+    ),
+]
+
+_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _check_header(value: str) -> str:
+    name, sep, field_value = value.partition(":")
+    name, field_value = name.strip(), field_value.strip()
+    if not sep or not _TOKEN_RE.match(name):
+        raise ValueError('a header is "name: value" with a token for a name')
+    if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F or ord(c) > 0xFF for c in field_value):
+        raise ValueError("a header value may not hold control characters")
+    return f"{name}: {field_value}"
+
+
+HeaderLine = Annotated[str, AfterValidator(_check_header)]
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+
+# ---- sections ------------------------------------------------------------------------------------
+
+
+class Server(_Model):
+    """How the server process runs."""
+
+    loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto", description="Event loop: uvloop when installed (auto), or asyncio."
+    )
+    http: Literal["auto", "httptools"] = Field("auto", description="HTTP/1.1 implementation (httptools).")
+    graceful_timeout: Seconds | None = Field(
+        30.0, description="Time in-flight requests get to finish on shutdown; null waits for ever."
+    )
+    server_header: bool = Field(True, description="Send a `server: asgihost` header.")
+    date_header: bool = Field(True, description="Send a `date` header.")
+    headers: list[HeaderLine] = Field(
+        default_factory=list, description='Extra headers on every response, as "name: value".'
+    )
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        return [tuple(line.split(": ", 1)) for line in self.headers]  # type: ignore[misc]
+
+
+class Logging(_Model):
+    level: LogLevel = Field("info", description="Log level of the server's loggers.")
+    format: Literal["auto", "plain"] = Field("auto", description="auto: rich on a terminal, plain otherwise.")
+    access_log: bool = Field(True, description="Log one line per response.")
+
+
+class Limits(_Model):
+    concurrency: int | None = Field(
+        None, ge=1, description="Connections or in-flight requests beyond which requests get a 503."
+    )
+    keep_alive_timeout: Seconds = Field(5.0, description="Close a connection idle for this long.")
+
+
+class Listener(_Model):
+    bind: BindAddress = Field(
+        Bind.tcp("127.0.0.1", 8000), description='"host:port", "[v6]:port", "unix:/path" or "fd://N".'
+    )
+    backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
+    mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
+
+    @model_validator(mode="after")
+    def _mode_only_for_unix(self) -> Listener:
+        if "mode" in self.model_fields_set and self.bind.kind != "unix":
+            raise ValueError('mode applies only to a Unix socket (bind = "unix:/path")')
+        return self
+
+
+class App(_Model):
+    app: str = Field(description='The ASGI application, as "module:attribute".')
+    factory: bool = Field(False, description="`app` names a function that returns the application.")
+    app_dir: str = Field(".", description="Directory put first on sys.path before importing.")
+    lifespan: Literal["auto", "on", "off"] = Field("auto", description="ASGI lifespan protocol.")
+    interface: Literal["auto", "asgi3", "asgi2"] = Field("auto", description="ASGI interface of the app.")
+    root_path: str = Field("", description="Prefix the app is served under (behind a proxy).")
+
+
+class HostConfig(_Model):
+    """The whole of asgihost.toml."""
+
+    server: Server = Field(default_factory=Server)
+    logging: Logging = Field(default_factory=Logging)
+    limits: Limits = Field(default_factory=Limits)
+    listeners: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Listener] = Field(
+        default_factory=lambda: {"default": Listener()}, min_length=1
+    )
+    apps: dict[Annotated[str, Field(pattern=NAME_PATTERN)], App] = Field(
+        min_length=1,
+        max_length=1,
+        description="The application to serve (one per server in this version).",
+    )

@@ -1,0 +1,58 @@
+"""Events the protocol cores emit. Slotted and plain: one object per thing that happened."""
+
+from __future__ import annotations
+
+
+class Request:
+    """A complete request head. ``target`` is the raw request-target bytes."""
+
+    __slots__ = ("stream_id", "method", "target", "headers", "http_version", "keep_alive", "expect_continue")
+
+    def __init__(
+        self,
+        stream_id: int,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        http_version: str,
+        keep_alive: bool,
+        expect_continue: bool,
+    ) -> None:
+        self.stream_id = stream_id
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+
+
+class Data:
+    """A piece of a request body."""
+
+    __slots__ = ("stream_id", "data")
+
+    def __init__(self, stream_id: int, data: bytes) -> None:
+        self.stream_id = stream_id
+        self.data = data
+
+
+class EndOfMessage:
+    """The request body is complete."""
+
+    __slots__ = ("stream_id",)
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+
+
+class Malformed:
+    """The peer's bytes could not be parsed; everything after this is lost."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+Event = Request | Data | EndOfMessage | Malformed

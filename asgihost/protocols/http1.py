@@ -1,0 +1,269 @@
+"""HTTP/1.1 protocol core over httptools: bytes in, events out; response framing, bytes out.
+
+Invariants:
+- ``receive_data`` returns the events parsed from exactly the bytes given, in order. A parse
+  error ends parsing: a ``Malformed`` event is the last event the connection ever yields.
+- Requests are parsed ahead of responses (pipelining); responses are written strictly one at
+  a time, in request order, so one set of response-state attributes suffices.
+- A response head whose body length is known is held back and written together with the
+  first body bytes (one write instead of two); ``head_written`` tells whether any byte of the
+  current response has left, i.e. whether a 500 can still replace it.
+- Nothing here awaits or knows about sockets: the transport feeds and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+
+import httptools
+
+from .errors import LocalProtocolError, ProtocolError
+from .events import Data, EndOfMessage, Malformed, Request
+from .headers import has_token, is_valid_name, is_valid_value
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        phrase = b""
+    return b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+
+
+STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
+CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+_METHODS: dict[bytes, str] = {}
+
+# Response header names the framing must see, lowercased.
+_CONTENT_LENGTH = b"content-length"
+_TRANSFER_ENCODING = b"transfer-encoding"
+_CONNECTION = b"connection"
+_SERVER = b"server"
+_DATE = b"date"
+_FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
+
+
+class DefaultHeaders:
+    """Headers the server adds to every response, pre-rendered: ``date`` changes once a second."""
+
+    __slots__ = ("date", "server", "extra")
+
+    def __init__(self, date: bytes = b"", server: bytes = b"", extra: bytes = b"") -> None:
+        self.date = date  # b"date: ...\r\n" or b""
+        self.server = server  # b"server: ...\r\n" or b""
+        self.extra = extra  # further b"name: value\r\n" lines
+
+
+class H1Connection:
+    """One HTTP/1.1 connection, server side."""
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpRequestParser(self)
+        self._events: list = []
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._expect_continue = False
+        self._stream_id = 0
+        self._current: Request | None = None
+        self._stopped = False
+        # State of the response being written.
+        self.head_written = False
+        self.keep_alive = True
+        self._pending_head = b""
+        self._chunked = False
+        self._no_body = False
+        self._remaining = -1  # bytes the Content-Length still promises; -1 when not given
+
+    # ---- input -------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list:
+        """Parse ``data``; return the events it completes."""
+        if self._stopped:
+            return []
+        self._events = events = []
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # Upgrade or CONNECT: the bytes after this request belong to another protocol we do
+            # not speak on this connection. Answer the request, then close.
+            self._stopped = True
+            if self._current is not None:
+                self._current.keep_alive = False
+        except httptools.HttpParserError as exc:
+            self._stopped = True
+            events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
+        return events
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._expect_continue = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self._expect_continue = True
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method)
+        if method is None:
+            method = raw_method.decode("ascii")
+            if len(_METHODS) < 64:
+                _METHODS[raw_method] = method
+        version = parser.get_http_version()
+        self._stream_id += 1
+        self._current = request = Request(
+            self._stream_id,
+            method,
+            self._url,
+            self._headers,
+            version,
+            parser.should_keep_alive(),
+            self._expect_continue and version == "1.1",
+        )
+        self._events.append(request)
+
+    def on_body(self, body: bytes) -> None:
+        self._events.append(Data(self._stream_id, body))
+
+    def on_message_complete(self) -> None:
+        self._events.append(EndOfMessage(self._stream_id))
+
+    # ---- output ------------------------------------------------------------------------------
+
+    def start_response(
+        self,
+        request: Request,
+        status: int,
+        headers: Iterable[tuple[bytes, bytes]],
+        defaults: DefaultHeaders,
+    ) -> bytes:
+        """Frame a response head; returns the bytes to write now (``b""`` when held back).
+
+        Raises ``LocalProtocolError`` for a header that must not be written.
+        """
+        self.head_written = False
+        self._pending_head = b""
+        status_line = STATUS_LINES.get(status)
+        if status_line is None:
+            if type(status) is not int or not 100 <= status <= 999:
+                raise LocalProtocolError(f"Invalid HTTP status code {status!r} in response.")
+            status_line = _status_line(status)
+        keep_alive = request.keep_alive
+        content_length = -1
+        chunked = False
+        close_sent = False
+        date = defaults.date
+        server = defaults.server
+        parts = [status_line, b"", b""]
+        append = parts.append
+        for name, value in headers:
+            if not is_valid_name(name):
+                raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
+            if not is_valid_value(value):
+                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
+            lname = name if name.islower() else name.lower()
+            if lname in _FRAMING_NAMES:
+                if lname == _CONTENT_LENGTH:
+                    if not value.isdigit() or (content_length != -1 and int(value) != content_length):
+                        raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
+                    content_length = int(value)
+                elif lname == _TRANSFER_ENCODING:
+                    chunked = value.lower() == b"chunked"
+                    if not chunked:
+                        raise LocalProtocolError(f"Unsupported Transfer-Encoding {value!r} in response.")
+                elif lname == _CONNECTION:
+                    if has_token(value, b"close"):
+                        keep_alive = False
+                        close_sent = True
+                elif lname == _SERVER:
+                    server = b""
+                else:
+                    date = b""
+            append(name)
+            append(b": ")
+            append(value)
+            append(b"\r\n")
+        parts[1] = date
+        parts[2] = server + defaults.extra
+        no_body = request.method == "HEAD" or status in (204, 304) or status < 200
+        if chunked:
+            if content_length != -1:
+                raise LocalProtocolError("Response has both Content-Length and Transfer-Encoding.")
+            if request.http_version != "1.1":
+                raise LocalProtocolError("Chunked response to an HTTP/1.0 request.")
+        elif content_length == -1 and not no_body:
+            if request.http_version == "1.1":
+                chunked = True
+                append(b"transfer-encoding: chunked\r\n")
+            else:
+                keep_alive = False  # the body ends when the connection does
+        if not keep_alive:
+            if not close_sent:
+                append(b"connection: close\r\n")
+        elif request.http_version == "1.0":
+            append(b"connection: keep-alive\r\n")
+        append(b"\r\n")
+        head = b"".join(parts)
+
+        self.keep_alive = keep_alive
+        self._no_body = no_body
+        self._chunked = chunked and not no_body
+        self._remaining = -1 if no_body else content_length
+        if content_length != -1 or no_body:
+            self._pending_head = head
+            self.head_written = False
+            return b""
+        self.head_written = True
+        return head
+
+    def send_body(self, data: bytes, more: bool) -> bytes:
+        """Frame a piece of the response body; returns the bytes to write (maybe none)."""
+        if self._no_body:
+            out = b""
+        elif self._chunked:
+            if data:
+                out = b"%x\r\n%b\r\n" % (len(data), data)
+                if not more:
+                    out += b"0\r\n\r\n"
+            else:
+                out = b"" if more else b"0\r\n\r\n"
+        elif self._remaining != -1:
+            remaining = self._remaining - len(data)
+            if remaining < 0:
+                raise LocalProtocolError("Response content longer than Content-Length.")
+            if not more and remaining:
+                raise LocalProtocolError("Response content shorter than Content-Length.")
+            self._remaining = remaining
+            out = data
+        else:
+            out = data
+        if not self.head_written:
+            self.head_written = True
+            out = self._pending_head + out if out else self._pending_head
+            self._pending_head = b""
+        return out
+
+
+def simple_response(status: int, body: bytes, defaults: DefaultHeaders, close: bool = True) -> bytes:
+    """A whole plain-text response the server writes on its own behalf (400, 500, 503, 404)."""
+    return b"".join(
+        (
+            STATUS_LINES[status],
+            defaults.date,
+            defaults.server,
+            defaults.extra,
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n" if close else b"\r\n",
+            body,
+        )
+    )

@@ -1,0 +1,1 @@
+"""All I/O: sockets, the event loop, the transport that feeds the protocol cores, processes."""

@@ -1,0 +1,325 @@
+"""The asyncio side of an HTTP/1.1 connection: feed the core, dispatch its events, write.
+
+Invariants:
+- ``self.cycle`` is the exchange whose response is being written; requests parsed while it is
+  in progress wait in ``self.pipeline`` (reading pauses meanwhile), and start in order.
+- ``self.parsing`` is the exchange the parser's body bytes belong to.
+- Reading is paused while a request waits in the pipeline or an exchange holds more unread
+  body than ``HIGH_WATER``; it resumes when neither holds.
+- A connection is idle when it has no exchange; then ``idle_deadline`` is set and the
+  server's tick closes it once the deadline passes. Nothing is scheduled per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+from ..asgi.http_cycle import HTTPCycle
+from ..asgi.scope import ConnectionInfo, http_scope
+from ..logs.access import format_client, format_target
+from ..protocols.errors import ProtocolError
+from ..protocols.events import Data, EndOfMessage, Request
+from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
+from .clock import Clock
+
+_REASONS = {
+    400: b"Bad Request",
+    500: b"Internal Server Error",
+    503: b"Service Unavailable",
+}
+
+
+class ServerState:
+    """What every connection of one server shares. Built once at start-up."""
+
+    def __init__(
+        self,
+        app: Any,
+        app_state: dict[str, Any],
+        root_path: str,
+        defaults: DefaultHeaders,
+        clock: Clock,
+        keep_alive_timeout: float,
+        limit_concurrency: int | None,
+        logger: logging.Logger,
+        access_logger: logging.Logger | None,
+    ) -> None:
+        self.app = app
+        self.app_state = app_state
+        self.root_path = root_path
+        self.defaults = defaults
+        self.clock = clock
+        self.keep_alive_timeout = keep_alive_timeout
+        self.limit_concurrency = limit_concurrency
+        self.logger = logger
+        self.access_logger = access_logger
+        self.connections: set[H1Protocol] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def sweep_idle(self) -> None:
+        now = self.clock.now
+        for conn in [c for c in self.connections if 0.0 < c.idle_deadline <= now]:
+            conn.close()
+
+
+def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
+    info = transport.get_extra_info(name)
+    if isinstance(info, tuple) and len(info) >= 2:
+        return (str(info[0]), int(info[1]))
+    return None
+
+
+async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"19"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Service Unavailable"})
+
+
+class H1Protocol(asyncio.Protocol):
+    def __init__(self, shared: ServerState, loop: asyncio.AbstractEventLoop) -> None:
+        self.shared = shared
+        self.loop = loop
+        self.logger = shared.logger
+        self.core = H1Connection()
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
+        self.info: ConnectionInfo = None  # type: ignore[assignment]  # set by connection_made
+        self.cycle: HTTPCycle | None = None
+        self.parsing: HTTPCycle | None = None
+        self.pipeline: deque[HTTPCycle | ProtocolError] = deque()
+        self.read_paused = False
+        self.write_paused = False
+        self.closing = False
+        self.peer_done = False
+        self.idle_deadline = 0.0
+        self._drain_waiter: asyncio.Future[None] | None = None
+
+    # ---- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        shared = self.shared
+        shared.connections.add(self)
+        self.info = ConnectionInfo(
+            _address(transport, "sockname"),
+            _address(transport, "peername"),
+            "http",
+            shared.root_path,
+            shared.app_state,
+        )
+        self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.shared.connections.discard(self)
+        self.closing = True
+        self.idle_deadline = 0.0
+        if self.cycle is not None:
+            self.cycle.disconnect()
+        if self.parsing is not None and self.parsing is not self.cycle:
+            self.parsing.disconnect()
+        for item in self.pipeline:
+            if isinstance(item, HTTPCycle):
+                item.disconnect()
+        self.pipeline.clear()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def eof_received(self) -> bool | None:
+        # The peer will send nothing more. Answer what it already asked, then close.
+        self.peer_done = True
+        if self.cycle is None:
+            return None  # nothing in flight: let the transport close
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        events = self.core.receive_data(data)
+        for event in events:
+            kind = type(event)
+            if kind is Request:
+                self._on_request(event)  # type: ignore[arg-type]
+            elif kind is Data:
+                if self.parsing is not None:
+                    self.parsing.feed_body(event.data)  # type: ignore[union-attr]
+            elif kind is EndOfMessage:
+                if self.parsing is not None:
+                    self.parsing.end_body()
+                    self.parsing = None
+            else:
+                self._on_error(event.error)  # type: ignore[union-attr]
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- requests ----------------------------------------------------------------------------
+
+    def _on_request(self, request: Request) -> None:
+        self.idle_deadline = 0.0
+        try:
+            scope = http_scope(self.info, request)
+        except ProtocolError as exc:
+            self._on_error(exc)
+            return
+        cycle = HTTPCycle(self, request, scope)
+        self.parsing = cycle
+        if self.cycle is None:
+            self._start(cycle)
+        else:
+            self.pipeline.append(cycle)
+            self.pause_reading()
+
+    def _on_error(self, error: ProtocolError) -> None:
+        """A request we cannot parse: answer it in its turn, then close."""
+        self.parsing = None
+        if self.cycle is None:
+            self._write_error(error)
+        else:
+            self.pipeline.append(error)
+            self.pause_reading()
+
+    def _write_error(self, error: ProtocolError) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("%s", error)
+        status = error.status_hint
+        self.transport.write(simple_response(status, _REASONS.get(status, b"Error"), self.shared.defaults))
+        self.close()
+
+    def _start(self, cycle: HTTPCycle) -> None:
+        self.cycle = cycle
+        shared = self.shared
+        app = shared.app
+        limit = shared.limit_concurrency
+        if limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit):
+            self.logger.warning("Exceeded concurrency limit.")
+            app = service_unavailable
+        task = self.loop.create_task(cycle.run(app))
+        cycle.task = task
+        shared.tasks.add(task)
+
+    def _response_complete(self, cycle: HTTPCycle) -> None:
+        self.cycle = None
+        if (
+            self.closing
+            or self.peer_done
+            and not self.pipeline
+            or not self.core.keep_alive
+            or not cycle.body_complete
+        ):
+            # An unread request body would have to be read and thrown away: close instead.
+            self.close()
+            return
+        if self.pipeline:
+            item = self.pipeline.popleft()
+            if isinstance(item, ProtocolError):
+                self._write_error(item)
+                return
+            self._start(item)
+            if not self.pipeline:
+                self.resume_reading()
+        else:
+            self.idle_deadline = self.shared.clock.now + self.shared.keep_alive_timeout
+            self.resume_reading()
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: close when idle, else after the response in progress."""
+        if self.cycle is None:
+            self.close()
+        else:
+            self.peer_done = True
+            self.pipeline.clear()
+
+    # ---- the stream interface HTTPCycle talks to ------------------------------------------------
+
+    def create_future(self) -> asyncio.Future[None]:
+        return self.loop.create_future()
+
+    async def drain(self) -> None:
+        if self._drain_waiter is None:
+            self._drain_waiter = self.loop.create_future()
+        await self._drain_waiter
+
+    def pause_reading(self) -> None:
+        if not self.read_paused and not self.closing:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused and not self.pipeline and not self.closing:
+            parsing = self.parsing
+            if parsing is not None and parsing.body_paused:
+                return
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def send_continue(self, cycle: HTTPCycle) -> None:
+        if cycle is self.cycle and not self.closing:
+            self.transport.write(CONTINUE_100)
+
+    def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None:
+        data = self.core.start_response(cycle.request, status, headers, self.shared.defaults)
+        if data:
+            self.transport.write(data)
+        access = self.shared.access_logger
+        if access is not None:
+            self._log_access(cycle, status)
+
+    def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
+        data = self.core.send_body(body, more)
+        if data:
+            self.transport.write(data)
+        if not more:
+            self._response_complete(cycle)
+
+    def head_written(self, cycle: HTTPCycle) -> bool:
+        return cycle is not self.cycle or self.core.head_written
+
+    def send_error(self, cycle: HTTPCycle, status: int) -> None:
+        if cycle is not self.cycle or self.closing:
+            return
+        self.cycle = None
+        if self.shared.access_logger is not None:
+            self._log_access(cycle, status)
+        self.transport.write(simple_response(status, _REASONS[status], self.shared.defaults))
+        self.close()
+
+    def close_connection(self, cycle: HTTPCycle) -> None:
+        self.close()
+
+    def app_finished(self, cycle: HTTPCycle) -> None:
+        self.shared.tasks.discard(cycle.task)
+        cycle.task = None
+
+    def _log_access(self, cycle: HTTPCycle, status: int) -> None:
+        request = cycle.request
+        self.shared.access_logger.info(  # type: ignore[union-attr]
+            '%s - "%s %s HTTP/%s" %d',
+            format_client(self.info.client),
+            request.method,
+            format_target(request.target),
+            request.http_version,
+            status,
+        )

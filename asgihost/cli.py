@@ -63,8 +63,7 @@ def _add(group: argparse._ArgumentGroup, option: Option) -> None:
             kwargs["choices"] = choices
         if option.metavar:
             kwargs["metavar"] = option.metavar
-    flag = "--header" if option.name == "headers" else option.flag
-    group.add_argument(flag, **kwargs)
+    group.add_argument(option.flag, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:

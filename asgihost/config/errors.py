@@ -52,6 +52,8 @@ def from_validation_error(exc: ValidationError, source: str) -> ConfigError:
 def _where(key: str, source: str) -> str:
     if source == "model":
         return ""
+    while key and key.rsplit(".", 1)[-1].isdigit():  # an item of a list option
+        key = key.rsplit(".", 1)[0]
     option = BY_KEY.get(key)
     if option is None and key.startswith(f"listeners.{LISTENER}.bind"):
         names = ("host", "port", "uds", "fd")

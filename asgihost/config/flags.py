@@ -27,10 +27,11 @@ class Option:
     help: str
     kind: str = "value"  # value | int | bool | list | switch (store_true)
     metavar: str | None = None
+    flag_name: str | None = None  # when the flag is not the keyword with dashes
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.flag_name or "--" + self.name.replace("_", "-")
 
     @property
     def field(self) -> tuple[type, str] | None:

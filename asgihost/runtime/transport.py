@@ -249,6 +249,7 @@ class H1Protocol(asyncio.Protocol):
         if self.cycle is None:
             self.close()
         else:
+            self.cycle.request.keep_alive = False  # says "connection: close" if not yet sent
             self.peer_done = True
             self.pipeline.clear()
 

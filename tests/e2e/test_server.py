@@ -1,0 +1,183 @@
+"""The command and the server process: listeners, lifespan, loading, shutdown, exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from conftest import free_port, http_exchange, launch
+
+
+def get(server, path: str = "/", extra: bytes = b"") -> bytes:
+    with server.connect() as sock:
+        return http_exchange(sock, b"GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (path.encode(), extra))
+
+
+def test_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "asgihost", "--version"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.startswith("asgihost ")
+    out = subprocess.run([sys.executable, "-m", "asgihost", "run", "--help"], capture_output=True, text=True, timeout=30)
+    for flag in ("--host", "--port", "--uds", "--fd", "--factory", "--app-dir", "--lifespan", "--interface", "--loop",
+                 "--http", "--log-level", "--no-access-log", "--root-path", "--limit-concurrency", "--backlog",
+                 "--timeout-keep-alive", "--timeout-graceful-shutdown", "--header", "--no-server-header",
+                 "--no-date-header"):
+        assert flag in out.stdout
+
+
+def test_invalid_flag_value_names_the_flag_and_exits_2():
+    out = subprocess.run(
+        [sys.executable, "-m", "asgihost", "run", "m:app", "--timeout-keep-alive", "soon"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert out.returncode == 2
+    assert "--timeout-keep-alive" in out.stderr
+
+
+def test_lifespan_state_reaches_requests_and_shutdown_runs(serve):
+    server = serve("lifespan_apps:with_state")
+    assert get(server).endswith(b"hello from lifespan")
+    assert server.stop(signal.SIGTERM) == 0
+    log = server.log()
+    assert "Application startup complete." in log
+    assert "SHUTDOWN-RAN" in log and "Application shutdown complete." in log
+
+
+def test_failed_startup_exits_3_with_the_apps_message(serve):
+    server = serve("lifespan_apps:failing_startup", wait=False)
+    assert server.proc.wait(30) == 3
+    assert "database is unreachable" in server.log()
+
+
+def test_lifespan_on_requires_support_auto_tolerates_its_absence(serve):
+    strict = serve("lifespan_apps:raising_startup", "--lifespan", "on", wait=False)
+    assert strict.proc.wait(30) == 3
+    assert "lifespan exploded" in strict.log()
+    relaxed = serve("lifespan_apps:raising_startup")
+    assert get(relaxed).startswith(b"HTTP/1.1 204 ")
+    assert "ASGI 'lifespan' protocol appears unsupported." in relaxed.log()
+    off = serve("lifespan_apps:raising_startup", "--lifespan", "off")
+    assert "lifespan" not in off.log().lower()
+
+
+def test_factory_and_asgi2_and_loop_asyncio(serve):
+    assert get(serve("lifespan_apps:factory", "--factory")).endswith(b"hello from lifespan")
+    assert get(serve("lifespan_apps:ASGI2App", "--loop", "asyncio")).endswith(b"asgi2")
+    assert get(serve("lifespan_apps:ASGI2App", "--interface", "asgi2")).endswith(b"asgi2")
+
+
+@pytest.mark.parametrize(
+    ("app", "message"),
+    [
+        ("no_such_module:app", 'Could not import module "no_such_module"'),
+        ("control:missing", 'Attribute "missing" not found'),
+        ("control", "<module>:<attribute>"),
+        ("control:not_a_factory_call", "--factory"),
+    ],
+)
+def test_bad_app_exits_3_with_a_clear_message(serve, app, message):
+    server = serve(app, wait=False)
+    assert server.proc.wait(30) == 3
+    assert message in server.log()
+
+
+def test_port_in_use_exits_1(serve):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = serve("control:slow", "--port", str(port), wait=False)
+        assert server.proc.wait(30) == 1
+    assert f"127.0.0.1:{port}" in server.log()
+
+
+def test_unix_socket_with_mode_is_removed_on_exit(serve, tmp_path):
+    path = str(tmp_path / "app.sock")
+    server = serve("lifespan_apps:with_state", "--uds", path, "--uds-mode", "600")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert get(server).endswith(b"hello from lifespan")
+    assert server.stop() == 0
+    assert not os.path.exists(path)
+
+
+def test_stale_unix_socket_is_replaced(serve, tmp_path):
+    path = str(tmp_path / "stale.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # the file stays, nobody listens
+    server = serve("lifespan_apps:with_state", "--uds", path)
+    assert get(server).endswith(b"hello from lifespan")
+
+
+def test_inherited_file_descriptor(tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    fd = sock.fileno()
+    try:
+        server = launch(
+            tmp_path,
+            [sys.executable, "-m", "asgihost", "run", "lifespan_apps:with_state", "--fd", str(fd)],
+            port=port,
+            pass_fds=(fd,),
+        )
+        try:
+            assert get(server).endswith(b"hello from lifespan")
+        finally:
+            server.stop()
+    finally:
+        sock.close()
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+def test_ipv6_listener(tmp_path):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 is not configured")
+    port = free_port()
+    server = launch(
+        tmp_path, [sys.executable, "-m", "asgihost", "run", "lifespan_apps:with_state", "--host", "::1",
+                   "--port", str(port)], port=port,
+    )
+    try:
+        assert f"http://[::1]:{port}" in server.log()
+        with socket.create_connection(("::1", port), timeout=5) as sock:
+            assert http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").endswith(b"hello from lifespan")
+    finally:
+        server.stop()
+
+
+def test_graceful_shutdown_lets_the_request_in_flight_finish(serve):
+    server = serve("control:slow")
+    result: list[bytes] = []
+    sock = server.connect(timeout=10)
+    sock.sendall(b"GET /x?800 HTTP/1.1\r\nHost: t\r\n\r\n")
+    server.wait_for_log("REQUEST-STARTED")
+    reader = threading.Thread(target=lambda: result.append(http_exchange(sock, b"", until_close=True, timeout=10)))
+    reader.start()
+    assert server.stop(signal.SIGINT) == 0
+    reader.join(10)
+    sock.close()
+    assert result and result[0].startswith(b"HTTP/1.1 200 ") and result[0].endswith(b"done")
+    assert b"connection: close" in result[0]  # no keep-alive past shutdown
+
+
+def test_graceful_timeout_cancels_what_does_not_finish(serve):
+    server = serve("control:forever", "--timeout-graceful-shutdown", "0.5")
+    sock = server.connect(timeout=10)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    server.wait_for_log("REQUEST-STARTED")
+    assert server.stop(signal.SIGTERM, timeout=10) == 0
+    sock.close()
+    log = server.log()
+    assert "REQUEST-CANCELLED" in log
+    assert "timeout graceful shutdown exceeded" in log
+    assert "Exception in ASGI application" not in log

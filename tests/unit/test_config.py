@@ -1,0 +1,153 @@
+"""The model, the Uvicorn option table and error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from asgihost.cli import build_parser
+from asgihost.config import Bind, ConfigError, HostConfig, from_options
+from asgihost.config.flags import OPTIONS, default_of
+from asgihost.config.model import parse_bind
+
+
+def test_defaults_match_uvicorn():
+    config = from_options("m:app", {})
+    listener = config.listeners["default"]
+    assert str(listener.bind) == "127.0.0.1:8000"
+    assert listener.backlog == 2048
+    assert config.limits.keep_alive_timeout == 5
+    assert config.limits.concurrency is None
+    assert config.logging.level == "info" and config.logging.access_log is True
+    assert config.apps["main"].lifespan == "auto"
+    assert config.apps["main"].interface == "auto"
+    assert config.server.server_header and config.server.date_header
+    assert config.server.graceful_timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("options", "bind"),
+    [
+        ({"port": 9000}, "127.0.0.1:9000"),
+        ({"host": "0.0.0.0"}, "0.0.0.0:8000"),
+        ({"host": "::1", "port": 1}, "[::1]:1"),
+        ({"host": "[::]"}, "[::]:8000"),
+        ({"uds": "/tmp/x.sock", "port": 5}, "unix:/tmp/x.sock"),
+        ({"fd": 3, "host": "1.2.3.4"}, "fd://3"),
+    ],
+)
+def test_host_port_uds_fd_compose_one_bind(options, bind):
+    assert str(from_options("m:app", options).listeners["default"].bind) == bind
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.0.0.0:80", Bind("tcp", host="0.0.0.0", port=80)),
+        ("[::]:8000", Bind("tcp", host="::", port=8000)),
+        ("localhost:0", Bind("tcp", host="localhost", port=0)),
+        ("unix:/run/a.sock", Bind("unix", path="/run/a.sock")),
+        ("fd://3", Bind("fd", fd=3)),
+    ],
+)
+def test_bind_forms(text, expected):
+    assert parse_bind(text) == expected
+    assert str(expected) == text
+
+
+@pytest.mark.parametrize("text", ["nohost", "::1:80", "[::1:80", "h:99999", "unix:", "fd://x", "h:"])
+def test_bad_binds_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_bind(text)
+
+
+def test_durations_and_modes_take_units():
+    config = from_options("m:app", {"timeout_keep_alive": "500ms", "timeout_graceful_shutdown": "2m"})
+    assert config.limits.keep_alive_timeout == 0.5
+    assert config.server.graceful_timeout == 120
+    config = from_options("m:app", {"uds": "/tmp/s", "uds_mode": "0o600"})
+    assert config.listeners["default"].mode == 0o600
+
+
+def test_headers_from_tuples_and_strings():
+    config = from_options("m:app", {"headers": [("X-A", "1"), "X-B:  two "]})
+    assert config.server.header_pairs() == [("X-A", "1"), ("X-B", "two")]
+
+
+def test_log_level_as_number():
+    assert from_options("m:app", {"log_level": 10}).logging.level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("options", "source", "where"),
+    [
+        ({"lifespan": "sometimes"}, "flags", "--lifespan"),
+        ({"lifespan": "sometimes"}, "kwargs", "lifespan="),
+        ({"timeout_keep_alive": "soon"}, "flags", "--timeout-keep-alive"),
+        ({"limit_concurrency": 0}, "kwargs", "limit_concurrency="),
+        ({"headers": ["no colon"]}, "flags", "--header"),
+        ({"port": 70000}, "flags", "--port"),
+    ],
+)
+def test_errors_name_the_option_as_the_user_wrote_it(options, source, where):
+    with pytest.raises(ConfigError) as info:
+        from_options("m:app", options, source)
+    assert where in str(info.value)
+
+
+def test_mode_on_a_tcp_listener_is_an_error():
+    with pytest.raises(ConfigError, match="Unix socket"):
+        from_options("m:app", {"uds_mode": "600"})
+
+
+def test_unknown_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match="reload"):
+        from_options("m:app", {"reload": True})
+
+
+def test_unknown_keys_are_rejected_everywhere():
+    with pytest.raises(Exception, match="unknown|Extra"):
+        HostConfig.model_validate({"apps": {"a": {"app": "m:a", "mount": "/x", "bogus": 1}}})
+    with pytest.raises(Exception):
+        HostConfig.model_validate({"apps": {"a": {"app": "m:a"}}, "serverr": {}})
+
+
+def test_model_is_frozen():
+    config = from_options("m:app", {})
+    with pytest.raises(Exception):
+        config.server.loop = "asyncio"  # type: ignore[misc]
+
+
+def test_every_option_has_a_flag_and_a_model_default():
+    parser = build_parser()
+    run = parser._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    flags = {s for action in run._actions for s in action.option_strings}
+    for option in OPTIONS:
+        assert option.flag in flags
+        default_of(option)  # reads the model without error
+
+
+def test_cli_flags_parse_to_the_same_config_as_keywords():
+    parser = build_parser()
+    args = vars(
+        parser.parse_args(
+            [
+                "run",
+                "m:app",
+                "--port",
+                "9",
+                "--no-access-log",
+                "--header",
+                "x-a:1",
+                "--factory",
+                "--lifespan",
+                "on",
+            ]
+        )
+    )
+    options = {k: v for k, v in args.items() if v is not None and k not in ("command", "app")}
+    from_flags = from_options("m:app", options, "flags")
+    from_kwargs = from_options(
+        "m:app",
+        {"port": 9, "access_log": False, "headers": [("x-a", "1")], "factory": True, "lifespan": "on"},
+    )
+    assert from_flags == from_kwargs

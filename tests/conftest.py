@@ -137,7 +137,7 @@ def http_exchange(sock: socket.socket, request: bytes, *, until_close: bool = Fa
     """Send raw bytes; read until the peer closes (``until_close``) or one response is complete."""
     sock.settimeout(timeout)
     sock.sendall(request)
-    data = b""
+    data = bytearray()
     while True:
         try:
             chunk = sock.recv(65536)
@@ -148,17 +148,18 @@ def http_exchange(sock: socket.socket, request: bytes, *, until_close: bool = Fa
         data += chunk
         if not until_close and _complete(data):
             break
-    return data
+    return bytes(data)
 
 
-def _complete(data: bytes) -> bool:
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
+def _complete(data: bytearray) -> bool:
+    end = data.find(b"\r\n\r\n")
+    if end == -1:
         return False
-    lower = head.lower()
-    if b"content-length:" in lower:
-        length = int(lower.split(b"content-length:")[1].split(b"\r\n")[0])
-        return len(body) >= length
-    if b"transfer-encoding: chunked" in lower:
-        return body.endswith(b"0\r\n\r\n")
-    return lower.startswith(b"http/1.1 1") or b" 204 " in head.split(b"\r\n")[0]
+    head = bytes(data[:end]).lower()
+    body_len = len(data) - end - 4
+    if b"content-length:" in head:
+        return body_len >= int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+    if b"transfer-encoding: chunked" in head:
+        return data.endswith(b"0\r\n\r\n")
+    status_line = head.split(b"\r\n")[0]
+    return status_line.startswith(b"http/1.1 1") or b" 204 " in status_line or b" 304 " in status_line

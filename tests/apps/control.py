@@ -28,3 +28,19 @@ async def forever(scope, receive, send):
 
 def not_a_factory_call():
     return slow
+
+
+CHUNK = 256 * 1024
+CHUNKS = 256  # 64 MiB in all
+
+
+async def big_download(scope, receive, send):
+    """Streams 64 MiB, printing how many chunks ``send`` has accepted."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-length", b"%d" % (CHUNK * CHUNKS))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    chunk = b"x" * CHUNK
+    for i in range(CHUNKS):
+        await send({"type": "http.response.body", "body": chunk, "more_body": i < CHUNKS - 1})
+        print("SENT", i + 1, flush=True)

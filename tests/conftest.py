@@ -27,7 +27,9 @@ def free_port() -> int:
 class RunningServer:
     """A server process; ``log()`` returns what it has written so far."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path, port: int | None, uds: str | None) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], log_path: Path, port: int | None, uds: str | None
+    ) -> None:
         self.proc = proc
         self.log_path = log_path
         self.port = port
@@ -133,7 +135,9 @@ def serve(tmp_path: Path) -> Iterator:
             server.stop(signal.SIGKILL)
 
 
-def http_exchange(sock: socket.socket, request: bytes, *, until_close: bool = False, timeout: float = 5.0) -> bytes:
+def http_exchange(
+    sock: socket.socket, request: bytes, *, until_close: bool = False, timeout: float = 5.0
+) -> bytes:
     """Send raw bytes; read until the peer closes (``until_close``) or one response is complete."""
     sock.settimeout(timeout)
     sock.sendall(request)

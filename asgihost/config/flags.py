@@ -12,12 +12,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
 
 LISTENER = "default"
 APP = "main"
 
-_SECTIONS = {"server": Server, "logging": Logging, "limits": Limits, "listeners": Listener, "apps": App}
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "server": Server,
+    "logging": Logging,
+    "limits": Limits,
+    "listeners": Listener,
+    "apps": App,
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Option:
         return self.flag_name or "--" + self.name.replace("_", "-")
 
     @property
-    def field(self) -> tuple[type, str] | None:
+    def field(self) -> tuple[type[BaseModel], str] | None:
         parts = self.key.split(".")
         if parts[0] not in _SECTIONS:
             return None

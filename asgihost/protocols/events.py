@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import ProtocolError
+
 
 class Request:
     """A complete request head. ``target`` is the raw request-target bytes."""
@@ -51,7 +53,7 @@ class Malformed:
 
     __slots__ = ("error",)
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: ProtocolError) -> None:
         self.error = error
 
 

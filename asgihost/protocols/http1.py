@@ -19,7 +19,7 @@ from http import HTTPStatus
 import httptools
 
 from .errors import LocalProtocolError, ProtocolError
-from .events import Data, EndOfMessage, Malformed, Request
+from .events import Data, EndOfMessage, Event, Malformed, Request
 from .headers import has_token, is_valid_name, is_valid_value
 
 
@@ -61,7 +61,7 @@ class H1Connection:
 
     def __init__(self) -> None:
         self._parser = httptools.HttpRequestParser(self)
-        self._events: list = []
+        self._events: list[Event] = []
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
@@ -78,11 +78,12 @@ class H1Connection:
 
     # ---- input -------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list:
+    def receive_data(self, data: bytes) -> list[Event]:
         """Parse ``data``; return the events it completes."""
         if self._stopped:
             return []
-        self._events = events = []
+        events: list[Event] = []
+        self._events = events
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:

@@ -21,7 +21,7 @@ from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, http_scope
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
-from ..protocols.events import Data, EndOfMessage, Request
+from ..protocols.events import Data, EndOfMessage, Malformed, Request
 from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
 from .clock import Clock
 
@@ -146,18 +146,17 @@ class H1Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         events = self.core.receive_data(data)
         for event in events:
-            kind = type(event)
-            if kind is Request:
-                self._on_request(event)  # type: ignore[arg-type]
-            elif kind is Data:
+            if type(event) is Request:
+                self._on_request(event)
+            elif type(event) is Data:
                 if self.parsing is not None:
-                    self.parsing.feed_body(event.data)  # type: ignore[union-attr]
-            elif kind is EndOfMessage:
+                    self.parsing.feed_body(event.data)
+            elif type(event) is EndOfMessage:
                 if self.parsing is not None:
                     self.parsing.end_body()
                     self.parsing = None
-            else:
-                self._on_error(event.error)  # type: ignore[union-attr]
+            elif type(event) is Malformed:
+                self._on_error(event.error)
 
     def pause_writing(self) -> None:
         self.write_paused = True

@@ -14,7 +14,9 @@ async def with_state(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     body = scope["state"]["greeting"].encode()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+    )
     await send({"type": "http.response.body", "body": body})
 
 

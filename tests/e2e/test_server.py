@@ -11,7 +11,6 @@ import sys
 import threading
 
 import pytest
-
 from conftest import free_port, http_exchange, launch
 
 
@@ -21,20 +20,44 @@ def get(server, path: str = "/", extra: bytes = b"") -> bytes:
 
 
 def test_version_and_help():
-    out = subprocess.run([sys.executable, "-m", "asgihost", "--version"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "asgihost", "--version"], capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0 and out.stdout.startswith("asgihost ")
-    out = subprocess.run([sys.executable, "-m", "asgihost", "run", "--help"], capture_output=True, text=True, timeout=30)
-    for flag in ("--host", "--port", "--uds", "--fd", "--factory", "--app-dir", "--lifespan", "--interface", "--loop",
-                 "--http", "--log-level", "--no-access-log", "--root-path", "--limit-concurrency", "--backlog",
-                 "--timeout-keep-alive", "--timeout-graceful-shutdown", "--header", "--no-server-header",
-                 "--no-date-header"):
+    out = subprocess.run(
+        [sys.executable, "-m", "asgihost", "run", "--help"], capture_output=True, text=True, timeout=30
+    )
+    for flag in (
+        "--host",
+        "--port",
+        "--uds",
+        "--fd",
+        "--factory",
+        "--app-dir",
+        "--lifespan",
+        "--interface",
+        "--loop",
+        "--http",
+        "--log-level",
+        "--no-access-log",
+        "--root-path",
+        "--limit-concurrency",
+        "--backlog",
+        "--timeout-keep-alive",
+        "--timeout-graceful-shutdown",
+        "--header",
+        "--no-server-header",
+        "--no-date-header",
+    ):
         assert flag in out.stdout
 
 
 def test_invalid_flag_value_names_the_flag_and_exits_2():
     out = subprocess.run(
         [sys.executable, "-m", "asgihost", "run", "m:app", "--timeout-keep-alive", "soon"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 2
     assert "--timeout-keep-alive" in out.stderr
@@ -144,8 +167,19 @@ def test_ipv6_listener(tmp_path):
         pytest.skip("::1 is not configured")
     port = free_port()
     server = launch(
-        tmp_path, [sys.executable, "-m", "asgihost", "run", "lifespan_apps:with_state", "--host", "::1",
-                   "--port", str(port)], port=port,
+        tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "asgihost",
+            "run",
+            "lifespan_apps:with_state",
+            "--host",
+            "::1",
+            "--port",
+            str(port),
+        ],
+        port=port,
     )
     try:
         assert f"http://[::1]:{port}" in server.log()
@@ -161,7 +195,9 @@ def test_graceful_shutdown_lets_the_request_in_flight_finish(serve):
     sock = server.connect(timeout=10)
     sock.sendall(b"GET /x?800 HTTP/1.1\r\nHost: t\r\n\r\n")
     server.wait_for_log("REQUEST-STARTED")
-    reader = threading.Thread(target=lambda: result.append(http_exchange(sock, b"", until_close=True, timeout=10)))
+    reader = threading.Thread(
+        target=lambda: result.append(http_exchange(sock, b"", until_close=True, timeout=10))
+    )
     reader.start()
     assert server.stop(signal.SIGINT) == 0
     reader.join(10)

@@ -13,6 +13,9 @@ Invariants:
 - Misuse by the app (wrong message order, invalid header) raises into the app; when the app
   lets it escape, the exchange fails: a 500 if no byte of the response has left, else the
   connection closes. Both are logged with the app's traceback.
+- A message after the last body closes the connection. An exception the app raises after its
+  response went out whole (Starlette's error middleware re-raises after sending its 500) is
+  logged and leaves the connection alone: it may already carry the next request.
 - A message sent after the peer has gone is dropped silently, as Uvicorn does.
 """
 
@@ -122,29 +125,27 @@ class HTTPCycle:
     # ---- the ASGI callables ------------------------------------------------------------------
 
     async def run(self, app: Any) -> None:
-        returned = False
-        result = None
+        logger = self.stream.logger
         try:
             result = await app(self.scope, self.receive, self.send)
-            returned = True
         except Exception as exc:
-            self.stream.logger.error("Exception in ASGI application\n", exc_info=exc)
+            logger.error("Exception in ASGI application\n", exc_info=exc)
+        else:
+            if result is not None:
+                logger.error("ASGI callable should return None, but returned %r.", result)
+            elif self.state is _START and not self.disconnected:
+                logger.error("ASGI callable returned without starting response.")
+            elif self.state is _BODY and not self.disconnected:
+                logger.error("ASGI callable returned without completing response.")
         finally:
-            if returned and result is not None:
-                self.stream.logger.error("ASGI callable should return None, but returned %r.", result)
-            elif returned and self.state is not _DONE and not self.disconnected:
-                if self.state is _START:
-                    self.stream.logger.error("ASGI callable returned without starting response.")
-                else:
-                    self.stream.logger.error("ASGI callable returned without completing response.")
-            if self.state is not _DONE or not returned or result is not None:
+            if self.state is not _DONE:
                 self._fail()
             self.stream.app_finished(self)
 
     def _fail(self) -> None:
         if self.disconnected:
             self.state = _DONE
-        elif self.state is not _DONE and not self.stream.head_written(self):
+        elif not self.stream.head_written(self):
             self.state = _DONE
             self.status = 500
             self.stream.send_error(self, 500)
@@ -204,4 +205,6 @@ class HTTPCycle:
             if not self.disconnected:
                 stream.send_start(self, self.status, message.get("headers", ()))
         else:
+            if not self.disconnected:
+                stream.close_connection(self)
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")

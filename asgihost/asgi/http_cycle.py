@@ -200,7 +200,11 @@ class HTTPCycle:
             if kind != "http.response.start":
                 raise RuntimeError(f"Expected ASGI message 'http.response.start', but got {kind!r}.")
             self.state = _BODY
-            self.expect_continue = False
+            if self.expect_continue:
+                # No 100 Continue was sent, so the client holds its body back and it will not be
+                # read: the connection closes after this response, and the head must say so.
+                self.request.keep_alive = False
+                self.expect_continue = False
             self.status = message["status"]
             if not self.disconnected:
                 stream.send_start(self, self.status, message.get("headers", ()))

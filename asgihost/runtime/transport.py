@@ -101,7 +101,7 @@ class H1Protocol(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.closing = False
-        self.peer_done = False
+        self.draining = False  # close after the response in progress
         self.idle_deadline = 0.0
         self._drain_waiter: asyncio.Future[None] | None = None
 
@@ -136,12 +136,9 @@ class H1Protocol(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def eof_received(self) -> bool | None:
-        # The peer will send nothing more. Answer what it already asked, then close.
-        self.peer_done = True
-        if self.cycle is None:
-            return None  # nothing in flight: let the transport close
-        return True
+    # No eof_received: a peer that stops sending has gone, as Uvicorn takes it. The transport
+    # closes and connection_lost hands http.disconnect to the exchange in flight; an app waiting
+    # on receive() must learn that, and a body cut short must not be waited for.
 
     def data_received(self, data: bytes) -> None:
         events = self.core.receive_data(data)
@@ -216,14 +213,8 @@ class H1Protocol(asyncio.Protocol):
 
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None
-        if (
-            self.closing
-            or self.peer_done
-            and not self.pipeline
-            or not self.core.keep_alive
-            or not cycle.body_complete
-        ):
-            # An unread request body would have to be read and thrown away: close instead.
+        if self.closing or self.draining or not self.core.keep_alive or not cycle.body_complete:
+            # (An unread request body would have to be read and thrown away: close instead.)
             self.close()
             return
         if self.pipeline:
@@ -249,7 +240,7 @@ class H1Protocol(asyncio.Protocol):
             self.close()
         else:
             self.cycle.request.keep_alive = False  # says "connection: close" if not yet sent
-            self.peer_done = True
+            self.draining = True
             self.pipeline.clear()
 
     # ---- the stream interface HTTPCycle talks to ------------------------------------------------

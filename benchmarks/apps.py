@@ -1,0 +1,66 @@
+"""Minimal ASGI applications that every benchmarked server runs unchanged.
+
+Both are plain ASGI 3 callables with no framework, so a benchmark measures the server, not
+the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello`` or ``apps:echo``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HELLO_BODY = b"Hello, world!"
+HELLO_HEADERS = [
+    (b"content-type", b"text/plain"),
+    (b"content-length", str(len(HELLO_BODY)).encode("ascii")),
+]
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """Accept startup and shutdown, so servers can run with lifespan on or auto."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer every HTTP request with the 13-byte text/plain ``Hello, world!``."""
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HELLO_HEADERS})
+    await send({"type": "http.response.body", "body": HELLO_BODY})
+
+
+async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Read the whole request body and answer with its length in bytes, as text."""
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if scope["type"] != "http":
+        return
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = str(size).encode("ascii")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

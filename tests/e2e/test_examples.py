@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import httpx
-
 from conftest import ROOT, free_port, launch
 
 

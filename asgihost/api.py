@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from .asgi.apps import ASGIApp, load_app
 from .config import HostConfig, from_options
+from .config.flags import APP
+from .plan import Plan, compile_plan
 
 
 def _describe(app: Any) -> str:
@@ -20,31 +23,44 @@ class Config:
 
     ``app`` is an ASGI application or an import string ``"module:attribute"``. Every other
     argument has Uvicorn's name and asgihost's model default; see ``asgihost run --help``.
+    Invalid settings raise ``asgihost.config.ConfigError`` here, before anything starts.
     """
 
     def __init__(self, app: ASGIApp | str, **options: Any) -> None:
-        self.app = app
-        self.host_config: HostConfig = from_options(app if isinstance(app, str) else _describe(app), options)
-        self.loaded_app: ASGIApp | None = None
+        host_config = from_options(app if isinstance(app, str) else _describe(app), options)
+        self._setup(host_config, Path.cwd(), {APP: app})
 
     @classmethod
-    def from_host_config(cls, app: ASGIApp | str, host_config: HostConfig) -> Config:
+    def from_host_config(
+        cls,
+        host_config: HostConfig,
+        base_dir: Path | None = None,
+        targets: dict[str, ASGIApp | str] | None = None,
+    ) -> Config:
+        """A config from a validated model (a file, flags), with relative paths from ``base_dir``."""
         config = cls.__new__(cls)
-        config.app = app
-        config.host_config = host_config
-        config.loaded_app = None
+        config._setup(host_config, base_dir or Path.cwd(), targets or {})
         return config
 
-    @property
-    def app_spec(self) -> Any:
-        return next(iter(self.host_config.apps.values()))
+    def _setup(self, host_config: HostConfig, base_dir: Path, targets: dict[str, ASGIApp | str]) -> None:
+        self.host_config = host_config
+        self.base_dir = base_dir
+        self.targets = targets  # app objects given in code, by app name
+        self.plan: Plan = compile_plan(host_config, base_dir)
 
-    def load(self) -> ASGIApp:
-        spec = self.app_spec
-        self.loaded_app = load_app(
-            self.app, factory=spec.factory, app_dir=spec.app_dir, interface=spec.interface
-        )
-        return self.loaded_app
+    def load(self) -> dict[str, ASGIApp]:
+        """Import (or take) every app, in the order of the config; returns them by name."""
+        loaded = {}
+        for spec in self.plan.apps:
+            app = spec.config
+            loaded[spec.name] = load_app(
+                self.targets.get(spec.name, app.app),
+                factory=app.factory,
+                app_dir=spec.app_dir,
+                interface=app.interface,
+                env=app.env,
+            )
+        return loaded
 
     def configure_logging(self) -> None:
         from .logs.setup import configure_logging

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from .api import Config
     from .runtime.worker import Server
 
-    server = Server(Config.from_host_config(app, host_config))
+    server = Server(Config.from_host_config(host_config))
     server.run()
     if server.exit_code:
         sys.exit(server.exit_code)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 ASGIApp = Callable[..., Any]
@@ -61,10 +62,38 @@ def is_asgi3(app: Any) -> bool:
     return inspect.iscoroutinefunction(call)
 
 
+@contextlib.contextmanager
+def extra_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` set in os.environ for the duration, and the previous values put back after."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def load_app(
-    target: str | ASGIApp, *, factory: bool = False, app_dir: str | None = None, interface: str = "auto"
+    target: str | ASGIApp,
+    *,
+    factory: bool = False,
+    app_dir: str | None = None,
+    interface: str = "auto",
+    env: Mapping[str, str] | None = None,
 ) -> ASGIApp:
-    """Return a ready ASGI 3 callable from an import string or an object."""
+    """Return a ready ASGI 3 callable from an import string or an object.
+
+    ``env`` is in the environment while the module is imported and the factory called.
+    """
+    with extra_environment(env or {}):
+        return _load(target, factory, app_dir, interface)
+
+
+def _load(target: str | ASGIApp, factory: bool, app_dir: str | None, interface: str) -> ASGIApp:
     app = import_from_string(target, app_dir) if isinstance(target, str) else target
     if factory:
         if not callable(app):

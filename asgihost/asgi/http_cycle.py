@@ -76,10 +76,12 @@ class HTTPCycle:
         "waiter",
         "expect_continue",
         "task",
+        "mount",
     )
 
-    def __init__(self, stream: HTTPStream, request: Request, scope: dict[str, Any]) -> None:
+    def __init__(self, stream: HTTPStream, request: Request, scope: dict[str, Any], mount: Any) -> None:
         self.stream = stream
+        self.mount = mount  # the app this exchange was routed to, as the stream knows it
         self.request = request
         self.scope = scope
         self.state = _START

@@ -23,7 +23,9 @@ class LifespanFailure(Exception):
 
 
 class Lifespan:
-    def __init__(self, app: ASGIApp, mode: str, loop: Any, state: dict[str, Any], name: str = "app") -> None:
+    def __init__(
+        self, app: ASGIApp, mode: str, loop: Any, state: dict[str, Any], name: str | None = None
+    ) -> None:
         self.app = app
         self.mode = mode
         self.loop = loop
@@ -37,11 +39,12 @@ class Lifespan:
         self._task: Any = None
         self._error: BaseException | None = None
         self._failed_message = ""
+        self._suffix = f" [{name}]" if name else ""  # which app, when the server runs several
 
     async def startup(self) -> None:
         if not self.supported:
             return
-        logger.info("Waiting for application startup.")
+        logger.info("Waiting for application startup.%s", self._suffix)
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
         self._answer = self.loop.create_future()
         self._task = self.loop.create_task(self._main(scope))
@@ -49,7 +52,7 @@ class Lifespan:
         reply = await self._answer
         if reply == "lifespan.startup.complete":
             self.started = True
-            logger.info("Application startup complete.")
+            logger.info("Application startup complete.%s", self._suffix)
             return
         if reply == "lifespan.startup.failed":
             raise LifespanFailure(self._failed_message or "Application startup failed.")
@@ -57,7 +60,7 @@ class Lifespan:
         if self.mode == "auto":
             self.supported = False
             if self._error is not None:
-                logger.info("ASGI 'lifespan' protocol appears unsupported.")
+                logger.info("ASGI 'lifespan' protocol appears unsupported.%s", self._suffix)
             return
         if self._error is not None:
             raise LifespanFailure(f"Exception in 'lifespan' protocol: {self._error!r}")
@@ -66,12 +69,12 @@ class Lifespan:
     async def shutdown(self) -> None:
         if not self.started:
             return
-        logger.info("Waiting for application shutdown.")
+        logger.info("Waiting for application shutdown.%s", self._suffix)
         self._answer = self.loop.create_future()
         self._put({"type": "lifespan.shutdown"})
         reply = await self._answer
         if reply == "lifespan.shutdown.complete":
-            logger.info("Application shutdown complete.")
+            logger.info("Application shutdown complete.%s", self._suffix)
             return
         if reply == "lifespan.shutdown.failed":
             raise LifespanFailure(self._failed_message or "Application shutdown failed.")

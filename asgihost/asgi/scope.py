@@ -1,8 +1,8 @@
 """Building ASGI scopes from parsed requests.
 
-The parts of a scope that are fixed for a connection (server, client, scheme, root path) are
-computed once per connection by ``ConnectionInfo``; per request only the request's own fields
-are added.
+The parts of a scope that are fixed for a connection (server, client, scheme) are computed
+once per connection (``ConnectionInfo``), those fixed for an app (root path, state) once at
+start-up (``AppPlace``); per request only the request's own fields are added.
 """
 
 from __future__ import annotations
@@ -20,22 +20,24 @@ HTTP_SPEC_VERSION = "2.3"
 class ConnectionInfo:
     """What every scope on one connection shares."""
 
-    __slots__ = ("server", "client", "scheme", "root_path", "raw_root_path", "state")
+    __slots__ = ("server", "client", "scheme")
 
-    def __init__(
-        self,
-        server: tuple[str, int] | None,
-        client: tuple[str, int] | None,
-        scheme: str,
-        root_path: str,
-        state: dict[str, Any],
-    ) -> None:
+    def __init__(self, server: tuple[str, int] | None, client: tuple[str, int] | None, scheme: str) -> None:
         self.server = server
         self.client = client
         self.scheme = scheme
-        self.root_path = root_path
-        self.raw_root_path = root_path.encode("ascii")
-        self.state = state
+
+
+class AppPlace:
+    """Where an app sits: what its scopes get besides the request's own fields."""
+
+    __slots__ = ("root_path", "path_prefix", "raw_path_prefix", "state")
+
+    def __init__(self, root_path: str, path_prefix: str, state: dict[str, Any]) -> None:
+        self.root_path = root_path  # configured root path + mount
+        self.path_prefix = path_prefix  # configured root path, put before the request path
+        self.raw_path_prefix = path_prefix.encode("ascii")
+        self.state = state  # the app's lifespan state; each scope gets a shallow copy
 
 
 def split_target(target: bytes) -> tuple[bytes, bytes]:
@@ -67,9 +69,10 @@ def decode_path(raw_path: bytes) -> str:
     return path
 
 
-def http_scope(info: ConnectionInfo, request: Request) -> dict[str, Any]:
+def http_scope(
+    info: ConnectionInfo, request: Request, place: AppPlace, raw_path: bytes, path: str, query: bytes
+) -> dict[str, Any]:
     """The ``http`` scope for one request. ``path`` includes the root path, as Starlette expects."""
-    raw_path, query = split_target(request.target)
     return {
         "type": "http",
         "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
@@ -78,10 +81,10 @@ def http_scope(info: ConnectionInfo, request: Request) -> dict[str, Any]:
         "client": info.client,
         "scheme": info.scheme,
         "method": request.method,
-        "root_path": info.root_path,
-        "path": info.root_path + decode_path(raw_path),
-        "raw_path": info.raw_root_path + raw_path,
+        "root_path": place.root_path,
+        "path": place.path_prefix + path,
+        "raw_path": place.raw_path_prefix + raw_path,
         "query_string": query,
         "headers": request.headers,
-        "state": info.state.copy(),
+        "state": place.state.copy(),
     }

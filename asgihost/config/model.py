@@ -82,17 +82,20 @@ FileMode = Annotated[
 class Bind:
     """Where a listener listens: exactly one of (host, port), path, fd is set."""
 
-    kind: Literal["tcp", "unix", "fd"]
+    kind: Literal["tcp", "unix", "fd", "systemd"]
     host: str = ""
     port: int = 0
     path: str = ""
-    fd: int = -1
+    fd: int = -1  # for "systemd": the index among LISTEN_FDS when no name is given
+    name: str = ""  # for "systemd": the name in LISTEN_FDNAMES
 
     def __str__(self) -> str:
         if self.kind == "unix":
             return f"unix:{self.path}"
         if self.kind == "fd":
             return f"fd://{self.fd}"
+        if self.kind == "systemd":
+            return f"systemd:{self.name or self.fd}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
@@ -109,6 +112,13 @@ def parse_bind(value: Any) -> Any:
         if not path:
             raise ValueError('a Unix socket bind is "unix:/path/to/socket"')
         return Bind("unix", path=path)
+    if value.startswith("systemd:"):
+        which = value[len("systemd:") :]
+        if not which:
+            raise ValueError(
+                'a socket from systemd is "systemd:NAME" (its FileDescriptorName) or "systemd:INDEX"'
+            )
+        return Bind("systemd", fd=int(which)) if which.isdigit() else Bind("systemd", name=which)
     if value.startswith("fd://"):
         fd = value[len("fd://") :]
         if not fd.isdigit():
@@ -116,7 +126,7 @@ def parse_bind(value: Any) -> Any:
         return Bind("fd", fd=int(fd))
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError('expected "host:port", "[v6addr]:port", "unix:/path" or "fd://N"')
+        raise ValueError('expected "host:port", "[v6addr]:port", "unix:/path", "fd://N" or "systemd:NAME"')
     if host.startswith("["):
         if not host.endswith("]"):
             raise ValueError('an IPv6 address is written in brackets: "[::1]:8000"')
@@ -151,6 +161,36 @@ def _check_header(value: str) -> str:
 
 
 HeaderLine = Annotated[str, AfterValidator(_check_header)]
+
+
+def _check_mount(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError('a mount is a path prefix starting with "/", such as "/api"')
+    if any(c in value for c in "?#") or "//" in value or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("a mount is a plain path: no query, fragment, empty segment or control character")
+    return value.rstrip("/") or "/"
+
+
+MountPath = Annotated[str, AfterValidator(_check_mount)]
+
+_HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
+
+
+def _check_host(value: str) -> str:
+    host = value.lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        return host  # an IPv6 literal
+    if ":" in host:
+        raise ValueError("a host is a name without a port: ports are ignored when matching")
+    if not _HOST_RE.match(host):
+        raise ValueError(
+            'a host is a DNS name such as "www.example.com", or "*.example.com" for its subdomains'
+        )
+    return host
+
+
+HostPattern = Annotated[str, AfterValidator(_check_host)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
@@ -191,9 +231,21 @@ class Limits(_Model):
     keep_alive_timeout: Seconds = Field(5.0, description="Close a connection idle for this long.")
 
 
+class AppLimits(_Model):
+    """Per-app limits; a key left out takes its value from [limits]."""
+
+    concurrency: int | None = Field(
+        None, ge=1, description="In-flight requests of this app beyond which it gets 503s."
+    )
+    keep_alive_timeout: Seconds | None = Field(
+        None, description="Idle keep-alive time after this app's responses."
+    )
+
+
 class Listener(_Model):
     bind: BindAddress = Field(
-        Bind.tcp("127.0.0.1", 8000), description='"host:port", "[v6]:port", "unix:/path" or "fd://N".'
+        Bind.tcp("127.0.0.1", 8000),
+        description='"host:port", "[v6]:port", "unix:/path", "fd://N" or "systemd:NAME" (socket activation).',
     )
     backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
     mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
@@ -212,6 +264,19 @@ class App(_Model):
     lifespan: Literal["auto", "on", "off"] = Field("auto", description="ASGI lifespan protocol.")
     interface: Literal["auto", "asgi3", "asgi2"] = Field("auto", description="ASGI interface of the app.")
     root_path: str = Field("", description="Prefix the app is served under (behind a proxy).")
+    mount: MountPath = Field("/", description="Path prefix the app is served at; it sees root_path = mount.")
+    hosts: list[HostPattern] = Field(
+        default_factory=list, description='Host names it serves ("*.example.com" for subdomains); empty: any.'
+    )
+    listeners: list[Name] | None = Field(
+        None, description="Names of the listeners that reach it; default: all."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment while its module is imported."
+    )
+    limits: AppLimits = Field(
+        default_factory=AppLimits, description="Limits overriding [limits] for this app."
+    )
 
 
 class HostConfig(_Model):
@@ -220,11 +285,5 @@ class HostConfig(_Model):
     server: Server = Field(default_factory=Server)
     logging: Logging = Field(default_factory=Logging)
     limits: Limits = Field(default_factory=Limits)
-    listeners: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Listener] = Field(
-        default_factory=lambda: {"default": Listener()}, min_length=1
-    )
-    apps: dict[Annotated[str, Field(pattern=NAME_PATTERN)], App] = Field(
-        min_length=1,
-        max_length=1,
-        description="The application to serve (one per server in this version).",
-    )
+    listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
+    apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

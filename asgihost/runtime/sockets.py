@@ -1,4 +1,5 @@
-"""Binding listeners: TCP (IPv4/IPv6), Unix sockets with a file mode, inherited descriptors."""
+"""Binding listeners: TCP (IPv4/IPv6), Unix sockets with a file mode, inherited descriptors,
+systemd socket activation."""
 
 from __future__ import annotations
 
@@ -7,21 +8,55 @@ import errno
 import os
 import socket
 import stat
+from collections.abc import Mapping
 
-from ..config.model import Listener
+from ..config.model import Bind
 
 
 class BindError(Exception):
     """A listener could not be bound; the message names the address and the reason."""
 
 
-def bind(listener: Listener) -> socket.socket:
-    address = listener.bind
+SD_LISTEN_FDS_START = 3
+
+
+def systemd_sockets(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """File descriptors passed by systemd socket activation, by name and by index.
+
+    Honoured only when ``LISTEN_PID`` is this process (the variables may be inherited by
+    accident otherwise). Names come from ``LISTEN_FDNAMES`` (``FileDescriptorName=``).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("LISTEN_PID") != str(os.getpid()):
+        return {}
+    try:
+        count = int(env.get("LISTEN_FDS", "0"))
+    except ValueError:
+        return {}
+    names = env.get("LISTEN_FDNAMES", "").split(":") if env.get("LISTEN_FDNAMES") else []
+    found: dict[str, int] = {}
+    for index in range(count):
+        fd = SD_LISTEN_FDS_START + index
+        found[str(index)] = fd
+        if index < len(names) and names[index]:
+            found.setdefault(names[index], fd)
+    return found
+
+
+def bind(address: Bind, backlog: int, mode: int, systemd: Mapping[str, int] | None = None) -> socket.socket:
+    """A listening, non-blocking socket for ``address``; raises BindError saying why not."""
     try:
         if address.kind == "fd":
             sock = socket.socket(fileno=address.fd)
+        elif address.kind == "systemd":
+            which = address.name or str(address.fd)
+            fds = systemd_sockets() if systemd is None else systemd
+            if which not in fds:
+                given = ", ".join(fds) if fds else "none (LISTEN_FDS/LISTEN_PID not set for this process)"
+                raise BindError(f"systemd passed no socket {which!r}; it passed: {given}")
+            sock = socket.socket(fileno=fds[which])
         elif address.kind == "unix":
-            sock = _bind_unix(address.path, listener.mode)
+            sock = _bind_unix(address.path, mode)
         else:
             family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
@@ -31,7 +66,7 @@ def bind(listener: Listener) -> socket.socket:
             except BaseException:
                 sock.close()
                 raise
-        sock.listen(listener.backlog)
+        sock.listen(backlog)
         sock.setblocking(False)
     except OSError as exc:
         raise BindError(f"could not bind on {address}: {exc.strerror or exc}") from None

@@ -18,11 +18,12 @@ from collections import deque
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle
-from ..asgi.scope import ConnectionInfo, http_scope
+from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request
 from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
+from ..routing import RouteTable
 from .clock import Clock
 
 _REASONS = {
@@ -32,14 +33,34 @@ _REASONS = {
 }
 
 
+class Mount(AppPlace):
+    """A running app where the router can send requests."""
+
+    __slots__ = ("name", "app", "concurrency", "keep_alive_timeout", "active")
+
+    def __init__(
+        self,
+        name: str,
+        app: Any,
+        root_path: str,
+        path_prefix: str,
+        state: dict[str, Any],
+        concurrency: int | None,
+        keep_alive_timeout: float,
+    ) -> None:
+        super().__init__(root_path, path_prefix, state)
+        self.name = name
+        self.app = app
+        self.concurrency = concurrency
+        self.keep_alive_timeout = keep_alive_timeout
+        self.active = 0  # requests of this app in flight
+
+
 class ServerState:
     """What every connection of one server shares. Built once at start-up."""
 
     def __init__(
         self,
-        app: Any,
-        app_state: dict[str, Any],
-        root_path: str,
         defaults: DefaultHeaders,
         clock: Clock,
         keep_alive_timeout: float,
@@ -47,9 +68,6 @@ class ServerState:
         logger: logging.Logger,
         access_logger: logging.Logger | None,
     ) -> None:
-        self.app = app
-        self.app_state = app_state
-        self.root_path = root_path
         self.defaults = defaults
         self.clock = clock
         self.keep_alive_timeout = keep_alive_timeout
@@ -58,6 +76,7 @@ class ServerState:
         self.access_logger = access_logger
         self.connections: set[H1Protocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
 
     def sweep_idle(self) -> None:
         now = self.clock.now
@@ -70,6 +89,13 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
     if isinstance(info, tuple) and len(info) >= 2:
         return (str(info[0]), int(info[1]))
     return None
+
+
+async def not_found(scope: Any, receive: Any, send: Any) -> None:
+    """The server's answer when no app is mounted for a request."""
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": b"Not Found"})
 
 
 async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
@@ -88,8 +114,11 @@ async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
 
 
 class H1Protocol(asyncio.Protocol):
-    def __init__(self, shared: ServerState, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, shared: ServerState, routes: RouteTable[Mount], loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.shared = shared
+        self.routes = routes
         self.loop = loop
         self.logger = shared.logger
         self.core = H1Connection()
@@ -111,13 +140,7 @@ class H1Protocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         shared = self.shared
         shared.connections.add(self)
-        self.info = ConnectionInfo(
-            _address(transport, "sockname"),
-            _address(transport, "peername"),
-            "http",
-            shared.root_path,
-            shared.app_state,
-        )
+        self.info = ConnectionInfo(_address(transport, "sockname"), _address(transport, "peername"), "http")
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -171,11 +194,22 @@ class H1Protocol(asyncio.Protocol):
     def _on_request(self, request: Request) -> None:
         self.idle_deadline = 0.0
         try:
-            scope = http_scope(self.info, request)
+            raw_path, query = split_target(request.target)
+            path = decode_path(raw_path)
         except ProtocolError as exc:
             self._on_error(exc)
             return
-        cycle = HTTPCycle(self, request, scope)
+        routes = self.routes
+        mount = routes.only
+        if mount is None:
+            host = None
+            if routes.needs_host:
+                for name, value in request.headers:
+                    if name == b"host":
+                        host = value
+                        break
+            mount = routes.match(host, path) or self.shared.not_found
+        cycle = HTTPCycle(self, request, http_scope(self.info, request, mount, raw_path, path, query), mount)
         self.parsing = cycle
         if self.cycle is None:
             self._start(cycle)
@@ -202,11 +236,15 @@ class H1Protocol(asyncio.Protocol):
     def _start(self, cycle: HTTPCycle) -> None:
         self.cycle = cycle
         shared = self.shared
-        app = shared.app
+        mount: Mount = cycle.mount
+        app = mount.app
         limit = shared.limit_concurrency
-        if limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit):
+        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit)) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
             self.logger.warning("Exceeded concurrency limit.")
             app = service_unavailable
+        mount.active += 1
         task = self.loop.create_task(cycle.run(app))
         cycle.task = task
         shared.tasks.add(task)
@@ -226,7 +264,7 @@ class H1Protocol(asyncio.Protocol):
             if not self.pipeline:
                 self.resume_reading()
         else:
-            self.idle_deadline = self.shared.clock.now + self.shared.keep_alive_timeout
+            self.idle_deadline = self.shared.clock.now + cycle.mount.keep_alive_timeout
             self.resume_reading()
 
     def close(self) -> None:
@@ -301,6 +339,7 @@ class H1Protocol(asyncio.Protocol):
         self.close()
 
     def app_finished(self, cycle: HTTPCycle) -> None:
+        cycle.mount.active -= 1
         self.shared.tasks.discard(cycle.task)
         cycle.task = None
 

@@ -12,17 +12,18 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
 from ..protocols.http1 import DefaultHeaders
+from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
 from .signals import capture_signals
 from .sockets import BindError, bind, display_address, remove_unix_socket
-from .transport import H1Protocol, ServerState
+from .transport import H1Protocol, Mount, ServerState
 
 if TYPE_CHECKING:
     from ..api import Config
@@ -53,10 +54,11 @@ class Server:
 
     async def _serve(self, sockets: list[socket.socket] | None) -> None:
         hc = self.config.host_config
+        plan = self.config.plan
         loop = asyncio.get_running_loop()
         logger.info("Started server process [%d]", os.getpid())
         try:
-            app = self.config.load()
+            apps = self.config.load()
         except AppLoadError as exc:
             logger.error("Error loading ASGI app. %s", exc)
             self.exit_code = 3
@@ -65,18 +67,25 @@ class Server:
             logger.exception("Error loading ASGI app.")
             self.exit_code = 3
             return
-        app_spec = next(iter(hc.apps.values()))
-        app_state: dict[str, Any] = {}
-        lifespan = Lifespan(app, app_spec.lifespan, loop, app_state)
-        try:
-            await lifespan.startup()
-        except LifespanFailure as exc:
-            logger.error("Application startup failed. %s", exc)
-            logger.error("Application startup failed. Exiting.")
-            self.exit_code = 3
-            return
+        named = len(plan.apps) > 1
+        lifespans = [
+            Lifespan(apps[spec.name], spec.config.lifespan, loop, {}, spec.name if named else None)
+            for spec in plan.apps
+        ]
+        started: list[Lifespan] = []
+        for lifespan in lifespans:
+            try:
+                await lifespan.startup()
+            except LifespanFailure as exc:
+                where = f" for app {lifespan.name!r}" if named else ""
+                logger.error("Application startup failed%s. %s", where, exc)
+                logger.error("Application startup failed. Exiting.")
+                self.exit_code = 3
+                await self._lifespan_shutdown(started)
+                return
+            started.append(lifespan)
         if self.should_exit:
-            await self._lifespan_shutdown(lifespan)
+            await self._lifespan_shutdown(started)
             return
 
         server_cfg = hc.server
@@ -87,56 +96,69 @@ class Server:
                 for n, v in server_cfg.header_pairs()
             ),
         )
-        clock = Clock(defaults, server_cfg.date_header)
         access = logging.getLogger("asgihost.access")
         self.state = state = ServerState(
-            app=app,
-            app_state=app_state,
-            root_path=app_spec.root_path,
             defaults=defaults,
-            clock=clock,
+            clock=Clock(defaults, server_cfg.date_header),
             keep_alive_timeout=hc.limits.keep_alive_timeout,
             limit_concurrency=hc.limits.concurrency,
             logger=logger,
             access_logger=access if access.isEnabledFor(logging.INFO) and not access.disabled else None,
         )
+        mounts = {
+            spec.name: Mount(
+                spec.name,
+                apps[spec.name],
+                spec.root_path,
+                spec.path_prefix,
+                lifespan.state,
+                spec.concurrency,
+                spec.keep_alive_timeout,
+            )
+            for spec, lifespan in zip(plan.apps, lifespans, strict=True)
+        }
         try:
-            await self._start_listening(sockets, state, loop)
+            await self._start_listening(sockets, state, mounts, loop)
         except BindError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
-            await self._lifespan_shutdown(lifespan)
+            await self._lifespan_shutdown(started)
             return
         self.started = True
         try:
             await self._main_loop(state)
         finally:
             await self._shutdown(state)
-            await self._lifespan_shutdown(lifespan)
+            await self._lifespan_shutdown(started)
 
     async def _start_listening(
-        self, sockets: list[socket.socket] | None, state: ServerState, loop: asyncio.AbstractEventLoop
+        self,
+        sockets: list[socket.socket] | None,
+        state: ServerState,
+        mounts: dict[str, Mount],
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
-        hc = self.config.host_config
-        owned = sockets is None
+        listeners = self.config.plan.listeners
         if sockets is None:
             sockets = []
             try:
-                for listener in hc.listeners.values():
-                    sockets.append(bind(listener))
+                for listener in listeners:
+                    sockets.append(bind(listener.bind, listener.config.backlog, listener.config.mode))
             except BindError:
                 for sock in sockets:
                     sock.close()
                 raise
-        if owned:
-            self._unix_paths = [lst.bind.path for lst in hc.listeners.values() if lst.bind.kind == "unix"]
+            self._unix_paths = [listener.bind.path for listener in listeners if listener.bind.kind == "unix"]
+        elif len(sockets) != len(listeners):
+            raise BindError(f"{len(sockets)} sockets were given for {len(listeners)} listeners")
 
-        def factory() -> H1Protocol:
-            return H1Protocol(state, loop)
+        for listener, sock in zip(listeners, sockets, strict=True):
+            routes = listener.routes.map(lambda spec: mounts[spec.name])
 
-        backlog = next(iter(hc.listeners.values())).backlog
-        for sock in sockets:
-            server = await loop.create_server(factory, sock=sock, backlog=backlog)
+            def factory(routes: RouteTable[Mount] = routes) -> H1Protocol:
+                return H1Protocol(state, routes, loop)
+
+            server = await loop.create_server(factory, sock=sock, backlog=listener.config.backlog)
             self.servers.append(server)
             logger.info(
                 "asgihost %s running on %s (Press CTRL+C to quit)", __version__, display_address(sock)
@@ -180,8 +202,11 @@ class Server:
             await server.wait_closed()
         self.servers.clear()
 
-    async def _lifespan_shutdown(self, lifespan: Lifespan) -> None:
-        try:
-            await lifespan.shutdown()
-        except LifespanFailure as exc:
-            logger.error("Application shutdown failed. %s", exc)
+    async def _lifespan_shutdown(self, started: list[Lifespan]) -> None:
+        """Shut down every app that started, last started first, whatever the others do."""
+        for lifespan in reversed(started):
+            try:
+                await lifespan.shutdown()
+            except LifespanFailure as exc:
+                where = f" for app {lifespan.name!r}" if lifespan.name else ""
+                logger.error("Application shutdown failed%s. %s", where, exc)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from asgihost.asgi.scope import ConnectionInfo, http_scope, split_target
+from asgihost.asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target
 from asgihost.logs.access import format_target
 from asgihost.protocols.errors import ProtocolError
 from asgihost.protocols.events import Request
 
 
-def make(target: bytes, root_path: str = "", state=None) -> dict:
-    info = ConnectionInfo(("127.0.0.1", 8000), ("10.0.0.1", 5555), "http", root_path, state or {})
-    return http_scope(info, Request(1, "GET", target, [(b"host", b"h")], "1.1", True, False))
+def make(target: bytes, root_path: str = "", state=None, mount: str = "") -> dict:
+    info = ConnectionInfo(("127.0.0.1", 8000), ("10.0.0.1", 5555), "http")
+    place = AppPlace(root_path + mount, root_path, state if state is not None else {})
+    raw_path, query = split_target(target)
+    request = Request(1, "GET", target, [(b"host", b"h")], "1.1", True, False)
+    return http_scope(info, request, place, raw_path, decode_path(raw_path), query)
 
 
 def test_full_http_scope():
@@ -36,6 +39,13 @@ def test_root_path_prefixes_path_and_raw_path():
     assert scope["root_path"] == "/api"
     assert scope["path"] == "/api/items/1"
     assert scope["raw_path"] == b"/api/items/1"
+
+
+def test_mounted_app_sees_its_mount_as_root_path_and_the_full_path():
+    scope = make(b"/api/items/1", mount="/api")
+    assert (scope["root_path"], scope["path"], scope["raw_path"]) == ("/api", "/api/items/1", b"/api/items/1")
+    scope = make(b"/api/items/1", root_path="/proxy", mount="/api")
+    assert (scope["root_path"], scope["path"]) == ("/proxy/api", "/proxy/api/items/1")
 
 
 def test_state_is_a_shallow_copy_per_request():

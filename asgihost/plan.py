@@ -1,0 +1,202 @@
+"""From a validated config to an immutable plan: the apps, the listeners and their routers.
+
+``check`` finds what the model alone cannot: references between sections, routes two apps
+would both claim, listeners on one address, directories that are not there. Each problem
+names the dotted key it is about, so the caller can point at the file's line. ``compile_plan``
+refuses a config with problems and otherwise builds one ``RouteTable`` per listener.
+
+No I/O here beyond stat-ing paths. Relative paths in a file are taken from the file's
+directory (``base_dir``); from the command line, from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config.errors import ConfigError, Problem
+from .config.model import App, Bind, HostConfig, Listener
+from .routing import Route, RouteTable
+
+
+@dataclass(frozen=True, eq=False)
+class AppSpec:
+    """One app as it will run: its settings with [limits] applied and paths resolved."""
+
+    name: str
+    config: App
+    app_dir: str
+    root_path: str  # the scope's root_path: the configured root path plus the mount
+    path_prefix: str  # what is put before the request path: the configured root path
+    concurrency: int | None  # this app's own limit on requests in flight, if any
+    keep_alive_timeout: float
+
+
+@dataclass(frozen=True, eq=False)
+class ListenerSpec:
+    name: str
+    config: Listener
+    bind: Bind  # with a relative Unix path resolved
+    routes: RouteTable[AppSpec]
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    config: HostConfig
+    apps: tuple[AppSpec, ...]
+    listeners: tuple[ListenerSpec, ...]
+
+
+def _resolve(base_dir: Path, path: str) -> str:
+    return str(path if os.path.isabs(path) else (base_dir / path))
+
+
+def _bind(base_dir: Path, bind: Bind) -> Bind:
+    if bind.kind == "unix" and not os.path.isabs(bind.path):
+        return Bind("unix", path=_resolve(base_dir, bind.path))
+    return bind
+
+
+def _reachable(app: App, listener: str) -> bool:
+    return app.listeners is None or listener in app.listeners
+
+
+def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
+    """Every semantic problem of a valid-by-the-model config, in file order."""
+    base = base_dir or Path.cwd()
+    problems: list[Problem] = []
+    names = list(config.listeners)
+    for app_name, app in config.apps.items():
+        for index, ref in enumerate(app.listeners or ()):
+            if ref not in config.listeners:
+                problems.append(
+                    Problem(
+                        f"apps.{app_name}.listeners.{index}",
+                        f'no listener is named "{ref}" (listeners: {", ".join(names)})',
+                    )
+                )
+        if app.listeners == []:
+            problems.append(Problem(f"apps.{app_name}.listeners", "the app is reachable on no listener"))
+        app_dir = _resolve(base, app.app_dir)
+        if not os.path.isdir(app_dir):
+            problems.append(Problem(f"apps.{app_name}.app_dir", f"{app_dir} is not a directory"))
+        elif not os.access(app_dir, os.R_OK | os.X_OK):
+            problems.append(Problem(f"apps.{app_name}.app_dir", f"{app_dir} is not readable"))
+    problems += _module_clashes(config, base)
+    problems += _route_conflicts(config)
+    problems += _bind_conflicts(config, base)
+    return problems
+
+
+def _module_clashes(config: HostConfig, base: Path) -> list[Problem]:
+    """Python imports a module once: two apps cannot take "main" from two directories."""
+    problems = []
+    first: dict[str, tuple[str, str]] = {}  # top-level module -> (app, directory)
+    for app_name, app in config.apps.items():
+        module = app.app.partition(":")[0].partition(".")[0]
+        directory = _resolve(base, app.app_dir)
+        other_app, other_dir = first.setdefault(module, (app_name, directory))
+        if os.path.abspath(other_dir) != os.path.abspath(directory):
+            problems.append(
+                Problem(
+                    f"apps.{app_name}.app",
+                    f'apps "{other_app}" and "{app_name}" both import module "{module}", from different'
+                    " app_dir; Python imports a module once: give the modules distinct names",
+                )
+            )
+    return problems
+
+
+def _route_conflicts(config: HostConfig) -> list[Problem]:
+    problems = []
+    claimed: dict[tuple[str, str, str], str] = {}  # (listener, host or "", mount) -> app
+    for app_name, app in config.apps.items():
+        reported = False
+        for listener in config.listeners:
+            if not _reachable(app, listener):
+                continue
+            for host in app.hosts or [""]:
+                other = claimed.setdefault((listener, host, app.mount), app_name)
+                if other != app_name and not reported:
+                    reported = True
+                    who = f'host "{host}"' if host else "any host"
+                    problems.append(
+                        Problem(
+                            f"apps.{app_name}.mount",
+                            f'apps "{other}" and "{app_name}" both serve {who} at mount "{app.mount}"'
+                            f' on listener "{listener}"',
+                        )
+                    )
+    return problems
+
+
+_ANY_HOST = ("0.0.0.0", "::", "")
+
+
+def _overlaps(a: Bind, b: Bind) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind != "tcp":
+        return a == b
+    if a.port != b.port or a.port == 0 or (":" in a.host) != (":" in b.host):
+        return False
+    return a.host == b.host or a.host in _ANY_HOST or b.host in _ANY_HOST
+
+
+def _bind_conflicts(config: HostConfig, base: Path) -> list[Problem]:
+    problems = []
+    earlier: list[tuple[str, Bind]] = []
+    for name, listener in config.listeners.items():
+        bind = _bind(base, listener.bind)
+        for other_name, other in earlier:
+            if _overlaps(bind, other):
+                same = "binds" if bind == other else "overlaps"
+                problems.append(
+                    Problem(f"listeners.{name}.bind", f'{bind} {same} listener "{other_name}" ({other})')
+                )
+                break
+        if bind.kind == "unix":
+            parent = os.path.dirname(bind.path) or "."
+            if not os.path.isdir(parent):
+                problems.append(Problem(f"listeners.{name}.bind", f"the directory {parent} does not exist"))
+        earlier.append((name, bind))
+    return problems
+
+
+def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
+    """The plan for a config; raises ConfigError listing every semantic problem."""
+    problems = check(config, base_dir)
+    if problems:
+        raise ConfigError(problems)
+    base = base_dir or Path.cwd()
+    limits = config.limits
+    apps = []
+    for name, app in config.apps.items():
+        mount = "" if app.mount == "/" else app.mount
+        apps.append(
+            AppSpec(
+                name=name,
+                config=app,
+                app_dir=_resolve(base, app.app_dir),
+                root_path=app.root_path + mount,
+                path_prefix=app.root_path,
+                concurrency=app.limits.concurrency,
+                keep_alive_timeout=(
+                    app.limits.keep_alive_timeout
+                    if app.limits.keep_alive_timeout is not None
+                    else limits.keep_alive_timeout
+                ),
+            )
+        )
+    listeners = []
+    for listener_name, listener in config.listeners.items():
+        bind = _bind(base, listener.bind)
+        routes = [
+            Route(spec, spec.config.mount, tuple(spec.config.hosts))
+            for spec in apps
+            if _reachable(spec.config, listener_name)
+        ]
+        ports = (bind.port,) if bind.kind == "tcp" else ()
+        listeners.append(ListenerSpec(listener_name, listener, bind, RouteTable(routes, ports)))
+    return Plan(config, tuple(apps), tuple(listeners))

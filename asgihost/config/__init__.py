@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from . import flags
-from .errors import ConfigError, Problem, from_validation_error
+from .errors import ConfigError, Loc, Problem, describe, dotted_key, from_validation_error
 from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
+from .toml import Position, interpolate, merge, read_toml
 
 __all__ = [
     "App",
@@ -21,6 +25,7 @@ __all__ = [
     "Problem",
     "Server",
     "from_options",
+    "load_config",
 ]
 
 
@@ -30,3 +35,51 @@ def from_options(app: str, options: dict[str, Any], source: str = "kwargs") -> H
         return flags.build(app, options)
     except ValidationError as exc:
         raise from_validation_error(exc, source) from None
+
+
+def load_config(
+    path: str | Path, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> HostConfig:
+    """Read, interpolate (from ``environ``, by default os.environ) and validate an asgihost.toml.
+
+    ``overrides`` is a nested dict of settings laid over the file's (from command-line flags).
+    Raises ConfigError listing every problem, each at its line and column in the file.
+    """
+    path = Path(path)
+    data, source = read_toml(path)
+    data, bad_references = interpolate(data, os.environ if environ is None else environ)
+    located = [(source.locate_key(problem.key), problem) for problem in bad_references]
+    overrides = overrides or {}
+    try:
+        config = HostConfig.model_validate(merge(data, overrides))
+        if not located:
+            return config
+    except ValidationError as exc:
+        seen = {problem.key for problem in bad_references}  # a value left as "${VAR}" is not also wrong
+        for keys, message in describe(exc):
+            key = dotted_key(keys)
+            if key not in seen:
+                position = None if _from_overrides(overrides, data, keys) else source.locate(keys)
+                located.append((position, Problem(key, message)))
+    located.sort(key=lambda item: (item[0] is None, item[0] or (0, 0)))  # in file order, then the rest
+    raise ConfigError([_at(path, position, problem) for position, problem in located])
+
+
+def _at(path: Path, position: Position | None, problem: Problem) -> Problem:
+    where = f"{path}:{position[0]}:{position[1]}" if position else str(path)
+    return Problem(problem.key, problem.message, where)
+
+
+def _from_overrides(overrides: Mapping[str, Any], data: Mapping[str, Any], keys: Loc) -> bool:
+    """The value at ``keys`` comes from the overrides: the file has no say in it."""
+    override: Any = overrides
+    file: Any = data
+    for part in keys:
+        if not isinstance(override, Mapping):  # an override value replaced the file's
+            return True
+        if part not in override:
+            return False
+        if not isinstance(file, Mapping) or part not in file:
+            return True
+        override, file = override[part], file[part]
+    return not isinstance(override, Mapping)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import typing
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import ConfigError, from_options
-from .config.flags import OPTIONS, Option, default_of
+from .config import ConfigError, Problem, from_options, load_config
+from .config.flags import OPTIONS, Option, default_of, file_overrides
+
+if TYPE_CHECKING:
+    from .api import Config
+
+DEFAULT_FILE = "asgihost.toml"
 
 _GROUPS = {
     "Listening": ("host", "port", "uds", "uds_mode", "fd", "backlog"),
@@ -21,13 +28,16 @@ _GROUPS = {
 }
 
 _DESCRIPTION = """\
-Serve an ASGI application over HTTP/1.1.
+Serve every listener and app an asgihost.toml describes, or one ASGI application.
 
+  asgihost run                               # ./asgihost.toml
+  asgihost run sites/asgihost.toml --log-level debug
   asgihost run main:app
   asgihost run main:app --host 0.0.0.0 --port 8000
   asgihost run myproject.asgi:application --uds /run/app.sock
 
-Flags have the names and meanings of Uvicorn's.
+Flags have the names and meanings of Uvicorn's. Beside a file, they override its values;
+a listener flag needs a file with one listener, an app flag a file with one app.
 """
 
 
@@ -69,7 +79,7 @@ def _add(group: argparse._ArgumentGroup, option: Option) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asgihost",
-        description="asgihost: a fast ASGI server.",
+        description="asgihost: a fast ASGI server that hosts many apps from one validated asgihost.toml.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -78,37 +88,102 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
         "run",
-        help="serve an ASGI application",
+        help="serve an asgihost.toml, or one ASGI application",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("app", metavar="APP", help='the application, as "module:attribute"')
+    run.add_argument(
+        "target",
+        metavar="FILE|APP",
+        nargs="?",
+        default=DEFAULT_FILE,
+        help=f'an asgihost.toml to serve (default: ./{DEFAULT_FILE}), or an app as "module:attribute"',
+    )
     by_name = {option.name: option for option in OPTIONS}
     for title, names in _GROUPS.items():
         group = run.add_argument_group(title)
         for name in names:
             _add(group, by_name[name])
     run.add_argument("--version", action="version", version=f"asgihost {__version__}")
+
+    check = commands.add_parser(
+        "check",
+        help="validate an asgihost.toml and show what it serves",
+        description="Parse, validate and compile an asgihost.toml; print its listeners and routing table, "
+        "or every problem with its file:line:column and key. Exits 0 when it is valid, 1 when not.",
+    )
+    check.add_argument("file", nargs="?", default=DEFAULT_FILE, help=f"the file (default: ./{DEFAULT_FILE})")
+    check.add_argument("--import", dest="import_apps", action="store_true", help="also import every app")
+    check.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    init = commands.add_parser("init", help="write a commented starter asgihost.toml")
+    init.add_argument(
+        "file", nargs="?", default=DEFAULT_FILE, help=f"where to write it (default: ./{DEFAULT_FILE})"
+    )
+    init.add_argument("--app", default="main:app", help='the app to serve, as "module:attribute"')
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    commands.add_parser("schema", help="print the JSON Schema of asgihost.toml")
     return parser
+
+
+def is_config_file(target: str) -> bool:
+    """A target names a file when it ends in .toml or is an existing file; else it is an app."""
+    return target.endswith(".toml") or os.path.isfile(target)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = vars(parser.parse_args(argv))
-    args.pop("command")
-    app = args.pop("app")
+    command = args.pop("command")
+    if command == "check":
+        from .check import check_file
+
+        sys.exit(check_file(Path(args["file"]), import_apps=args["import_apps"], fmt=args["format"]))
+    if command == "init":
+        from .config.starter import write_starter
+
+        sys.exit(write_starter(Path(args["file"]), app=args["app"], force=args["force"]))
+    if command == "schema":
+        from .config.schema import schema_text
+
+        print(schema_text(), end="")
+        return
+    target = args.pop("target")
     options = {name: value for name, value in args.items() if value is not None}
     try:
-        host_config = from_options(app, options, source="flags")
+        config = (
+            _file_config(Path(target), options) if is_config_file(target) else _app_config(target, options)
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"asgihost: error: {problem}", file=sys.stderr)
         sys.exit(2)
 
-    from .api import Config
     from .runtime.worker import Server
 
-    server = Server(Config.from_host_config(host_config))
+    server = Server(config)
     server.run()
     if server.exit_code:
         sys.exit(server.exit_code)
+
+
+def _app_config(app: str, options: dict[str, Any]) -> Config:
+    from .api import Config
+
+    return Config.from_host_config(from_options(app, options, source="flags"))
+
+
+def _file_config(path: Path, options: dict[str, Any]) -> Config:
+    from .api import Config
+
+    if not path.is_file():
+        hint = " (asgihost init writes a starter file)" if path.name == DEFAULT_FILE else ""
+        raise ConfigError([Problem("", f"no such file{hint}", str(path))])
+    config = load_config(path)
+    if options:
+        overrides, ambiguous = file_overrides(options, config)
+        if ambiguous:
+            raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
+        config = load_config(path, overrides)
+    return Config.from_host_config(config, path.resolve().parent)

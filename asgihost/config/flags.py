@@ -137,32 +137,36 @@ def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
-def compose_bind(host: str | None, port: int | None, uds: str | None, fd: int | None) -> str | None:
-    """Uvicorn's rule: uds, else fd, else host:port (each part defaulting to the model's)."""
+def compose_bind(
+    host: str | None, port: int | None, uds: str | None, fd: int | None, base: Bind | None = None
+) -> str | None:
+    """Uvicorn's rule: uds, else fd, else host:port, each part missing taken from ``base``
+    (the listener's bind in a file) when that is TCP, else from the model's default."""
     if uds is not None:
         return f"unix:{uds}"
     if fd is not None:
         return f"fd://{fd}"
     if host is None and port is None:
         return None
-    default: Bind = Listener.model_fields["bind"].default
+    default: Bind = base if base is not None and base.kind == "tcp" else Listener.model_fields["bind"].default
     return str(
         Bind.tcp(host if host is not None else default.host, port if port is not None else default.port)
     )
 
 
-def options_tree(app: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The nested dict of settings that ``options`` (by Uvicorn name) describe, for one app.
-
-    Unknown names raise TypeError, as an unexpected keyword argument would.
-    """
+def _check_names(options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(BY_NAME))
     if unknown:
         raise TypeError(f"asgihost does not support the option(s): {', '.join(unknown)}")
-    tree: dict[str, Any] = {"apps": {APP: {"app": app}}}
-    bind = compose_bind(*(options.get(name) for name in ("host", "port", "uds", "fd")))
+
+
+def _tree(options: dict[str, Any], listener: str, app: str, base_bind: Bind | None) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    bind = compose_bind(
+        options.get("host"), options.get("port"), options.get("uds"), options.get("fd"), base_bind
+    )
     if bind is not None:
-        _set(tree, f"listeners.{LISTENER}.bind", bind)
+        _set(tree, f"listeners.{listener}.bind", bind)
     for name, value in options.items():
         option = BY_NAME[name]
         if option.key == "bind" or value is None:
@@ -171,8 +175,44 @@ def options_tree(app: str, options: dict[str, Any]) -> dict[str, Any]:
             value = _LOG_LEVELS_BY_NUMBER.get(value, value)
         if name == "headers":
             value = [item if isinstance(item, str) else f"{item[0]}: {item[1]}" for item in value]
-        _set(tree, option.key, value)
+        key = option.key.replace(f"listeners.{LISTENER}.", f"listeners.{listener}.", 1)
+        _set(tree, key.replace(f"apps.{APP}.", f"apps.{app}.", 1), value)
     return tree
+
+
+def options_tree(app: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The nested dict of settings that ``options`` (by Uvicorn name) describe, for one app.
+
+    Unknown names raise TypeError, as an unexpected keyword argument would.
+    """
+    _check_names(options)
+    tree = _tree(options, LISTENER, APP, None)
+    tree.setdefault("apps", {}).setdefault(APP, {})["app"] = app
+    return tree
+
+
+def file_overrides(options: dict[str, Any], config: HostConfig) -> tuple[dict[str, Any], list[str]]:
+    """Overrides for a config read from a file, and the options that are ambiguous there.
+
+    Listener flags apply to the file's one listener and app flags to its one app; with several,
+    the flag cannot say which, and the file must.
+    """
+    _check_names(options)
+    ambiguous = []
+    for name in options:
+        key = BY_NAME[name].key
+        for section, what in (("listeners", "listener"), ("apps", "app")):
+            names = list(getattr(config, section))
+            if (key == "bind" and section == "listeners" or key.startswith(f"{section}.")) and len(names) > 1:
+                ambiguous.append(
+                    f"{BY_NAME[name].flag}: the file has {len(names)} {section} ({', '.join(names)}); "
+                    f"set it on the {what} in the file"
+                )
+    if ambiguous:
+        return {}, ambiguous
+    listener = next(iter(config.listeners))
+    app = next(iter(config.apps))
+    return _tree(options, listener, app, config.listeners[listener].bind), []
 
 
 def build(app: str, options: dict[str, Any]) -> HostConfig:

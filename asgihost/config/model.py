@@ -260,7 +260,9 @@ class Listener(_Model):
 class App(_Model):
     app: str = Field(description='The ASGI application, as "module:attribute".')
     factory: bool = Field(False, description="`app` names a function that returns the application.")
-    app_dir: str = Field(".", description="Directory put first on sys.path before importing.")
+    app_dir: str = Field(
+        ".", description="Directory put first on sys.path before importing; relative to the file's directory."
+    )
     lifespan: Literal["auto", "on", "off"] = Field("auto", description="ASGI lifespan protocol.")
     interface: Literal["auto", "asgi3", "asgi2"] = Field("auto", description="ASGI interface of the app.")
     root_path: str = Field("", description="Prefix the app is served under (behind a proxy).")

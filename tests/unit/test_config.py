@@ -145,7 +145,7 @@ def test_cli_flags_parse_to_the_same_config_as_keywords():
             ]
         )
     )
-    options = {k: v for k, v in args.items() if v is not None and k not in ("command", "app")}
+    options = {k: v for k, v in args.items() if v is not None and k not in ("command", "target")}
     from_flags = from_options("m:app", options, "flags")
     from_kwargs = from_options(
         "m:app",

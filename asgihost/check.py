@@ -1,0 +1,144 @@
+"""``asgihost check``: parse, validate and compile an asgihost.toml, optionally import its apps,
+and print what it serves or every problem with where it is."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, HostConfig, Problem, load_config
+from .config.toml import SourceMap, read_toml
+from .plan import Plan, check, compile_plan
+
+
+def _locate(problems: list[Problem], path: Path, source: SourceMap | None) -> list[Problem]:
+    located = []
+    for problem in problems:
+        where = str(path)
+        position = (
+            source.locate(tuple(problem.key.split("."))) if source is not None and problem.key else None
+        )
+        if position is not None:
+            where = f"{path}:{position[0]}:{position[1]}"
+        located.append(dataclasses.replace(problem, where=where))
+    return located
+
+
+def _import_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
+    from .api import Config
+    from .asgi.apps import load_app
+
+    loaded = Config.from_host_config(config, base_dir)
+    problems = []
+    for spec in loaded.plan.apps:
+        app = spec.config
+        try:
+            load_app(app.app, factory=app.factory, app_dir=spec.app_dir, interface=app.interface, env=app.env)
+        except Exception as exc:  # an app's import may raise anything; report it, go on
+            problems.append(
+                Problem(f"apps.{spec.name}.app", f"cannot import {app.app!r}: {type(exc).__name__}: {exc}")
+            )
+    return problems
+
+
+def find_problems(path: Path, import_apps: bool = False) -> tuple[list[Problem], Plan | None]:
+    """Every problem of the file, located; and its plan when there are none."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return exc.problems, None
+    _, source = read_toml(path)
+    base_dir = path.resolve().parent
+    problems = _locate(check(config, base_dir), path, source)
+    if not problems and import_apps:
+        problems = _locate(_import_problems(config, base_dir), path, source)
+    if problems:
+        return problems, None
+    return [], compile_plan(config, base_dir)
+
+
+def check_file(path: Path, import_apps: bool = False, fmt: str = "text") -> int:
+    problems, plan = find_problems(path, import_apps)
+    if fmt == "json":
+        print(json.dumps(_as_json(path, problems, plan), indent=2))
+    elif problems:
+        _print_problems(path, problems)
+    else:
+        assert plan is not None
+        _print_summary(path, plan, import_apps)
+    return 1 if problems else 0
+
+
+def _routes(plan: Plan) -> list[dict[str, Any]]:
+    rows = []
+    for listener in plan.listeners:
+        for spec in plan.apps:
+            app = spec.config
+            if app.listeners is not None and listener.name not in app.listeners:
+                continue
+            rows.append(
+                {
+                    "listener": listener.name,
+                    "hosts": list(app.hosts) or ["*"],
+                    "mount": app.mount,
+                    "app": spec.name,
+                    "target": app.app,
+                    "lifespan": app.lifespan,
+                }
+            )
+    return rows
+
+
+def _as_json(path: Path, problems: list[Problem], plan: Plan | None) -> dict[str, Any]:
+    if problems or plan is None:
+        return {"file": str(path), "ok": False, "problems": [p.to_json() for p in problems]}
+    return {
+        "file": str(path),
+        "ok": True,
+        "listeners": [{"name": lst.name, "bind": str(lst.bind)} for lst in plan.listeners],
+        "routes": _routes(plan),
+    }
+
+
+def _print_problems(path: Path, problems: list[Problem]) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    count = len(problems)
+    console.print(f"[bold red]{path}: {count} problem{'s' if count != 1 else ''}[/]")
+    for problem in problems:
+        key = f" [cyan]{problem.key}[/]:" if problem.key else ""
+        console.print(f"  [bold]{problem.where or path}[/]{key} {_escape(problem.message)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _print_summary(path: Path, plan: Plan, imported: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    note = " (every app imported)" if imported else ""
+    console.print(f"[bold green]{path} is valid{note}[/]")
+    listeners = Table(title="Listeners", title_justify="left")
+    listeners.add_column("listener")
+    listeners.add_column("bind")
+    for listener in plan.listeners:
+        listeners.add_row(listener.name, str(listener.bind))
+    console.print(listeners)
+    routes = Table(
+        title="Routes (first match wins: exact host, wildcard, any; then longest mount)", title_justify="left"
+    )
+    for column in ("listener", "host", "mount", "app", "target", "lifespan"):
+        routes.add_column(column)
+    for row in _routes(plan):
+        routes.add_row(
+            row["listener"], ", ".join(row["hosts"]), row["mount"], row["app"], row["target"], row["lifespan"]
+        )
+    console.print(routes)

@@ -1,0 +1,74 @@
+"""``asgihost init``: a commented starter asgihost.toml. The data is written by tomli-w, so it
+is valid TOML whatever the app string holds; the comments around it explain each key."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .model import HostConfig
+
+_HEADER = """\
+# asgihost.toml: what `asgihost run` serves. Check it with `asgihost check`.
+# Completion in editors that read JSON Schemas (Taplo / Even Better TOML): run
+# `asgihost schema > asgihost.schema.json` and put `#:schema ./asgihost.schema.json` first.
+"""
+
+_SECTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "# How the server runs. `loop` is auto (uvloop when installed), uvloop or asyncio.\n"
+        "# `graceful_timeout` is how long requests in flight get to finish on shutdown.",
+        {"server": {"loop": "auto", "graceful_timeout": "30s"}},
+    ),
+    (
+        "# Log level: critical, error, warning, info, debug or trace.",
+        {"logging": {"level": "info", "access_log": True}},
+    ),
+    (
+        "# Server-wide limits; [apps.NAME.limits] overrides them for one app.",
+        {"limits": {"keep_alive_timeout": "5s"}},
+    ),
+    (
+        '# Where to listen: "host:port", "[::]:port", "unix:/path/to.sock", "fd://3" or\n'
+        '# "systemd:NAME". Add more [listeners.NAME] tables to listen in several places.',
+        {"listeners": {"web": {"bind": "127.0.0.1:8000"}}},
+    ),
+    (
+        '# An app, as "module:attribute" found in app_dir (relative to this file). More apps go in\n'
+        '# more [apps.NAME] tables, told apart by `mount = "/prefix"` and/or `hosts = ["example.com"]`.\n'
+        "# lifespan: auto, on (startup must succeed) or off.",
+        {"apps": {"main": {"app": "APP", "app_dir": ".", "mount": "/", "lifespan": "auto"}}},
+    ),
+)
+
+
+def starter_text(app: str) -> str:
+    parts = [_HEADER]
+    for comment, data in _SECTIONS:
+        if "apps" in data:
+            data = {"apps": {"main": {**data["apps"]["main"], "app": app}}}
+        parts.append(comment + "\n" + tomli_w.dumps(data))
+    return "\n".join(parts)
+
+
+def write_starter(path: Path, app: str = "main:app", force: bool = False) -> int:
+    """Write the starter file; returns the exit status (1 when the file exists and not ``force``)."""
+    if path.exists() and not force:
+        print(f"asgihost: error: {path} exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
+    text = starter_text(app)
+    HostConfig.model_validate(_parse(text))  # what we write is always valid
+    path.write_text(text)
+    print(f"wrote {path}; serve it with: asgihost run {path}")
+    return 0
+
+
+def _parse(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib.loads(text)

@@ -105,7 +105,7 @@ def _as_json(path: Path, problems: list[Problem], plan: Plan | None) -> dict[str
 def _print_problems(path: Path, problems: list[Problem]) -> None:
     from rich.console import Console
 
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     count = len(problems)
     console.print(f"[bold red]{path}: {count} problem{'s' if count != 1 else ''}[/]")
     for problem in problems:

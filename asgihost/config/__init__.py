@@ -59,7 +59,8 @@ def load_config(
         for keys, message in describe(exc):
             key = dotted_key(keys)
             if key not in seen:
-                position = None if _from_overrides(overrides, data, keys) else source.locate(keys)
+                # a key the file does not have at all (a missing [apps]) is the file's, from its top
+                position = None if _from_overrides(overrides, data, keys) else source.locate(keys) or (1, 1)
                 located.append((position, Problem(key, message)))
     located.sort(key=lambda item: (item[0] is None, item[0] or (0, 0)))  # in file order, then the rest
     raise ConfigError([_at(path, position, problem) for position, problem in located])

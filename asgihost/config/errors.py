@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .flags import BY_KEY, LISTENER
+from .flags import APP, BY_KEY, LISTENER
 from .model import HostConfig
 
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -50,7 +50,7 @@ class Problem:
 
 def _names_option(where: str) -> bool:
     """``where`` is a flag or keyword argument, which says the key already."""
-    return where.startswith("--") or where.endswith("=")
+    return where.startswith("--") or where.endswith("=") or where == "APP"
 
 
 class ConfigError(Exception):
@@ -131,6 +131,9 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_PLAIN = {"string_pattern_mismatch": "use letters, digits, '_' and '-', not starting with '-'"}
+
+
 def _message(error: ErrorDetails, spot: _Spot) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -141,8 +144,9 @@ def _message(error: ErrorDetails, spot: _Spot) -> str:
         return f"unknown key {_show(name)} ({hint})"
     if kind == "missing":
         return f"required key {_show(str(spot.keys[-1]))} is missing"
-    if error["loc"] and error["loc"][-1] == "[key]":
-        return f"the name {_show(error['input'])} is not valid: {error['msg']}"
+    if error["loc"] and error["loc"][-1] == "[key]" or kind == "string_pattern_mismatch":
+        what = "name" if error["loc"] and error["loc"][-1] == "[key]" else "value"
+        return f"the {what} {_show(error['input'])} is not valid: {_PLAIN.get(kind, error['msg'])}"
     if kind == "literal_error" and get_origin(spot.annotation) is Literal:
         choices = ", ".join(_show(choice) for choice in get_args(spot.annotation))
         return f"expected one of {choices}, got {_show(error['input'])}"
@@ -151,6 +155,7 @@ def _message(error: ErrorDetails, spot: _Spot) -> str:
     message = error["msg"]
     if message.startswith("Input should be "):
         expected = message.removeprefix("Input should be ").split(", unable to ")[0]
+        expected = re.sub(r"\ba valid (?=[aeiou])", "an ", expected).replace("a valid ", "a ")
         return f"expected {expected}, got {_show(error['input'])}"
     message = message.removeprefix("Value error, ")
     if isinstance(error["input"], (str, int, float)):  # not a table that a model's own check refused
@@ -184,6 +189,8 @@ def _where(key: str, source: str) -> str:
         return ""
     while key and key.rsplit(".", 1)[-1].isdigit():  # an item of a list option
         key = key.rsplit(".", 1)[0]
+    if key == f"apps.{APP}.app":
+        return "APP" if source == "flags" else "app="
     option = BY_KEY.get(key)
     if option is None and key.startswith(f"listeners.{LISTENER}.bind"):
         names = ("host", "port", "uds", "fd")

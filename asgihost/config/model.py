@@ -124,6 +124,10 @@ def parse_bind(value: Any) -> Any:
         if not fd.isdigit():
             raise ValueError('an inherited socket is "fd://N" with N a file descriptor number')
         return Bind("fd", fd=int(fd))
+    if "://" in value:
+        raise ValueError(
+            'a bind is "host:port", "[v6addr]:port", "unix:/path", "fd://N" or "systemd:NAME", not a URL'
+        )
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError('expected "host:port", "[v6addr]:port", "unix:/path", "fd://N" or "systemd:NAME"')
@@ -172,6 +176,16 @@ def _check_mount(value: str) -> str:
 
 
 MountPath = Annotated[str, AfterValidator(_check_mount)]
+
+
+def _check_import_string(value: str) -> str:
+    module, sep, attribute = value.partition(":")
+    if not sep or not module.strip() or not attribute.strip():
+        raise ValueError('an app is "module:attribute", such as "main:app" or "services.api.main:create_app"')
+    return value
+
+
+ImportString = Annotated[str, AfterValidator(_check_import_string)]
 
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
 
@@ -258,7 +272,7 @@ class Listener(_Model):
 
 
 class App(_Model):
-    app: str = Field(description='The ASGI application, as "module:attribute".')
+    app: ImportString = Field(description='The ASGI application, as "module:attribute".')
     factory: bool = Field(False, description="`app` names a function that returns the application.")
     app_dir: str = Field(
         ".", description="Directory put first on sys.path before importing; relative to the file's directory."

@@ -60,8 +60,35 @@ def read_toml(path: Path) -> tuple[dict[str, Any], SourceMap]:
             line, column = int(match["line"]), int(match["column"])
         else:
             line, column = _line_col(text, len(text))
-        raise ConfigError([Problem("", match["message"], f"{path}:{line}:{column}")]) from None
+        key = _key_at_line(text, line)
+        message = _PLAIN_SYNTAX.get(match["message"], match["message"])
+        if match["message"].startswith("Cannot declare") and key:
+            message = f"[{key}] is declared twice"
+        raise ConfigError([Problem(key, message, f"{path}:{line}:{column}")]) from None
     return data, SourceMap.scan(text)
+
+
+_PLAIN_SYNTAX = {"Invalid value": "not a TOML value (a string needs quotes)"}
+_HEADER_RE = re.compile(r"\s*\[\[?\s*([^\]#]+?)\s*\]?\]?\s*(#.*)?$")
+_ASSIGN_RE = re.compile(r"\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def _key_at_line(text: str, line: int) -> str:
+    """Best guess at the dotted key a TOML syntax error is about: the table, plus the line's key."""
+    table = ""
+    lines = text.splitlines()
+    for number, content in enumerate(lines[:line], start=1):
+        header = _HEADER_RE.match(content) if content.lstrip().startswith("[") else None
+        if header is not None:
+            table = dotted_key(split_key(header[1]))
+            if number == line:
+                return table
+        elif number == line:
+            assign = _ASSIGN_RE.match(content)
+            if assign is not None:
+                key = dotted_key(split_key(assign[1].strip()))
+                return f"{table}.{key}" if table else key
+    return table
 
 
 # ---- positions -----------------------------------------------------------------------------------

@@ -100,7 +100,6 @@ def test_factory_and_asgi2_and_loop_asyncio(serve):
     [
         ("no_such_module:app", 'Could not import module "no_such_module"'),
         ("control:missing", 'Attribute "missing" not found'),
-        ("control", "<module>:<attribute>"),
         ("control:not_a_factory_call", "--factory"),
     ],
 )
@@ -108,6 +107,12 @@ def test_bad_app_exits_3_with_a_clear_message(serve, app, message):
     server = serve(app, wait=False)
     assert server.proc.wait(30) == 3
     assert message in server.log()
+
+
+def test_app_without_attribute_is_a_usage_error(serve):
+    server = serve("control", wait=False)
+    assert server.proc.wait(30) == 2
+    assert 'APP: an app is "module:attribute"' in server.log()
 
 
 def test_port_in_use_exits_1(serve):

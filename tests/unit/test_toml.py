@@ -144,15 +144,22 @@ def test_read_toml_returns_data_and_positions(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "where", "message"),
+    ("text", "where", "key", "message"),
     [
-        ('[server]\nloop = "auto"\nhttp = \n', "3:8", "Invalid value"),
-        ('[apps.a]\napp = "m:a', "2:11", "Unterminated string"),
-        ("[server\n", "1:8", "Expected ']' at the end of a table declaration"),
-        ("a = 1\na = 2\n", "2:6", "Cannot overwrite a value"),
+        (
+            '[server]\nloop = "auto"\nhttp = \n',
+            "3:8",
+            "server.http",
+            "not a TOML value (a string needs quotes)",
+        ),
+        ('[apps.a]\napp = "m:a', "2:11", "apps.a.app", "Unterminated string"),
+        ("[server\n", "1:8", "server", "Expected ']' at the end of a table declaration"),
+        ("a = 1\na = 2\n", "2:6", "a", "Cannot overwrite a value"),
+        ('[apps."x y"]\n[apps."x y"]\n', "2:12", 'apps."x y"', '[apps."x y"] is declared twice'),
+        ("# nothing\n= 1\n", "2:1", "", "Invalid statement"),
     ],
 )
-def test_syntax_errors_have_line_and_column(tmp_path, text, where, message):
+def test_syntax_errors_have_line_column_and_key(tmp_path, text, where, key, message):
     path = tmp_path / "asgihost.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -160,7 +167,7 @@ def test_syntax_errors_have_line_and_column(tmp_path, text, where, message):
     [problem] = info.value.problems
     assert problem.where == f"{path}:{where}"
     assert problem.message == message
-    assert str(info.value) == f"{path}:{where}: {message}"
+    assert problem.key == key
 
 
 def test_missing_and_unreadable_files_name_the_path(tmp_path):
@@ -352,13 +359,13 @@ def problems_of(tmp_path: Path, text: str, **kwargs: object) -> list[Problem]:
             '[listeners.web]\nbind = "127.0.0.1:8000"\nbacklog = "many"\n[apps.a]\napp = "m:a"\n',
             "3:1",
             "listeners.web.backlog",
-            'expected a valid integer, got "many"',
+            'expected an integer, got "many"',
         ),
         (
             '[apps.a]\napp = "m:a"\nfactory = [1]\n',
             "3:1",
             "apps.a.factory",
-            "expected a valid boolean, got [1]",
+            "expected a boolean, got [1]",
         ),
         (
             '[server]\ngraceful_timeout = "soon"\n[apps.a]\napp = "m:a"\n',
@@ -400,7 +407,7 @@ def problems_of(tmp_path: Path, text: str, **kwargs: object) -> list[Problem]:
             '[apps.a]\napp = "m:a"\n\n[apps."bad name"]\napp = "m:b"\n',
             "4:1",
             'apps."bad name"',
-            "the name \"bad name\" is not valid: String should match pattern '^[A-Za-z0-9_][A-Za-z0-9_-]*$'",
+            "the name \"bad name\" is not valid: use letters, digits, '_' and '-', not starting with '-'",
         ),
         ('apps = "m:a"\n', "1:1", "apps", 'expected a table, got "m:a"'),
         (

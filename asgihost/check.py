@@ -26,6 +26,21 @@ def _locate(problems: list[Problem], path: Path, source: SourceMap | None) -> li
     return located
 
 
+def _tls_problems(plan: Plan) -> list[Problem]:
+    """Certificates and keys that are there but do not load: a key that is not the
+    certificate's, a wrong password, a file that is not PEM."""
+    from .runtime.sockets import TlsError, tls_context
+
+    problems = []
+    for listener in plan.listeners:
+        if listener.tls is not None:
+            try:
+                tls_context(listener.tls)
+            except TlsError as exc:
+                problems.append(Problem(f"listeners.{listener.name}.tls", str(exc)))
+    return problems
+
+
 def _import_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
     from .api import Config
     from .asgi.apps import load_app
@@ -52,6 +67,8 @@ def find_problems(path: Path, import_apps: bool = False) -> tuple[list[Problem],
     _, source = read_toml(path)
     base_dir = path.resolve().parent
     problems = _locate(check(config, base_dir), path, source)
+    if not problems:
+        problems = _locate(_tls_problems(compile_plan(config, base_dir)), path, source)
     if not problems and import_apps:
         problems = _locate(_import_problems(config, base_dir), path, source)
     if problems:

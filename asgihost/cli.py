@@ -21,6 +21,14 @@ DEFAULT_FILE = "asgihost.toml"
 
 _GROUPS = {
     "Listening": ("host", "port", "uds", "uds_mode", "fd", "backlog"),
+    "TLS": (
+        "ssl_keyfile",
+        "ssl_certfile",
+        "ssl_keyfile_password",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_ciphers",
+    ),
     "Application": ("factory", "app_dir", "lifespan", "interface", "root_path"),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
     "Limits": ("limit_concurrency", "timeout_keep_alive"),
@@ -43,7 +51,7 @@ a listener flag needs a file with one listener, an app flag a file with one app.
 
 def _choices(option: Option) -> tuple[str, ...] | None:
     field = option.field
-    if field is None:
+    if field is None or option.kind == "int":  # --ssl-cert-reqs: 0, 1, 2 for a Literal
         return None
     model, attr = field
     annotation = model.model_fields[attr].annotation
@@ -57,6 +65,8 @@ def _add(group: argparse._ArgumentGroup, option: Option) -> None:
     shown = "" if default in (None, [], False, "") and option.kind != "bool" else f" [default: {default}]"
     if option.name == "uds_mode":
         shown = f" [default: {default:o}]"
+    if option.name == "ssl_cert_reqs":
+        shown = " [default: 0]"
     kwargs: dict[str, Any] = {"dest": option.name, "default": None, "help": option.help + shown}
     if option.kind == "bool":
         kwargs["action"] = argparse.BooleanOptionalAction

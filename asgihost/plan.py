@@ -1,7 +1,7 @@
 """From a validated config to an immutable plan: the apps, the listeners and their routers.
 
 ``check`` finds what the model alone cannot: references between sections, routes two apps
-would both claim, listeners on one address, directories that are not there. Each problem
+would both claim, listeners on one address, directories and certificate files that are not there. Each problem
 names the dotted key it is about, so the caller can point at the file's line. ``compile_plan``
 refuses a config with problems and otherwise builds one ``RouteTable`` per listener.
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config.errors import ConfigError, Problem
-from .config.model import App, Bind, HostConfig, Listener
+from .config.model import App, Bind, HostConfig, Listener, Tls
 from .routing import Route, RouteTable
 
 
@@ -38,6 +38,7 @@ class ListenerSpec:
     name: str
     config: Listener
     bind: Bind  # with a relative Unix path resolved
+    tls: Tls | None  # with relative paths resolved
     routes: RouteTable[AppSpec]
 
 
@@ -56,6 +57,31 @@ def _bind(base_dir: Path, bind: Bind) -> Bind:
     if bind.kind == "unix" and not os.path.isabs(bind.path):
         return Bind("unix", path=_resolve(base_dir, bind.path))
     return bind
+
+
+_TLS_FILES = ("certfile", "keyfile", "ca_certs")
+
+
+def _tls(base_dir: Path, tls: Tls | None) -> Tls | None:
+    if tls is None:
+        return None
+    paths = {name: _resolve(base_dir, getattr(tls, name)) for name in _TLS_FILES if getattr(tls, name)}
+    return tls.model_copy(update=paths)
+
+
+def _tls_problems(config: HostConfig, base: Path) -> list[Problem]:
+    problems = []
+    for name, listener in config.listeners.items():
+        tls = _tls(base, listener.tls)
+        for field in _TLS_FILES:
+            path = getattr(tls, field, None)
+            if path is None:
+                continue
+            if not os.path.isfile(path):
+                problems.append(Problem(f"listeners.{name}.tls.{field}", f"{path} does not exist"))
+            elif not os.access(path, os.R_OK):
+                problems.append(Problem(f"listeners.{name}.tls.{field}", f"{path} is not readable"))
+    return problems
 
 
 def _reachable(app: App, listener: str) -> bool:
@@ -86,6 +112,7 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
     problems += _module_clashes(config, base)
     problems += _route_conflicts(config)
     problems += _bind_conflicts(config, base)
+    problems += _tls_problems(config, base)
     return problems
 
 
@@ -198,5 +225,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
             if _reachable(spec.config, listener_name)
         ]
         ports = (bind.port,) if bind.kind == "tcp" else ()
-        listeners.append(ListenerSpec(listener_name, listener, bind, RouteTable(routes, ports)))
+        listeners.append(
+            ListenerSpec(listener_name, listener, bind, _tls(base, listener.tls), RouteTable(routes, ports))
+        )
     return Plan(config, tuple(apps), tuple(listeners))

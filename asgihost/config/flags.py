@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
+from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server, Tls
 
 LISTENER = "default"
 APP = "main"
@@ -46,6 +46,8 @@ class Option:
         parts = self.key.split(".")
         if parts[0] not in _SECTIONS:
             return None
+        if parts[0] == "listeners" and parts[2] == "tls":
+            return Tls, parts[-1]
         return _SECTIONS[parts[0]], parts[-1]
 
 
@@ -59,6 +61,25 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "backlog", f"listeners.{LISTENER}.backlog", "Maximum number of connections to hold in backlog.", "int"
+    ),
+    Option("ssl_keyfile", f"listeners.{LISTENER}.tls.keyfile", "SSL key file.", metavar="PATH"),
+    Option("ssl_certfile", f"listeners.{LISTENER}.tls.certfile", "SSL certificate file.", metavar="PATH"),
+    Option(
+        "ssl_keyfile_password", f"listeners.{LISTENER}.tls.password", "SSL keyfile password.", metavar="TEXT"
+    ),
+    Option(
+        "ssl_cert_reqs",
+        f"listeners.{LISTENER}.tls.client_auth",
+        "Client certificate: 0 not asked for, 1 optional, 2 required (the ssl module's CERT_*).",
+        "int",
+        "0|1|2",
+    ),
+    Option("ssl_ca_certs", f"listeners.{LISTENER}.tls.ca_certs", "CA certificates file.", metavar="PATH"),
+    Option(
+        "ssl_ciphers",
+        f"listeners.{LISTENER}.tls.ciphers",
+        "Ciphers to use (see stdlib ssl module's).",
+        metavar="TEXT",
     ),
     Option(
         "factory",
@@ -99,7 +120,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
-        "headers", "server.headers", 'Extra response header "name:value"; repeatable.', "list", "NAME:VALUE"
+        "headers",
+        "server.headers",
+        'Extra response header "name:value"; repeatable.',
+        "list",
+        "NAME:VALUE",
+        flag_name="--header",
     ),
     Option("server_header", "server.server_header", "Enable/disable the default Server header.", "bool"),
     Option("date_header", "server.date_header", "Enable/disable the default Date header.", "bool"),
@@ -127,7 +153,7 @@ def default_of(option: Option) -> Any:
     assert field is not None
     model, attr = field
     info = model.model_fields[attr]
-    return info.get_default(call_default_factory=True)
+    return None if info.is_required() else info.get_default(call_default_factory=True)
 
 
 def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -160,7 +186,16 @@ def _check_names(options: dict[str, Any]) -> None:
         raise TypeError(f"asgihost does not support the option(s): {', '.join(unknown)}")
 
 
-def _tree(options: dict[str, Any], listener: str, app: str, base_bind: Bind | None) -> dict[str, Any]:
+_CERT_REQS = {0: "none", 1: "optional", 2: "required"}
+
+
+def _tree(
+    options: dict[str, Any], listener: str, app: str, base_bind: Bind | None, base_tls: bool = False
+) -> dict[str, Any]:
+    """Uvicorn's rule for TLS: it is on when a certificate or key is given; the other ssl_*
+    options alone (often their defaults, passed along) change nothing. Beside a file whose
+    listener has TLS, they adjust it."""
+    tls = base_tls or options.get("ssl_certfile") is not None or options.get("ssl_keyfile") is not None
     tree: dict[str, Any] = {}
     bind = compose_bind(
         options.get("host"), options.get("port"), options.get("uds"), options.get("fd"), base_bind
@@ -169,8 +204,10 @@ def _tree(options: dict[str, Any], listener: str, app: str, base_bind: Bind | No
         _set(tree, f"listeners.{listener}.bind", bind)
     for name, value in options.items():
         option = BY_NAME[name]
-        if option.key == "bind" or value is None:
+        if option.key == "bind" or value is None or (name.startswith("ssl_") and not tls):
             continue
+        if name == "ssl_cert_reqs" and isinstance(value, int):
+            value = _CERT_REQS.get(value, value)
         if name == "log_level" and isinstance(value, int):
             value = _LOG_LEVELS_BY_NUMBER.get(value, value)
         if name == "headers":
@@ -212,7 +249,8 @@ def file_overrides(options: dict[str, Any], config: HostConfig) -> tuple[dict[st
         return {}, ambiguous
     listener = next(iter(config.listeners))
     app = next(iter(config.apps))
-    return _tree(options, listener, app, config.listeners[listener].bind), []
+    base = config.listeners[listener]
+    return _tree(options, listener, app, base.bind, base.tls is not None), []
 
 
 def build(app: str, options: dict[str, Any]) -> HostConfig:

@@ -256,6 +256,34 @@ class AppLimits(_Model):
     )
 
 
+class Tls(_Model):
+    """TLS on a listener. Relative paths are taken from the file's directory."""
+
+    certfile: str = Field(description="PEM certificate chain (the server's certificate first).")
+    keyfile: str | None = Field(None, description="PEM private key; leave out when certfile holds it.")
+    password: str | None = Field(None, description="Password of an encrypted private key.")
+    ca_certs: str | None = Field(
+        None, description="PEM CA certificates that client certificates are checked against."
+    )
+    client_auth: Literal["none", "optional", "required"] = Field(
+        "none", description="Ask clients for a certificate: none, optional (checked when sent) or required."
+    )
+    ciphers: str | None = Field(
+        None, description="OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed); default: Python's."
+    )
+    handshake_timeout: Seconds = Field(
+        10.0, description="Close a connection whose TLS handshake takes longer."
+    )
+
+    @model_validator(mode="after")
+    def _client_auth_needs_ca(self) -> Tls:
+        if self.client_auth != "none" and self.ca_certs is None:
+            raise ValueError(
+                "client_auth needs ca_certs: the CA certificates client certificates are checked against"
+            )
+        return self
+
+
 class Listener(_Model):
     bind: BindAddress = Field(
         Bind.tcp("127.0.0.1", 8000),
@@ -263,6 +291,7 @@ class Listener(_Model):
     )
     backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
     mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
+    tls: Tls | None = Field(None, description="Serve HTTPS: certificate, key and client authentication.")
 
     @model_validator(mode="after")
     def _mode_only_for_unix(self) -> Listener:

@@ -7,10 +7,11 @@ import contextlib
 import errno
 import os
 import socket
+import ssl
 import stat
 from collections.abc import Mapping
 
-from ..config.model import Bind
+from ..config.model import Bind, Tls
 
 
 class BindError(Exception):
@@ -101,14 +102,70 @@ def _in_use(path: str) -> bool:
     return True
 
 
-def display_address(sock: socket.socket) -> str:
+class TlsError(Exception):
+    """A listener's TLS settings cannot be used; the message names the file and the reason."""
+
+
+_CLIENT_AUTH = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
+def tls_context(tls: Tls) -> ssl.SSLContext:
+    """A server SSLContext for a listener (TLS 1.2 and later); raises TlsError saying why not."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    key = tls.keyfile or tls.certfile
+    try:
+        context.load_cert_chain(tls.certfile, tls.keyfile, tls.password or _no_password)
+    except _NeedsPassword:
+        raise TlsError(f"the key {key} is encrypted: give its password (tls.password)") from None
+    except ssl.SSLError as exc:
+        reason = _reason(exc)
+        if "PEM lib" in reason:  # OpenSSL says no more when a password does not decrypt the key
+            reason = "wrong password for the key" if tls.password else "not a PEM certificate and key"
+        raise TlsError(f"cannot use the certificate {tls.certfile} with the key {key}: {reason}") from None
+    except OSError as exc:
+        raise TlsError(f"cannot read {exc.filename or tls.certfile}: {exc.strerror or exc}") from None
+    context.verify_mode = _CLIENT_AUTH[tls.client_auth]
+    if tls.ca_certs is not None:
+        try:
+            context.load_verify_locations(tls.ca_certs)
+        except (ssl.SSLError, OSError) as exc:
+            reason = _reason(exc) if isinstance(exc, ssl.SSLError) else exc.strerror or str(exc)
+            raise TlsError(f"cannot load the CA certificates {tls.ca_certs}: {reason}") from None
+    if tls.ciphers is not None:
+        try:
+            context.set_ciphers(tls.ciphers)
+        except ssl.SSLError:
+            raise TlsError(f"no cipher matches {tls.ciphers!r}") from None
+    return context
+
+
+class _NeedsPassword(Exception):
+    pass
+
+
+def _no_password() -> str:
+    """Without it OpenSSL would ask for an encrypted key's password on the terminal."""
+    raise _NeedsPassword
+
+
+def _reason(exc: ssl.SSLError) -> str:
+    if exc.reason == "KEY_VALUES_MISMATCH":
+        return "the key does not belong to the certificate"
+    if exc.reason in ("BAD_DECRYPT", "bad decrypt"):
+        return "wrong password for the key"
+    return exc.reason or str(exc)
+
+
+def display_address(sock: socket.socket, tls: bool = False) -> str:
     """How to reach a bound socket, for the start-up log line."""
     if sock.family == socket.AF_UNIX:
-        return f"unix:{sock.getsockname()}"
+        return f"unix:{sock.getsockname()}" + (" (TLS)" if tls else "")
     host, port = sock.getsockname()[:2]
     if sock.family == socket.AF_INET6:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 def remove_unix_socket(path: str) -> None:

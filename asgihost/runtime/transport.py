@@ -115,11 +115,16 @@ async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
 
 class H1Protocol(asyncio.Protocol):
     def __init__(
-        self, shared: ServerState, routes: RouteTable[Mount], loop: asyncio.AbstractEventLoop
+        self,
+        shared: ServerState,
+        routes: RouteTable[Mount],
+        loop: asyncio.AbstractEventLoop,
+        scheme: str = "http",
     ) -> None:
         self.shared = shared
         self.routes = routes
         self.loop = loop
+        self.scheme = scheme
         self.logger = shared.logger
         self.core = H1Connection()
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
@@ -140,7 +145,9 @@ class H1Protocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         shared = self.shared
         shared.connections.add(self)
-        self.info = ConnectionInfo(_address(transport, "sockname"), _address(transport, "peername"), "http")
+        self.info = ConnectionInfo(
+            _address(transport, "sockname"), _address(transport, "peername"), self.scheme
+        )
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
 
     def connection_lost(self, exc: Exception | None) -> None:

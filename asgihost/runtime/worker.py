@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import ssl
 from typing import TYPE_CHECKING
 
 from .. import __version__
@@ -22,7 +23,7 @@ from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
 from .signals import capture_signals
-from .sockets import BindError, bind, display_address, remove_unix_socket
+from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
 from .transport import H1Protocol, Mount, ServerState
 
 if TYPE_CHECKING:
@@ -57,6 +58,12 @@ class Server:
         plan = self.config.plan
         loop = asyncio.get_running_loop()
         logger.info("Started server process [%d]", os.getpid())
+        try:
+            contexts = [tls_context(listener.tls) if listener.tls else None for listener in plan.listeners]
+        except TlsError as exc:
+            logger.error("%s", exc)
+            self.exit_code = 1
+            return
         try:
             apps = self.config.load()
         except AppLoadError as exc:
@@ -118,7 +125,7 @@ class Server:
             for spec, lifespan in zip(plan.apps, lifespans, strict=True)
         }
         try:
-            await self._start_listening(sockets, state, mounts, loop)
+            await self._start_listening(sockets, contexts, state, mounts, loop)
         except BindError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
@@ -134,6 +141,7 @@ class Server:
     async def _start_listening(
         self,
         sockets: list[socket.socket] | None,
+        contexts: list[ssl.SSLContext | None],
         state: ServerState,
         mounts: dict[str, Mount],
         loop: asyncio.AbstractEventLoop,
@@ -152,16 +160,25 @@ class Server:
         elif len(sockets) != len(listeners):
             raise BindError(f"{len(sockets)} sockets were given for {len(listeners)} listeners")
 
-        for listener, sock in zip(listeners, sockets, strict=True):
+        for listener, sock, context in zip(listeners, sockets, contexts, strict=True):
             routes = listener.routes.map(lambda spec: mounts[spec.name])
+            scheme = "https" if context is not None else "http"
 
-            def factory(routes: RouteTable[Mount] = routes) -> H1Protocol:
-                return H1Protocol(state, routes, loop)
+            def factory(routes: RouteTable[Mount] = routes, scheme: str = scheme) -> H1Protocol:
+                return H1Protocol(state, routes, loop, scheme)
 
-            server = await loop.create_server(factory, sock=sock, backlog=listener.config.backlog)
+            server = await loop.create_server(
+                factory,
+                sock=sock,
+                backlog=listener.config.backlog,
+                ssl=context,
+                ssl_handshake_timeout=listener.tls.handshake_timeout if listener.tls else None,
+            )
             self.servers.append(server)
             logger.info(
-                "asgihost %s running on %s (Press CTRL+C to quit)", __version__, display_address(sock)
+                "asgihost %s running on %s (Press CTRL+C to quit)",
+                __version__,
+                display_address(sock, tls=context is not None),
             )
 
     async def _main_loop(self, state: ServerState) -> None:

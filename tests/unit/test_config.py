@@ -152,3 +152,70 @@ def test_cli_flags_parse_to_the_same_config_as_keywords():
         {"port": 9, "access_log": False, "headers": [("x-a", "1")], "factory": True, "lifespan": "on"},
     )
     assert from_flags == from_kwargs
+
+
+def test_ssl_options_map_onto_the_listeners_tls_table():
+    config = from_options(
+        "m:a", {"ssl_certfile": "c.pem", "ssl_keyfile": "k.pem", "ssl_cert_reqs": 2, "ssl_ca_certs": "ca.pem"}
+    )
+    tls = config.listeners["default"].tls
+    assert tls is not None
+    assert (tls.certfile, tls.keyfile, tls.client_auth, tls.ca_certs) == (
+        "c.pem",
+        "k.pem",
+        "required",
+        "ca.pem",
+    )
+    assert tls.ciphers is None  # Uvicorn's default: the ssl module's list
+    # Uvicorn's rule: without a certificate or key, the other ssl options change nothing
+    assert from_options("m:a", {"ssl_ciphers": "TLSv1", "ssl_cert_reqs": 0}).listeners["default"].tls is None
+
+
+def test_ssl_problems_name_the_flag():
+    with pytest.raises(ConfigError) as info:
+        from_options("m:a", {"ssl_keyfile": "k.pem"}, source="flags")
+    assert [p.where for p in info.value.problems] == ["--ssl-certfile"]
+    with pytest.raises(ConfigError) as info:
+        from_options("m:a", {"ssl_certfile": "c.pem", "ssl_cert_reqs": 7}, source="flags")
+    assert "--ssl-cert-reqs" in str(info.value)
+
+
+def test_ssl_flags_beside_a_file_adjust_its_tls(tmp_path):
+    from asgihost.config import load_config
+    from asgihost.config.flags import file_overrides
+
+    path = tmp_path / "asgihost.toml"
+    path.write_text('[listeners.web]\ntls = { certfile = "c.pem" }\n[apps.a]\napp = "m:a"\n')
+    overrides, ambiguous = file_overrides({"ssl_keyfile_password": "pw"}, load_config(path))
+    assert not ambiguous
+    tls = load_config(path, overrides).listeners["web"].tls
+    assert tls is not None and (tls.certfile, tls.password) == ("c.pem", "pw")
+
+
+# Where our default differs from Uvicorn's on purpose, and why (see CHANGELOG and README).
+DELIBERATE = {
+    "--timeout-graceful-shutdown": 30.0,  # Uvicorn waits forever; a bounded drain is the safer default
+    "--log-level": "info",  # Uvicorn's None means "info" too
+    "--app-dir": ".",  # Uvicorn's "" means the working directory too
+    "--ssl-cert-reqs": "none",  # Uvicorn's 0 (ssl.CERT_NONE), as a word in the file
+}
+
+
+def test_every_shared_flag_has_uvicorns_name_and_default():
+    import sys
+
+    pytest.importorskip("uvicorn")
+    command = sys.modules["uvicorn.main"].main
+    ours = {option.flag: option for option in OPTIONS}
+    shared = 0
+    for param in command.params:
+        flags = [flag for flag in param.opts + param.secondary_opts if flag.startswith("--")]
+        option = ours.get(flags[0]) if flags else None
+        if option is None:
+            continue
+        shared += 1
+        expected = DELIBERATE.get(option.flag, param.default)
+        if param.multiple:  # click's "not given" for a repeatable flag
+            expected = []
+        assert default_of(option) == expected, option.flag
+    assert shared == len(OPTIONS) - 1  # all but --uds-mode, which Uvicorn does not have

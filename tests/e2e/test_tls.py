@@ -1,0 +1,210 @@
+"""TLS listeners: Uvicorn's --ssl-* flags, tls tables in asgihost.toml, client certificates,
+and bad input on a TLS port (plain HTTP, a silent client, a wrong key)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import trustme
+from conftest import APPS, free_port, launch
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def certs(ca, tmp_path):
+    """Server certificate and key files for localhost/127.0.0.1, the CA file, a client cert."""
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    server.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    for blob in server.cert_chain_pems[1:]:
+        blob.write_to_path(str(tmp_path / "cert.pem"), append=True)
+    server.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    client = ca.issue_cert("client@example.com")
+    client.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "client.pem"))
+    return tmp_path
+
+
+def run(tmp_path, *args: str, port: int | None = None, wait: bool = True):
+    argv = [sys.executable, "-m", "asgihost", "run", *args]
+    return launch(tmp_path, argv, port=port, wait=wait)
+
+
+def test_ssl_flags_serve_https(certs):
+    port = free_port()
+    server = run(
+        certs, "scheme_app:app", "--port", str(port),
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"),
+    )  # fmt: skip
+    try:
+        assert f"running on https://127.0.0.1:{port}" in server.log()
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(certs / "ca.pem")), timeout=10
+        ) as client:
+            response = client.get(f"https://127.0.0.1:{port}/a/b")
+            again = client.get(f"https://127.0.0.1:{port}/c")  # same connection
+        assert response.status_code == 200
+        assert response.text == f"https {port} /a/b"
+        assert again.text == f"https {port} /c"
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_file_serves_tls_and_plain_listeners_side_by_side(certs):
+    tls_port, plain_port = free_port(), free_port()
+    (certs / "asgihost.toml").write_text(
+        f'[listeners.secure]\nbind = "127.0.0.1:{tls_port}"\n'
+        'tls = { certfile = "cert.pem", keyfile = "key.pem" }\n\n'
+        f'[listeners.plain]\nbind = "127.0.0.1:{plain_port}"\n\n'
+        f'[apps.web]\napp = "scheme_app:app"\napp_dir = "{APPS}"\n'
+    )
+    server = run(certs, str(certs / "asgihost.toml"), port=plain_port)
+    try:
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(certs / "ca.pem")), timeout=10
+        ) as client:
+            assert client.get(f"https://localhost:{tls_port}/x").text == f"https {tls_port} /x"
+            assert client.get(f"http://127.0.0.1:{plain_port}/y").text == f"http {plain_port} /y"
+    finally:
+        assert server.stop() == 0
+
+
+def test_required_client_certificate(certs):
+    port = free_port()
+    server = run(
+        certs, "scheme_app:app", "--port", str(port),
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"),
+        "--ssl-ca-certs", str(certs / "ca.pem"), "--ssl-cert-reqs", "2",
+    )  # fmt: skip
+    try:
+        anonymous = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        with pytest.raises((ssl.SSLError, httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+            with httpx.Client(verify=anonymous, timeout=10) as client:
+                client.get(f"https://127.0.0.1:{port}/")
+        known = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        known.load_cert_chain(str(certs / "client.pem"))
+        with httpx.Client(verify=known, timeout=10) as client:
+            assert client.get(f"https://127.0.0.1:{port}/ok").text == f"https {port} /ok"
+    finally:
+        assert server.stop() == 0
+
+
+def test_plain_http_and_silent_clients_on_a_tls_port_lose_nothing(certs):
+    port = free_port()
+    (certs / "asgihost.toml").write_text(
+        f'[listeners.secure]\nbind = "127.0.0.1:{port}"\n'
+        'tls = { certfile = "cert.pem", keyfile = "key.pem", handshake_timeout = "300ms" }\n\n'
+        f'[apps.web]\napp = "scheme_app:app"\napp_dir = "{APPS}"\n'
+    )
+    server = run(certs, str(certs / "asgihost.toml"), port=port)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert not sock.recv(65536).startswith(b"HTTP/1.1 200")  # an alert or nothing, then close
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as silent:
+            started = time.monotonic()
+            assert silent.recv(1) == b""  # closed once the handshake timed out
+            assert time.monotonic() - started < 9  # the server closed it, not the socket timeout
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(certs / "ca.pem")), timeout=10
+        ) as client:
+            assert client.get(f"https://127.0.0.1:{port}/still").text == f"https {port} /still"
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.log()
+
+
+def test_encrypted_key_with_password(ca, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    key = serialization.load_pem_private_key(cert.private_key_pem.bytes(), None)
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"sesame"),
+        )
+    )
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    common = [
+        "scheme_app:app",
+        "--ssl-certfile",
+        str(tmp_path / "cert.pem"),
+        "--ssl-keyfile",
+        str(tmp_path / "key.pem"),
+    ]
+    wrong = run(tmp_path, *common, "--port", str(free_port()), "--ssl-keyfile-password", "nope", wait=False)
+    assert wrong.proc.wait(30) == 1
+    assert "wrong password" in wrong.log()
+    unasked = run(tmp_path, *common, "--port", str(free_port()), wait=False)  # no prompt on a terminal
+    assert unasked.proc.wait(30) == 1
+    assert "is encrypted: give its password" in unasked.log()
+    port = free_port()
+    server = run(tmp_path, *common, "--port", str(port), "--ssl-keyfile-password", "sesame", port=port)
+    try:
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(tmp_path / "ca.pem")), timeout=10
+        ) as client:
+            assert client.get(f"https://127.0.0.1:{port}/").status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_key_that_is_not_the_certificates_stops_the_start_and_fails_check(ca, certs):
+    other = ca.issue_cert("other.example")
+    other.private_key_pem.write_to_path(str(certs / "other-key.pem"))
+    server = run(
+        certs, "scheme_app:app", "--port", str(free_port()),
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "other-key.pem"), wait=False,
+    )  # fmt: skip
+    assert server.proc.wait(30) == 1
+    assert "the key does not belong to the certificate" in server.log()
+    (certs / "asgihost.toml").write_text(
+        '[listeners.web]\nbind = "127.0.0.1:8443"\ntls = { certfile = "cert.pem", keyfile = "other-key.pem" }\n\n'
+        '[apps.web]\napp = "main:app"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "asgihost", "check", "--format", "json", "asgihost.toml"],
+        capture_output=True, text=True, timeout=30, cwd=certs,
+    )  # fmt: skip
+    assert result.returncode == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["key"] == "listeners.web.tls" and problem["line"] == 3
+    assert "does not belong" in problem["message"]
+
+
+def test_ssl_options_without_a_certificate_change_nothing(tmp_path):
+    port = free_port()
+    server = run(
+        tmp_path,
+        "scheme_app:app",
+        "--port",
+        str(port),
+        "--ssl-ciphers",
+        "TLSv1",
+        "--ssl-cert-reqs",
+        "0",
+        port=port,
+    )
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/p", timeout=10).text == f"http {port} /p"
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_key_without_a_certificate_is_refused(tmp_path):
+    server = run(tmp_path, "scheme_app:app", "--port", str(free_port()), "--ssl-keyfile", "k.pem", wait=False)
+    assert server.proc.wait(30) == 2
+    assert "--ssl-certfile" in server.log()

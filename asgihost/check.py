@@ -105,7 +105,15 @@ def _routes(plan: Plan) -> list[dict[str, Any]]:
                     "lifespan": app.lifespan,
                 }
             )
-    return rows
+    return sorted(rows, key=_precedence)
+
+
+def _precedence(row: dict[str, Any]) -> tuple[str, int, int]:
+    """The order the router tries routes in, per listener: exact hosts, wildcards, any host;
+    then the longest mount."""
+    hosts = row["hosts"]
+    rank = 2 if hosts == ["*"] else 1 if all(host.startswith("*.") for host in hosts) else 0
+    return row["listener"], rank, -len(row["mount"])
 
 
 def _as_json(path: Path, problems: list[Problem], plan: Plan | None) -> dict[str, Any]:
@@ -153,7 +161,7 @@ def _print_summary(path: Path, plan: Plan, imported: bool) -> None:
         title="Routes (first match wins: exact host, wildcard, any; then longest mount)", title_justify="left"
     )
     for column in ("listener", "host", "mount", "app", "target", "lifespan"):
-        routes.add_column(column)
+        routes.add_column(column, overflow="fold")
     for row in _routes(plan):
         routes.add_row(
             row["listener"], ", ".join(row["hosts"]), row["mount"], row["app"], row["target"], row["lifespan"]

@@ -31,6 +31,7 @@ _GROUPS = {
     ),
     "Application": ("factory", "app_dir", "lifespan", "interface", "root_path"),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
+    "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
     "Limits": ("limit_concurrency", "timeout_keep_alive"),
     "Logging": ("log_level", "access_log"),
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config.errors import ConfigError, Problem
-from .config.model import App, Bind, HostConfig, Listener, Tls
+from .config.model import App, Bind, HostConfig, Listener, Tls, WebSocket
 from .routing import Route, RouteTable
 
 
@@ -31,6 +31,7 @@ class AppSpec:
     path_prefix: str  # what is put before the request path: the configured root path
     concurrency: int | None  # this app's own limit on requests in flight, if any
     keep_alive_timeout: float
+    websocket: WebSocket | None  # [websocket] with the app's overrides; None when WebSockets are off
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +214,11 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                     app.limits.keep_alive_timeout
                     if app.limits.keep_alive_timeout is not None
                     else limits.keep_alive_timeout
+                ),
+                websocket=None
+                if config.server.ws == "none"
+                else config.websocket.model_copy(
+                    update={k: v for k, v in app.websocket.model_dump().items() if v is not None}
                 ),
             )
         )

@@ -15,6 +15,8 @@ from ..protocols.events import Request
 
 ASGI_VERSION = "3.0"
 HTTP_SPEC_VERSION = "2.3"
+WEBSOCKET_SPEC_VERSION = "2.4"
+_WS_SCHEMES = {"http": "ws", "https": "wss"}
 
 
 class ConnectionInfo:
@@ -87,4 +89,32 @@ def http_scope(
         "query_string": query,
         "headers": request.headers,
         "state": place.state.copy(),
+    }
+
+
+def websocket_scope(
+    info: ConnectionInfo,
+    request: Request,
+    place: AppPlace,
+    raw_path: bytes,
+    path: str,
+    query: bytes,
+    subprotocols: list[str],
+) -> dict[str, Any]:
+    """The ``websocket`` scope for an upgrade request; ``path`` as in ``http_scope``."""
+    return {
+        "type": "websocket",
+        "asgi": {"version": ASGI_VERSION, "spec_version": WEBSOCKET_SPEC_VERSION},
+        "http_version": request.http_version,
+        "server": info.server,
+        "client": info.client,
+        "scheme": _WS_SCHEMES.get(info.scheme, info.scheme),
+        "root_path": place.root_path,
+        "path": place.path_prefix + path,
+        "raw_path": place.raw_path_prefix + raw_path,
+        "query_string": query,
+        "headers": request.headers,
+        "subprotocols": subprotocols,
+        "state": place.state.copy(),
+        "extensions": {"websocket.http.response": {}},
     }

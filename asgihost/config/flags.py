@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server, Tls
+from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server, Tls, WebSocket
 
 LISTENER = "default"
 APP = "main"
@@ -23,6 +23,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "server": Server,
     "logging": Logging,
     "limits": Limits,
+    "websocket": WebSocket,
     "listeners": Listener,
     "apps": App,
 }
@@ -98,6 +99,23 @@ OPTIONS: tuple[Option, ...] = (
     Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
     Option("loop", "server.loop", "Event loop implementation."),
     Option("http", "server.http", "HTTP/1.1 protocol implementation."),
+    Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
+    Option("ws_max_size", "websocket.max_size", "WebSocket max message size, in bytes.", "int", "BYTES"),
+    Option(
+        "ws_ping_interval",
+        "websocket.ping_interval",
+        "WebSocket ping interval, in seconds.",
+        metavar="SECONDS",
+    ),
+    Option(
+        "ws_ping_timeout", "websocket.ping_timeout", "WebSocket ping timeout, in seconds.", metavar="SECONDS"
+    ),
+    Option(
+        "ws_per_message_deflate",
+        "websocket.per_message_deflate",
+        "WebSocket per-message-deflate compression.",
+        "bool",
+    ),
     Option("log_level", "logging.level", "Log level."),
     Option("access_log", "logging.access_log", "Enable/disable the access log.", "bool"),
     Option(

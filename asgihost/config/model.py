@@ -204,6 +204,39 @@ def _check_host(value: str) -> str:
 
 
 HostPattern = Annotated[str, AfterValidator(_check_host)]
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+
+
+def _parse_size(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _SIZE_UNITS:
+            raise ValueError('a size is a number of bytes or a string like "16MiB", "64KiB", "1MB"')
+        return int(match.group(1)) * _SIZE_UNITS[unit]
+    return value
+
+
+ByteSize = Annotated[
+    int,
+    BeforeValidator(_parse_size),
+    Field(ge=1),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": _SIZE_RE.pattern}]}
+    ),
+]
+"""A size in bytes: an integer, or a string with a unit (KB, KiB, MB, MiB, GB, GiB)."""
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
@@ -219,6 +252,9 @@ class Server(_Model):
         "auto", description="Event loop: uvloop when installed (auto), or asyncio."
     )
     http: Literal["auto", "httptools"] = Field("auto", description="HTTP/1.1 implementation (httptools).")
+    ws: Literal["auto", "wsproto", "none"] = Field(
+        "auto", description="WebSocket implementation: wsproto (auto), or none to refuse upgrades."
+    )
     graceful_timeout: Seconds | None = Field(
         30.0, description="Time in-flight requests get to finish on shutdown; null waits for ever."
     )
@@ -230,6 +266,36 @@ class Server(_Model):
 
     def header_pairs(self) -> list[tuple[str, str]]:
         return [tuple(line.split(": ", 1)) for line in self.headers]  # type: ignore[misc]
+
+
+class WebSocket(_Model):
+    """WebSocket settings; an app may override them in [apps.NAME.websocket]."""
+
+    max_size: ByteSize = Field(
+        16 * 1024 * 1024, description="Largest message, after decompression; a bigger one closes with 1009."
+    )
+    ping_interval: Seconds | None = Field(
+        20.0, description="Ping the peer this often; 0 or null never pings."
+    )
+    ping_timeout: Seconds | None = Field(
+        20.0, description="Close (1011) when a ping has no answer this long; 0 or null waits for ever."
+    )
+    per_message_deflate: bool = Field(True, description="Offer permessage-deflate compression (RFC 7692).")
+    close_timeout: Seconds = Field(
+        10.0, description="After sending a close frame, wait this long for the peer's before closing."
+    )
+
+
+class AppWebSocket(_Model):
+    """Per-app WebSocket settings; a key left out takes its value from [websocket]."""
+
+    max_size: ByteSize | None = Field(None, description="Largest message, after decompression.")
+    ping_interval: Seconds | None = Field(None, description="Ping the peer this often; 0 never pings.")
+    ping_timeout: Seconds | None = Field(
+        None, description="Close when a ping has no answer this long; 0 never."
+    )
+    per_message_deflate: bool | None = Field(None, description="Offer permessage-deflate compression.")
+    close_timeout: Seconds | None = Field(None, description="Wait this long for the peer's close frame.")
 
 
 class Logging(_Model):
@@ -322,6 +388,9 @@ class App(_Model):
     limits: AppLimits = Field(
         default_factory=AppLimits, description="Limits overriding [limits] for this app."
     )
+    websocket: AppWebSocket = Field(
+        default_factory=AppWebSocket, description="WebSocket settings overriding [websocket] for this app."
+    )
 
 
 class HostConfig(_Model):
@@ -330,5 +399,6 @@ class HostConfig(_Model):
     server: Server = Field(default_factory=Server)
     logging: Logging = Field(default_factory=Logging)
     limits: Limits = Field(default_factory=Limits)
+    websocket: WebSocket = Field(default_factory=WebSocket)
     listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
     apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

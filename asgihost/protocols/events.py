@@ -8,7 +8,16 @@ from .errors import ProtocolError
 class Request:
     """A complete request head. ``target`` is the raw request-target bytes."""
 
-    __slots__ = ("stream_id", "method", "target", "headers", "http_version", "keep_alive", "expect_continue")
+    __slots__ = (
+        "stream_id",
+        "method",
+        "target",
+        "headers",
+        "http_version",
+        "keep_alive",
+        "expect_continue",
+        "upgrade",
+    )
 
     def __init__(
         self,
@@ -19,6 +28,7 @@ class Request:
         http_version: str,
         keep_alive: bool,
         expect_continue: bool,
+        upgrade: bytes | None = None,
     ) -> None:
         self.stream_id = stream_id
         self.method = method
@@ -27,6 +37,7 @@ class Request:
         self.http_version = http_version
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue
+        self.upgrade = upgrade  # the Upgrade header's value when Connection says upgrade, else None
 
 
 class Data:
@@ -48,6 +59,17 @@ class EndOfMessage:
         self.stream_id = stream_id
 
 
+class Upgrade:
+    """The request before this event switched protocols (``Connection: Upgrade``): the bytes
+    after it, ``trailing``, belong to the new protocol. Nothing more is parsed as HTTP/1.1."""
+
+    __slots__ = ("stream_id", "trailing")
+
+    def __init__(self, stream_id: int, trailing: bytes) -> None:
+        self.stream_id = stream_id
+        self.trailing = trailing
+
+
 class Malformed:
     """The peer's bytes could not be parsed; everything after this is lost."""
 
@@ -57,4 +79,4 @@ class Malformed:
         self.error = error
 
 
-Event = Request | Data | EndOfMessage | Malformed
+Event = Request | Data | EndOfMessage | Upgrade | Malformed

@@ -19,7 +19,7 @@ from http import HTTPStatus
 import httptools
 
 from .errors import LocalProtocolError, ProtocolError
-from .events import Data, EndOfMessage, Event, Malformed, Request
+from .events import Data, EndOfMessage, Event, Malformed, Request, Upgrade
 from .headers import has_token, is_valid_name, is_valid_value
 
 
@@ -65,6 +65,7 @@ class H1Connection:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
+        self._upgrade: bytes | None = None
         self._stream_id = 0
         self._current: Request | None = None
         self._stopped = False
@@ -86,12 +87,13 @@ class H1Connection:
         self._events = events
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # Upgrade or CONNECT: the bytes after this request belong to another protocol we do
-            # not speak on this connection. Answer the request, then close.
+        except httptools.HttpParserUpgrade as exc:
+            # Upgrade or CONNECT: the bytes after this request belong to another protocol. The
+            # transport switches (WebSocket) or answers the request and closes.
             self._stopped = True
             if self._current is not None:
                 self._current.keep_alive = False
+            events.append(Upgrade(self._stream_id, data[exc.args[0] :] if exc.args else b""))
         except httptools.HttpParserError as exc:
             self._stopped = True
             events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
@@ -102,6 +104,7 @@ class H1Connection:
         self._url = b""
         self._headers = []
         self._expect_continue = False
+        self._upgrade = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -110,6 +113,8 @@ class H1Connection:
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
+        elif name == b"upgrade":
+            self._upgrade = value
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -130,6 +135,7 @@ class H1Connection:
             version,
             parser.should_keep_alive(),
             self._expect_continue and version == "1.1",
+            self._upgrade if self._upgrade is not None and parser.should_upgrade() else None,
         )
         self._events.append(request)
 
@@ -255,14 +261,18 @@ class H1Connection:
         return out
 
 
-def simple_response(status: int, body: bytes, defaults: DefaultHeaders, close: bool = True) -> bytes:
-    """A whole plain-text response the server writes on its own behalf (400, 500, 503, 404)."""
+def simple_response(
+    status: int, body: bytes, defaults: DefaultHeaders, close: bool = True, extra: bytes = b""
+) -> bytes:
+    """A whole plain-text response the server writes on its own behalf (400, 500, 503, 404);
+    ``extra`` holds further rendered header lines."""
     return b"".join(
         (
             STATUS_LINES[status],
             defaults.date,
             defaults.server,
             defaults.extra,
+            extra,
             b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n" if close else b"\r\n",
             body,

@@ -18,16 +18,21 @@ from collections import deque
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle
-from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target
+from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
+from ..config.model import WebSocket
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
-from ..protocols.events import Data, EndOfMessage, Malformed, Request
+from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
+from ..protocols.headers import has_token
 from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
+from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
 from .clock import Clock
+from .websocket import WSProtocol
 
 _REASONS = {
     400: b"Bad Request",
+    426: b"Upgrade Required",
     500: b"Internal Server Error",
     503: b"Service Unavailable",
 }
@@ -36,7 +41,7 @@ _REASONS = {
 class Mount(AppPlace):
     """A running app where the router can send requests."""
 
-    __slots__ = ("name", "app", "concurrency", "keep_alive_timeout", "active")
+    __slots__ = ("name", "app", "concurrency", "keep_alive_timeout", "websocket", "active")
 
     def __init__(
         self,
@@ -47,13 +52,15 @@ class Mount(AppPlace):
         state: dict[str, Any],
         concurrency: int | None,
         keep_alive_timeout: float,
+        websocket: WebSocket | None = None,
     ) -> None:
         super().__init__(root_path, path_prefix, state)
         self.name = name
         self.app = app
         self.concurrency = concurrency
         self.keep_alive_timeout = keep_alive_timeout
-        self.active = 0  # requests of this app in flight
+        self.websocket = websocket  # None: upgrades to WebSocket are served as plain HTTP
+        self.active = 0  # requests and WebSocket sessions of this app in flight
 
 
 class ServerState:
@@ -74,7 +81,7 @@ class ServerState:
         self.limit_concurrency = limit_concurrency
         self.logger = logger
         self.access_logger = access_logger
-        self.connections: set[H1Protocol] = set()
+        self.connections: set[H1Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
 
@@ -99,6 +106,10 @@ async def not_found(scope: Any, receive: Any, send: Any) -> None:
 
 
 async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.http.response.start", "status": 503, "headers": _UNAVAILABLE_HEADERS})
+        await send({"type": "websocket.http.response.body", "body": b"Service Unavailable"})
+        return
     await send(
         {
             "type": "http.response.start",
@@ -111,6 +122,9 @@ async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"Service Unavailable"})
+
+
+_UNAVAILABLE_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"19")]
 
 
 class H1Protocol(asyncio.Protocol):
@@ -138,6 +152,7 @@ class H1Protocol(asyncio.Protocol):
         self.draining = False  # close after the response in progress
         self.idle_deadline = 0.0
         self._drain_waiter: asyncio.Future[None] | None = None
+        self.upgrading: tuple[Request, Handshake, Mount, dict[str, Any]] | None = None
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 
@@ -182,6 +197,9 @@ class H1Protocol(asyncio.Protocol):
                 if self.parsing is not None:
                     self.parsing.end_body()
                     self.parsing = None
+            elif type(event) is Upgrade:
+                if self.upgrading is not None:
+                    self._switch_to_websocket(event.trailing)
             elif type(event) is Malformed:
                 self._on_error(event.error)
 
@@ -216,6 +234,13 @@ class H1Protocol(asyncio.Protocol):
                         host = value
                         break
             mount = routes.match(host, path) or self.shared.not_found
+        if (
+            request.upgrade is not None
+            and mount.websocket is not None
+            and has_token(request.upgrade, b"websocket")
+        ):
+            self._on_websocket(request, mount, raw_path, path, query)
+            return
         cycle = HTTPCycle(self, request, http_scope(self.info, request, mount, raw_path, path, query), mount)
         self.parsing = cycle
         if self.cycle is None:
@@ -223,6 +248,48 @@ class H1Protocol(asyncio.Protocol):
         else:
             self.pipeline.append(cycle)
             self.pause_reading()
+
+    def _on_websocket(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+        handshake = check_upgrade(request)
+        if isinstance(handshake, ProtocolError):
+            self._on_error(handshake)
+        elif self.cycle is not None:
+            self._on_error(ProtocolError("A WebSocket upgrade may not be pipelined.", 400))
+        else:
+            scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
+            self.upgrading = (request, handshake, mount, scope)
+
+    def _switch_to_websocket(self, trailing: bytes) -> None:
+        """Hand the transport to a WebSocket protocol; this one is done."""
+        assert self.upgrading is not None
+        request, handshake, mount, scope = self.upgrading
+        self.upgrading = None
+        shared = self.shared
+        shared.connections.discard(self)
+        self.closing = True
+        self.idle_deadline = 0.0
+        protocol = WSProtocol(
+            shared,
+            self.loop,
+            self.transport,
+            self.info,
+            request,
+            handshake,
+            mount,
+            scope,
+            trailing,
+            self.write_paused,
+        )
+        protocol.read_paused = self.read_paused
+        self.transport.set_protocol(protocol)
+        app = mount.app
+        limit = shared.limit_concurrency
+        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) >= limit)) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
+            self.logger.warning("Exceeded concurrency limit.")
+            app = service_unavailable
+        protocol.start(app)
 
     def _on_error(self, error: ProtocolError) -> None:
         """A request we cannot parse: answer it in its turn, then close."""
@@ -237,7 +304,10 @@ class H1Protocol(asyncio.Protocol):
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug("%s", error)
         status = error.status_hint
-        self.transport.write(simple_response(status, _REASONS.get(status, b"Error"), self.shared.defaults))
+        extra = b"sec-websocket-version: 13\r\n" if status == 426 else b""
+        self.transport.write(
+            simple_response(status, _REASONS.get(status, b"Error"), self.shared.defaults, extra=extra)
+        )
         self.close()
 
     def _start(self, cycle: HTTPCycle) -> None:

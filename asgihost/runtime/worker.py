@@ -121,6 +121,7 @@ class Server:
                 lifespan.state,
                 spec.concurrency,
                 spec.keep_alive_timeout,
+                spec.websocket,
             )
             for spec, lifespan in zip(plan.apps, lifespans, strict=True)
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asgihost.protocols.errors import LocalProtocolError, ProtocolError
-from asgihost.protocols.events import Data, EndOfMessage, Malformed, Request
+from asgihost.protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from asgihost.protocols.http1 import DefaultHeaders, H1Connection, simple_response
 
 GET = b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-Thing: Yes\r\n\r\n"
@@ -98,12 +98,13 @@ def test_malformed_input_is_one_final_event(raw):
     assert conn.receive_data(GET) == []  # nothing more is parsed
 
 
-def test_upgrade_request_is_answered_then_closed():
+def test_upgrade_hands_over_the_bytes_after_the_request():
     conn = H1Connection()
     raw = b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00"
     events = conn.receive_data(raw)
-    assert isinstance(events[0], Request)
-    assert events[0].keep_alive is False
+    assert [type(e) for e in events] == [Request, EndOfMessage, Upgrade]
+    assert events[0].keep_alive is False  # an upgrade not taken is answered, then the connection closes
+    assert events[2].trailing == b"\x81\x00"
     assert conn.receive_data(b"more") == []
 
 

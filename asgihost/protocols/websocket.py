@@ -1,0 +1,342 @@
+"""WebSocket protocol core (RFC 6455, RFC 7692) over wsproto's frame layer: bytes in, events
+and bytes out.
+
+The HTTP/1.1 core parses the upgrade request; ``check_upgrade`` validates it as an opening
+handshake and ``accept_response`` frames the 101. From then on ``WSConnection`` owns the
+bytes: it reassembles fragmented messages, answers pings, enforces the message size limit
+on the decompressed size, and reports a peer that breaks the protocol as ``Failed`` with the
+close code to send (1002 protocol error, 1007 invalid UTF-8, 1009 too big).
+
+Invariants:
+- ``receive_data`` returns the events completed by the bytes given; after a ``Closed`` or
+  ``Failed`` event it returns nothing more.
+- Output accumulates until ``data_to_send`` takes it; the caller writes it.
+- Memory per connection is bounded by ``max_size`` plus one read: a message grows only up
+  to the limit, and a compressed frame is inflated at most ``max_size`` bytes at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.extensions import Extension, PerMessageDeflate
+from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
+from wsproto.utilities import LocalProtocolError
+
+from .errors import LocalProtocolError as HeaderError
+from .errors import ProtocolError
+from .events import Request
+from .headers import has_token, is_valid_name, is_valid_value
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MESSAGE_TOO_BIG = 1009
+PROTOCOL_ERROR = 1002
+INTERNAL_ERROR = 1011
+NORMAL = 1000
+GOING_AWAY = 1001
+
+
+class Handshake:
+    """A valid opening handshake: what the app and the 101 need from it."""
+
+    __slots__ = ("key", "subprotocols", "deflate_offers")
+
+    def __init__(self, key: bytes, subprotocols: list[str], deflate_offers: list[str]) -> None:
+        self.key = key
+        self.subprotocols = subprotocols
+        self.deflate_offers = deflate_offers
+
+
+def is_websocket_upgrade(request: Request) -> bool:
+    """The request asks to switch to WebSocket (``Upgrade: websocket``)."""
+    for name, value in request.headers:
+        if name == b"upgrade" and has_token(value, b"websocket"):
+            return True
+    return False
+
+
+def check_upgrade(request: Request) -> Handshake | ProtocolError:
+    """Validate an opening handshake (RFC 6455 section 4.2.1), or say why it is refused."""
+    key = b""
+    version = b""
+    connection_upgrade = False
+    subprotocols: list[str] = []
+    offers: list[str] = []
+    for name, value in request.headers:
+        if name == b"sec-websocket-key":
+            key = value.strip()
+        elif name == b"sec-websocket-version":
+            version = value.strip()
+        elif name == b"connection":
+            connection_upgrade = connection_upgrade or has_token(value, b"upgrade")
+        elif name == b"sec-websocket-protocol":
+            subprotocols += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+        elif name == b"sec-websocket-extensions":
+            for offer in value.decode("latin-1").split(","):
+                offer = offer.strip()
+                if offer.split(";", 1)[0].strip().lower() == "permessage-deflate":
+                    offers.append(offer)
+    if request.method != "GET" or request.http_version != "1.1":
+        return ProtocolError("A WebSocket handshake is a GET over HTTP/1.1.", 400)
+    if not connection_upgrade:
+        return ProtocolError("A WebSocket handshake needs 'Connection: Upgrade'.", 400)
+    if version != b"13":
+        return ProtocolError("Unsupported WebSocket version; this server speaks 13.", 426)
+    try:
+        decoded = base64.b64decode(key, validate=True)
+    except ValueError:
+        decoded = b""
+    if len(decoded) != 16:
+        return ProtocolError("Invalid Sec-WebSocket-Key.", 400)
+    return Handshake(key, subprotocols, offers)
+
+
+def accept_key(key: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha1(key + _GUID).digest())
+
+
+def accept_response(
+    handshake: Handshake,
+    subprotocol: str | None,
+    headers: Iterable[tuple[bytes, bytes]],
+    deflate: BoundedDeflate | None,
+    server_headers: bytes,
+) -> bytes:
+    """The 101 response; ``deflate`` (when given) takes the first offer it can and says so.
+
+    Raises ``LocalProtocolError`` (the HTTP core's) for an app header that must not be written.
+    """
+    parts = [
+        b"HTTP/1.1 101 Switching Protocols\r\n",
+        server_headers,
+        b"upgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ",
+        accept_key(handshake.key),
+        b"\r\n",
+    ]
+    if subprotocol is not None:
+        value = subprotocol.encode("latin-1")
+        if not is_valid_value(value):
+            raise HeaderError(f"Invalid subprotocol {subprotocol!r}.")
+        parts += (b"sec-websocket-protocol: ", value, b"\r\n")
+    if deflate is not None:
+        for offer in handshake.deflate_offers:
+            accepted = deflate.accept(offer)
+            if accepted is not None and accepted is not False:
+                params = f"; {accepted}" if isinstance(accepted, str) and accepted else ""
+                parts.append(f"sec-websocket-extensions: permessage-deflate{params}\r\n".encode("latin-1"))
+                break
+    for name, value in headers:
+        if not is_valid_name(name) or not is_valid_value(value):
+            raise HeaderError(f"Invalid HTTP header {name!r}: {value!r} in websocket.accept.")
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+class BoundedDeflate(PerMessageDeflate):
+    """permessage-deflate whose inflating stops at the message size limit (1009), so that a
+    small compressed frame cannot become gigabytes in memory. Outbound compression and the
+    negotiation are wsproto's."""
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__()
+        self.max_size = max_size
+        self._in_compressed: bool | None = None
+        self._in_compressible = False
+        self._inflater: zlib._Decompress | None = None
+        self._in_size = 0  # bytes of the current message inflated so far
+
+    def frame_inbound_header(
+        self, proto: FrameDecoder | FrameProtocol, opcode: Opcode, rsv: RsvBits, payload_length: int
+    ) -> CloseReason | RsvBits:
+        if rsv.rsv1 and (opcode.iscontrol() or opcode is Opcode.CONTINUATION):
+            return CloseReason.PROTOCOL_ERROR
+        self._in_compressible = opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION)
+        if self._in_compressed is None:
+            self._in_compressed = rsv.rsv1
+            self._in_size = 0
+            if rsv.rsv1 and self._inflater is None:
+                self._inflater = zlib.decompressobj(-int(self.client_max_window_bits))
+        return RsvBits(True, False, False)
+
+    def _inflate(self, data: bytes) -> bytes | CloseReason:
+        assert self._inflater is not None
+        budget = self.max_size - self._in_size
+        try:
+            out = self._inflater.decompress(data, budget + 1)
+        except zlib.error:
+            return CloseReason.INVALID_FRAME_PAYLOAD_DATA
+        self._in_size += len(out)
+        if self._in_size > self.max_size:
+            return CloseReason.MESSAGE_TOO_BIG
+        return out
+
+    def frame_inbound_payload_data(
+        self, proto: FrameDecoder | FrameProtocol, data: bytes
+    ) -> bytes | CloseReason:
+        if not self._in_compressed or not self._in_compressible:
+            return data
+        return self._inflate(bytes(data))
+
+    def frame_inbound_complete(
+        self, proto: FrameDecoder | FrameProtocol, fin: bool
+    ) -> bytes | CloseReason | None:
+        if not fin:
+            return None
+        compressed = self._in_compressed and self._in_compressible
+        self._in_compressed = None
+        if not compressed:
+            return None
+        out = self._inflate(b"\x00\x00\xff\xff")
+        if self.client_no_context_takeover:
+            self._inflater = None
+        return out
+
+
+class Message:
+    """A whole message from the peer: ``str`` for text, ``bytes`` for binary."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: str | bytes) -> None:
+        self.data = data
+
+
+class Closed:
+    """The peer closed (its close frame has been answered), or the connection was lost (1006)."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+class Failed:
+    """The peer broke the protocol; a close frame with ``code`` has been queued. Close the
+    transport once it is written: RFC 6455 section 7.1.7, fail the WebSocket connection."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+class PongReceived:
+    __slots__ = ()
+
+
+PONG = PongReceived()
+WSEvent = Message | Closed | Failed | PongReceived
+
+
+class WSConnection:
+    """The server side of one WebSocket connection after the 101."""
+
+    def __init__(self, max_size: int, deflate: BoundedDeflate | None, trailing: bytes = b"") -> None:
+        self.max_size = max_size
+        extensions: list[Extension] = [deflate] if deflate is not None and deflate.enabled() else []
+        self._conn = Connection(ConnectionType.SERVER, extensions)
+        self._out: list[bytes] = []
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self.finished = False  # a Closed or Failed event was returned
+        self._pending = trailing
+
+    @property
+    def local_closing(self) -> bool:
+        """We sent a close frame and wait for the peer's."""
+        return self._conn.state is ConnectionState.LOCAL_CLOSING
+
+    @property
+    def open(self) -> bool:
+        return self._conn.state is ConnectionState.OPEN
+
+    def start(self) -> list[WSEvent]:
+        """Parse the bytes that came right after the handshake."""
+        pending, self._pending = self._pending, b""
+        return self.receive_data(pending) if pending else []
+
+    def receive_data(self, data: bytes) -> list[WSEvent]:
+        if self.finished:
+            return []
+        conn = self._conn
+        conn.receive_data(data)
+        events: list[WSEvent] = []
+        event: Any
+        for event in conn.events():
+            kind = type(event)
+            if kind is TextMessage or kind is BytesMessage:
+                piece = event.data
+                self._size += len(piece) if kind is BytesMessage or piece.isascii() else len(piece.encode())
+                if self._size > self.max_size:
+                    return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
+                if event.message_finished:
+                    if self._parts:
+                        self._parts.append(piece)
+                        parts: Any = self._parts
+                        whole = "".join(parts) if kind is TextMessage else b"".join(parts)
+                        self._parts = []
+                    else:
+                        whole = piece if kind is TextMessage else bytes(piece)
+                    self._size = 0
+                    events.append(Message(whole))
+                elif piece:
+                    self._parts.append(piece)
+            elif kind is Ping:
+                if conn.state is ConnectionState.OPEN:
+                    self._out.append(conn.send(event.response()))
+            elif kind is Pong:
+                events.append(PONG)
+            elif kind is CloseConnection:
+                code, reason = event.code, event.reason or ""
+                state = conn.state
+                if state is ConnectionState.OPEN:  # wsproto's way of saying the frames were bad
+                    events.append(self._fail(int(code), reason))
+                    return events
+                if state is ConnectionState.REMOTE_CLOSING:
+                    self._out.append(conn.send(event.response()))
+                self.finished = True
+                events.append(Closed(int(code), reason))
+                return events
+        return events
+
+    def _fail(self, code: int, reason: str) -> Failed:
+        self.finished = True
+        try:
+            self._out.append(self._conn.send(CloseConnection(code=code, reason=reason[:120])))
+        except LocalProtocolError:
+            pass  # a close frame has already gone
+        return Failed(code, reason)
+
+    def connection_lost(self) -> Closed:
+        self.finished = True
+        return Closed(1006, "")
+
+    def send_message(self, data: str | bytes) -> None:
+        if self._conn.state is ConnectionState.OPEN:
+            message = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+            self._out.append(self._conn.send(message))
+
+    def send_ping(self, payload: bytes) -> None:
+        if self._conn.state is ConnectionState.OPEN:
+            self._out.append(self._conn.send(Ping(payload=payload)))
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Start the closing handshake (or answer the peer's), if not done."""
+        if self._conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            self._out.append(self._conn.send(CloseConnection(code=code, reason=reason)))
+
+    def data_to_send(self) -> bytes:
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return out[0] if len(out) == 1 else b"".join(out)

@@ -1,7 +1,8 @@
 """Minimal ASGI applications that every benchmarked server runs unchanged.
 
-Both are plain ASGI 3 callables with no framework, so a benchmark measures the server, not
-the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello`` or ``apps:echo``.
+All are plain ASGI 3 callables with no framework, so a benchmark measures the server, not
+the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello`` or ``apps:echo``;
+``ws_echo`` (a WebSocket echo) is served from the repository root as ``benchmarks.apps:ws_echo``.
 """
 
 from __future__ import annotations
@@ -64,3 +65,47 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+WS_ECHO_HTTP_BODY = b"WebSocket echo: connect with a WebSocket client.\n"
+
+
+async def ws_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Accept every WebSocket and send each text or bytes message back, as it came, until it closes.
+
+    A plain HTTP request (no upgrade) gets ``426 Upgrade Required`` with a one-line text body, so
+    a server that hands a WebSocket upgrade to the app as HTTP is recognisable by that answer.
+    """
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if scope["type"] == "http":
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 426,
+                "headers": [
+                    (b"content-type", b"text/plain"),
+                    (b"content-length", str(len(WS_ECHO_HTTP_BODY)).encode("ascii")),
+                    (b"upgrade", b"websocket"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": WS_ECHO_HTTP_BODY})
+        return
+    if scope["type"] != "websocket":
+        return
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            text = message.get("text")
+            if text is not None:
+                await send({"type": "websocket.send", "text": text})
+            else:
+                await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+        elif message["type"] == "websocket.disconnect":
+            return

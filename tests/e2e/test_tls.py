@@ -208,3 +208,26 @@ def test_a_key_without_a_certificate_is_refused(tmp_path):
     server = run(tmp_path, "scheme_app:app", "--port", str(free_port()), "--ssl-keyfile", "k.pem", wait=False)
     assert server.proc.wait(30) == 2
     assert "--ssl-certfile" in server.log()
+
+
+def test_websocket_over_tls_is_wss(certs):
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    port = free_port()
+    server = run(
+        certs, "ws_apps:app", "--port", str(port),
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"),
+    )  # fmt: skip
+
+    async def talk():
+        context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        async with connect(f"wss://127.0.0.1:{port}/describe", ssl=context) as ws:
+            return json.loads(await ws.recv())
+
+    try:
+        scope = asyncio.run(asyncio.wait_for(talk(), 20))
+        assert scope["scheme"] == "wss" and scope["path"] == "/describe"
+    finally:
+        assert server.stop() == 0

@@ -15,7 +15,19 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .model import App, AppLimits, Bind, HostConfig, Limits, Listener, Logging, Server
+from .model import (
+    App,
+    AppLimits,
+    AppWebSocket,
+    Bind,
+    HostConfig,
+    Limits,
+    Listener,
+    Logging,
+    Server,
+    Tls,
+    WebSocket,
+)
 
 
 def schema() -> dict[str, Any]:
@@ -33,9 +45,20 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[server]", Server, "How the server process runs."),
     ("[logging]", Logging, "What is logged and how."),
     ("[limits]", Limits, "Server-wide limits; an app may override them."),
+    ("[websocket]", WebSocket, "WebSocket settings; an app may override them."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
+    (
+        "[listeners.NAME.tls]",
+        Tls,
+        "TLS on a listener (often written inline: tls = { certfile = ..., keyfile = ... }).",
+    ),
     ("[apps.NAME]", App, "An ASGI application. At least one is required."),
     ("[apps.NAME.limits]", AppLimits, "Limits for one app; a key left out takes its value from [limits]."),
+    (
+        "[apps.NAME.websocket]",
+        AppWebSocket,
+        "WebSocket settings for one app; a key left out takes its value from [websocket].",
+    ),
 )
 
 

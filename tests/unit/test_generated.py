@@ -52,3 +52,24 @@ def test_starter_file_is_valid_and_refuses_to_overwrite(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
     assert write_starter(path, force=True) == 0
     assert "main:app" in starter_text("main:app")
+
+
+def test_reference_covers_every_table_of_the_model():
+    import typing
+
+    from pydantic import BaseModel
+
+    from asgihost.config.schema import _SECTIONS
+
+    found: set[type] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        found.add(model)
+        for field in model.model_fields.values():
+            for arg in [field.annotation, *typing.get_args(field.annotation)]:
+                for inner in [arg, *typing.get_args(arg)]:
+                    if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in found:
+                        walk(inner)
+
+    walk(HostConfig)
+    assert found - {HostConfig} == {model for _, model, _ in _SECTIONS}

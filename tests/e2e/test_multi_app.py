@@ -130,7 +130,7 @@ def test_multi_app_example(start):
         assert on_blog.status_code == 404 and on_blog.json() == {"detail": "Not Found"}
 
         # Each app's lifespan state, and only its own, reaches its requests.
-        assert api["state_keys"] == ["app_name", "items", "started"]
+        assert api["state_keys"] == ["app_name", "chat", "items", "started"]  # chat: /api/ws/chat
         assert admin["state_keys"] == ["app_name", "audit_log", "started"]
         assert mine["state_keys"] == ["app_name", "posts", "started"]
         assert client.post("/admin/audit", params={"event": "login"}).json() == {"events": 1}

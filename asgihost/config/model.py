@@ -298,6 +298,22 @@ class AppWebSocket(_Model):
     close_timeout: Seconds | None = Field(None, description="Wait this long for the peer's close frame.")
 
 
+class Http2(_Model):
+    """HTTP/2 settings announced to clients and enforced."""
+
+    max_concurrent_streams: int = Field(
+        100, ge=1, le=2**31 - 1, description="Streams a client may have open at once."
+    )
+    max_header_list_size: ByteSize = Field(
+        65536, le=2**31 - 1, description="Largest request header section, counted as RFC 9113 counts it."
+    )
+    initial_window_size: ByteSize = Field(
+        262144,
+        le=2**31 - 1,
+        description="Request body bytes a stream may send ahead of the app reading them (flow-control window).",
+    )
+
+
 class Logging(_Model):
     level: LogLevel = Field("info", description="Log level of the server's loggers.")
     format: Literal["auto", "plain"] = Field("auto", description="auto: rich on a terminal, plain otherwise.")
@@ -358,6 +374,19 @@ class Listener(_Model):
     backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
     mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
     tls: Tls | None = Field(None, description="Serve HTTPS: certificate, key and client authentication.")
+    protocols: list[Literal["h2", "http/1.1"]] = Field(
+        ["h2", "http/1.1"],
+        description="Protocols served: over TLS offered by ALPN in this order; in cleartext, h2 accepts the "
+        "HTTP/2 preface (prior knowledge) on the HTTP/1.1 listener. http/1.1 is always served.",
+    )
+
+    @model_validator(mode="after")
+    def _protocols(self) -> Listener:
+        if "http/1.1" not in self.protocols:
+            raise ValueError('protocols must include "http/1.1"')
+        if len(set(self.protocols)) != len(self.protocols):
+            raise ValueError("protocols lists a protocol twice")
+        return self
 
     @model_validator(mode="after")
     def _mode_only_for_unix(self) -> Listener:
@@ -400,5 +429,6 @@ class HostConfig(_Model):
     logging: Logging = Field(default_factory=Logging)
     limits: Limits = Field(default_factory=Limits)
     websocket: WebSocket = Field(default_factory=WebSocket)
+    http2: Http2 = Field(default_factory=Http2)
     listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
     apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

@@ -21,6 +21,7 @@ from .model import (
     AppWebSocket,
     Bind,
     HostConfig,
+    Http2,
     Limits,
     Listener,
     Logging,
@@ -46,6 +47,7 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[logging]", Logging, "What is logged and how."),
     ("[limits]", Limits, "Server-wide limits; an app may override them."),
     ("[websocket]", WebSocket, "WebSocket settings; an app may override them."),
+    ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
     (
         "[listeners.NAME.tls]",

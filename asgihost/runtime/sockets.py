@@ -9,7 +9,7 @@ import os
 import socket
 import ssl
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..config.model import Bind, Tls
 
@@ -109,9 +109,11 @@ class TlsError(Exception):
 _CLIENT_AUTH = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
 
-def tls_context(tls: Tls) -> ssl.SSLContext:
-    """A server SSLContext for a listener (TLS 1.2 and later); raises TlsError saying why not."""
+def tls_context(tls: Tls, protocols: Sequence[str] | None = None) -> ssl.SSLContext:
+    """A server SSLContext for a listener (TLS 1.2 and later) offering ``protocols`` by ALPN;
+    raises TlsError saying why not."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_alpn_protocols(list(protocols or ["http/1.1"]))
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     key = tls.keyfile or tls.certfile

@@ -25,9 +25,11 @@ from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
 from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
+from ..protocols.http2 import H2Settings
 from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
 from .clock import Clock
+from .http2 import H2Protocol
 from .websocket import WSProtocol
 
 _REASONS = {
@@ -81,7 +83,7 @@ class ServerState:
         self.limit_concurrency = limit_concurrency
         self.logger = logger
         self.access_logger = access_logger
-        self.connections: set[H1Protocol | WSProtocol] = set()
+        self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
 
@@ -134,11 +136,14 @@ class H1Protocol(asyncio.Protocol):
         routes: RouteTable[Mount],
         loop: asyncio.AbstractEventLoop,
         scheme: str = "http",
+        h2: H2Settings | None = None,
     ) -> None:
         self.shared = shared
         self.routes = routes
         self.loop = loop
         self.scheme = scheme
+        self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
+        self.fresh = True  # no byte received yet
         self.logger = shared.logger
         self.core = H1Connection()
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
@@ -164,6 +169,10 @@ class H1Protocol(asyncio.Protocol):
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme
         )
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
+        if self.h2 is not None and self.scheme == "https":
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+                self._switch_to_h2(b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
@@ -186,6 +195,11 @@ class H1Protocol(asyncio.Protocol):
     # on receive() must learn that, and a body cut short must not be waited for.
 
     def data_received(self, data: bytes) -> None:
+        if self.fresh:
+            self.fresh = False
+            if self.h2 is not None and data[:3] == b"PRI":  # the HTTP/2 preface: prior knowledge
+                self._switch_to_h2(data)
+                return
         events = self.core.receive_data(data)
         for event in events:
             if type(event) is Request:
@@ -258,6 +272,17 @@ class H1Protocol(asyncio.Protocol):
         else:
             scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
             self.upgrading = (request, handshake, mount, scope)
+
+    def _switch_to_h2(self, initial: bytes) -> None:
+        """Hand the transport to an HTTP/2 protocol; this one is done."""
+        assert self.h2 is not None
+        shared = self.shared
+        shared.connections.discard(self)
+        self.closing = True
+        self.idle_deadline = 0.0
+        protocol = H2Protocol(shared, self.routes, self.loop, self.transport, self.info, self.h2)
+        self.transport.set_protocol(protocol)
+        protocol.start(initial)
 
     def _switch_to_websocket(self, trailing: bytes) -> None:
         """Hand the transport to a WebSocket protocol; this one is done."""

@@ -19,6 +19,7 @@ from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
 from ..protocols.http1 import DefaultHeaders
+from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
@@ -59,7 +60,10 @@ class Server:
         loop = asyncio.get_running_loop()
         logger.info("Started server process [%d]", os.getpid())
         try:
-            contexts = [tls_context(listener.tls) if listener.tls else None for listener in plan.listeners]
+            contexts = [
+                tls_context(listener.tls, listener.config.protocols) if listener.tls else None
+                for listener in plan.listeners
+            ]
         except TlsError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
@@ -148,6 +152,10 @@ class Server:
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         listeners = self.config.plan.listeners
+        h2_config = self.config.host_config.http2
+        http2 = H2Settings(
+            h2_config.max_concurrent_streams, h2_config.max_header_list_size, h2_config.initial_window_size
+        )
         if sockets is None:
             sockets = []
             try:
@@ -164,9 +172,12 @@ class Server:
         for listener, sock, context in zip(listeners, sockets, contexts, strict=True):
             routes = listener.routes.map(lambda spec: mounts[spec.name])
             scheme = "https" if context is not None else "http"
+            h2 = http2 if "h2" in listener.config.protocols else None
 
-            def factory(routes: RouteTable[Mount] = routes, scheme: str = scheme) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme)
+            def factory(
+                routes: RouteTable[Mount] = routes, scheme: str = scheme, h2: H2Settings | None = h2
+            ) -> H1Protocol:
+                return H1Protocol(state, routes, loop, scheme, h2)
 
             server = await loop.create_server(
                 factory,

@@ -1,0 +1,367 @@
+"""HTTP/2 protocol core (RFC 9113) over h2: bytes in, events out; frames for responses out.
+
+h2 keeps the connection's state machine, HPACK and flow-control windows; this module turns
+its events into the engine's (``Request``, ``Data``, ``EndOfMessage``, ``StreamReset``,
+``WindowOpened``, ``GoAway``), checks requests as RFC 9113 section 8 asks, and queues
+response bodies that do not fit the peer's windows until they open.
+
+Invariants:
+- A request with a malformed header section is reset (PROTOCOL_ERROR) and never reported.
+- ``send_data`` never blocks and never drops: what the windows do not allow waits in the
+  stream's queue; ``blocked(stream_id)`` says whether the app should wait before sending more.
+- After a connection error (``GoAway``) nothing more is parsed.
+- Output accumulates in h2 until ``data_to_send``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+from .errors import LocalProtocolError
+from .events import Data, EndOfMessage, Request
+from .headers import is_valid_name, is_valid_value
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+# RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
+_CONNECTION_SPECIFIC = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+_REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":path", b":authority", b":protocol"))
+# Dropped from responses: meaningless or forbidden in HTTP/2.
+_DROP_RESPONSE = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+
+
+class StreamReset:
+    """The peer reset a stream, or we did because its request was malformed."""
+
+    __slots__ = ("stream_id",)
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+
+
+class WindowOpened:
+    """Flow-control windows grew: queued response data may have gone out (``stream_id`` 0: all)."""
+
+    __slots__ = ("stream_id",)
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+
+
+class GoAway:
+    """The connection is over: the peer said GOAWAY, or broke the protocol (we said it)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+H2Event = Request | Data | EndOfMessage | StreamReset | WindowOpened | GoAway
+
+
+class H2Settings:
+    """What the server announces (SETTINGS) and enforces."""
+
+    __slots__ = ("max_concurrent_streams", "max_header_list_size", "initial_window_size")
+
+    def __init__(
+        self, max_concurrent_streams: int, max_header_list_size: int, initial_window_size: int
+    ) -> None:
+        self.max_concurrent_streams = max_concurrent_streams
+        self.max_header_list_size = max_header_list_size
+        self.initial_window_size = initial_window_size
+
+
+_CONFIG = h2.config.H2Configuration(
+    client_side=False,
+    header_encoding=None,
+    validate_inbound_headers=False,  # checked here, so that a bad request is a stream error
+    normalize_inbound_headers=False,
+    validate_outbound_headers=False,  # checked here, once
+    normalize_outbound_headers=False,
+)
+
+
+class H2Connection:
+    """The server side of one HTTP/2 connection."""
+
+    def __init__(self, settings: H2Settings) -> None:
+        self.settings = settings
+        conn = h2.connection.H2Connection(_CONFIG)
+        conn.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_header_list_size,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
+            },
+        )
+        conn.decoder.max_header_list_size = settings.max_header_list_size
+        self._conn = conn
+        self._pending: dict[int, list[bytes]] = {}  # stream -> response data waiting for window
+        self._pending_end: set[int] = set()  # streams whose END_STREAM waits behind that data
+        self.closed = False
+        self.last_stream_id = 0
+        self._goaway_sent = False
+        self._extra: list[bytes] = []  # frames written around h2, in order before its next output
+
+    def initiate(self, upgrade_settings: bytes | None = None) -> None:
+        """Send our SETTINGS (and a larger connection window); for an h2c upgrade, take the
+        client's HTTP2-Settings."""
+        conn = self._conn
+        if upgrade_settings is None:
+            conn.initiate_connection()
+        else:
+            conn.initiate_upgrade_connection(upgrade_settings)
+        grow = self.settings.initial_window_size * 4 - 65535
+        if grow > 0:
+            conn.increment_flow_control_window(grow)
+
+    # ---- input -------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[H2Event]:
+        if self.closed:
+            return []
+        try:
+            h2_events = self._conn.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self.closed = True
+            return [GoAway(f"{type(exc).__name__}: {exc}")]
+        events: list[H2Event] = []
+        append = events.append
+        for event in h2_events:
+            kind = type(event)
+            if kind is h2.events.DataReceived:
+                stream_id = event.stream_id  # type: ignore[attr-defined]
+                data = event.data  # type: ignore[attr-defined]
+                padding = event.flow_controlled_length - len(data)  # type: ignore[attr-defined]
+                if padding:
+                    self.acknowledge(stream_id, padding)  # padding is nobody's to read
+                if data:
+                    append(Data(stream_id, data))
+                if event.stream_ended is not None:  # type: ignore[attr-defined]
+                    append(EndOfMessage(stream_id))
+            elif kind is h2.events.RequestReceived:
+                request = self._request(event.stream_id, event.headers)  # type: ignore[attr-defined]
+                if request is not None:
+                    append(request)
+                    if event.stream_ended is not None:  # type: ignore[attr-defined]
+                        append(EndOfMessage(event.stream_id))  # type: ignore[attr-defined]
+            elif kind is h2.events.StreamEnded:
+                pass  # reported with the DATA or HEADERS that ended the stream
+            elif kind is h2.events.WindowUpdated:
+                append(WindowOpened(self._flush_pending(event.stream_id)))  # type: ignore[attr-defined]
+            elif kind is h2.events.RemoteSettingsChanged:
+                if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:  # type: ignore[attr-defined]
+                    append(WindowOpened(self._flush_pending(0)))
+            elif kind is h2.events.StreamReset:
+                self._drop(event.stream_id)  # type: ignore[attr-defined]
+                append(StreamReset(event.stream_id))  # type: ignore[attr-defined]
+            elif kind is h2.events.TrailersReceived:
+                if event.stream_ended is not None:  # type: ignore[attr-defined]
+                    append(EndOfMessage(event.stream_id))  # type: ignore[attr-defined]
+            elif kind is h2.events.ConnectionTerminated:
+                self.closed = True
+                append(GoAway(f"GOAWAY from the peer ({event.error_code!r})"))  # type: ignore[attr-defined]
+        return events
+
+    def _request(self, stream_id: int, headers: list[tuple[bytes, bytes]]) -> Request | None:
+        """A request from a header section, or None when it is malformed (the stream is reset)."""
+        method = path = scheme = authority = None
+        fields: list[tuple[bytes, bytes]] = []
+        host = None
+        regular = False
+        for name, value in headers:
+            if name[:1] == b":":
+                if regular or name not in _REQUEST_PSEUDO:
+                    return self._malformed(stream_id)
+                if name == b":method":
+                    if method is not None:
+                        return self._malformed(stream_id)
+                    method = value
+                elif name == b":path":
+                    if path is not None:
+                        return self._malformed(stream_id)
+                    path = value
+                elif name == b":scheme":
+                    if scheme is not None:
+                        return self._malformed(stream_id)
+                    scheme = value
+                elif name == b":authority":
+                    if authority is not None:
+                        return self._malformed(stream_id)
+                    authority = value
+                else:
+                    return self._malformed(stream_id)  # :protocol (extended CONNECT) is not offered
+                continue
+            regular = True
+            if not is_valid_name(name) or name != name.lower() or not is_valid_value(value):
+                return self._malformed(stream_id)
+            if name in _CONNECTION_SPECIFIC or (name == b"te" and value != b"trailers"):
+                return self._malformed(stream_id)
+            if value[:1] in (b" ", b"\t") or value[-1:] in (b" ", b"\t"):
+                return self._malformed(stream_id)
+            if name == b"host":
+                if host is not None:
+                    return self._malformed(stream_id)
+                host = value
+            fields.append((name, value))
+        if method is None or scheme is None or not path or method == b"CONNECT":
+            return self._malformed(stream_id)
+        if authority is not None:
+            if host is not None and host != authority:
+                return self._malformed(stream_id)  # one canonical authority
+            if host is None:
+                fields.insert(0, (b"host", authority))
+        self.last_stream_id = stream_id
+        try:
+            method_text = method.decode("ascii")
+        except UnicodeDecodeError:
+            return self._malformed(stream_id)
+        return Request(stream_id, method_text, path, fields, "2", True, False)
+
+    def _malformed(self, stream_id: int) -> Request | None:
+        """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""
+        self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+        return None
+
+    def acknowledge(self, stream_id: int, size: int) -> None:
+        """The app has taken ``size`` bytes of the stream's body: reopen the windows for them."""
+        if size and not self.closed:
+            try:
+                self._conn.acknowledge_received_data(size, stream_id)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                pass
+
+    # ---- output ------------------------------------------------------------------------------
+
+    def send_headers(
+        self,
+        stream_id: int,
+        status: int,
+        headers: Iterable[tuple[bytes, bytes]],
+        defaults: list[tuple[bytes, bytes]],
+        end_stream: bool,
+    ) -> None:
+        """Frame a response head. Raises ``LocalProtocolError`` for a header that must not be sent."""
+        if type(status) is not int or not 100 <= status <= 999:
+            raise LocalProtocolError(f"Invalid HTTP status code {status!r} in response.")
+        fields: list[tuple[bytes, bytes]] = [(b":status", b"%d" % status)]
+        own = set()
+        for name, value in headers:
+            if not is_valid_name(name):
+                raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
+            if not is_valid_value(value):
+                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
+            lname = name.lower()
+            if lname in _DROP_RESPONSE:
+                continue
+            own.add(lname)
+            fields.append((lname, value))
+        for name, value in defaults:
+            if name not in own:
+                fields.append((name, value))
+        if not self.closed:
+            try:
+                self._conn.send_headers(stream_id, fields, end_stream=end_stream)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                pass  # the peer reset the stream meanwhile
+
+    def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+        if self.closed:
+            return
+        pending = self._pending.get(stream_id)
+        if pending is not None:
+            if data:
+                pending.append(data)
+            if end_stream:
+                self._pending_end.add(stream_id)
+            return
+        conn = self._conn
+        try:
+            if data:
+                window = conn.local_flow_control_window(stream_id)
+                frame_size = conn.max_outbound_frame_size
+                view = memoryview(data)
+                sent = 0
+                while sent < len(data) and window > 0:
+                    size = min(window, frame_size, len(data) - sent)
+                    conn.send_data(
+                        stream_id, view[sent : sent + size].tobytes() if size != len(data) else data
+                    )
+                    sent += size
+                    window -= size
+                if sent < len(data):
+                    self._pending[stream_id] = [data[sent:]]
+                    if end_stream:
+                        self._pending_end.add(stream_id)
+                    return
+            if end_stream:
+                conn.end_stream(stream_id)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            self._drop(stream_id)
+
+    def blocked(self, stream_id: int) -> bool:
+        """Response data of the stream waits for the peer's window."""
+        return stream_id in self._pending
+
+    def _flush_pending(self, stream_id: int) -> int:
+        """Send what the windows now allow, for one stream or (0) all; returns ``stream_id``."""
+        ids = (
+            list(self._pending)
+            if stream_id == 0
+            else ([stream_id] if stream_id in self._pending else list(self._pending))
+        )
+        for sid in ids:
+            chunks = self._pending.pop(sid)
+            end = sid in self._pending_end
+            self._pending_end.discard(sid)
+            self.send_data(sid, b"".join(chunks), end)
+        return stream_id
+
+    def _drop(self, stream_id: int) -> None:
+        self._pending.pop(stream_id, None)
+        self._pending_end.discard(stream_id)
+
+    def reset(self, stream_id: int, code: int = h2.errors.ErrorCodes.INTERNAL_ERROR) -> None:
+        self._drop(stream_id)
+        if not self.closed:
+            try:
+                self._conn.reset_stream(stream_id, code)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                pass
+
+    def goaway(self) -> None:
+        """Say GOAWAY (NO_ERROR) with the last stream we took; streams up to it may finish.
+
+        Written here rather than by h2, whose connection takes no frame after its GOAWAY.
+        """
+        if not self.closed and not self._goaway_sent:
+            self._goaway_sent = True
+            # length 8, type GOAWAY (7), no flags, stream 0; last stream id; NO_ERROR
+            frame = struct.pack("!HBBBLLL", 0, 8, 0x7, 0, 0, self.last_stream_id & 0x7FFFFFFF, 0)
+            self._extra.append(self._conn.data_to_send() + frame)
+
+    def data_to_send(self) -> bytes:
+        data = self._conn.data_to_send()
+        if self._extra:
+            data = b"".join(self._extra) + data
+            self._extra = []
+        return data
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._conn.streams)

@@ -1,0 +1,356 @@
+"""The asyncio side of an HTTP/2 connection: feed the core, run one exchange per stream, write.
+
+``H1Protocol`` hands a connection over when TLS negotiated ``h2`` (ALPN) or the first bytes
+are the HTTP/2 preface (h2c with prior knowledge). Each stream is an ``HTTPCycle``, the same
+ASGI exchange HTTP/1.1 uses; ``H2Stream`` is what the cycle talks to.
+
+Invariants:
+- Frames are written once per loop iteration (``_flush_soon``): the responses of many streams
+  share a write.
+- A stream's request body reopens the peer's windows as the app takes it: while the cycle
+  holds more than its high-water mark unread, nothing is acknowledged, so the peer stops.
+- An app's ``send`` waits while its stream's response data is queued behind the peer's window,
+  or while the transport is above its high-water mark.
+- A failed or broken response resets its stream, never the connection.
+- The connection is idle (``idle_deadline`` set) when it has no stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..asgi.http_cycle import HTTPCycle
+from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target
+from ..logs.access import format_client, format_target
+from ..protocols.errors import ProtocolError
+from ..protocols.events import Data, EndOfMessage, Request
+from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
+
+if TYPE_CHECKING:
+    from ..routing import RouteTable
+    from .transport import Mount, ServerState
+
+_NO_ERROR = 0x0
+_INTERNAL_ERROR = 0x2
+
+
+class H2Stream:
+    """One stream, as its ``HTTPCycle`` sees the connection."""
+
+    __slots__ = ("conn", "stream_id", "cycle", "head_sent", "paused", "unacked", "waiter", "logger", "done")
+
+    def __init__(self, conn: H2Protocol, stream_id: int) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.cycle: HTTPCycle = None  # type: ignore[assignment]  # set right after
+        self.head_sent = False
+        self.paused = False
+        self.unacked = 0  # body bytes received but not yet acknowledged to the peer
+        self.waiter: asyncio.Future[None] | None = None
+        self.logger = conn.logger
+        self.done = False  # the response is complete (or the stream is gone)
+
+    @property
+    def write_paused(self) -> bool:
+        conn = self.conn
+        return conn.write_paused or conn.core.blocked(self.stream_id)
+
+    def feed(self, data: bytes) -> None:
+        self.cycle.feed_body(data)  # may call pause_reading
+        if self.paused:
+            self.unacked += len(data)
+        else:
+            self.conn.core.acknowledge(self.stream_id, len(data))
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- the HTTPStream interface ------------------------------------------------------------
+
+    def create_future(self) -> asyncio.Future[None]:
+        return self.conn.loop.create_future()
+
+    async def drain(self) -> None:
+        while self.write_paused and not self.done and not self.conn.closing:
+            self.waiter = self.conn.loop.create_future()
+            await self.waiter
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+        if self.unacked:
+            self.conn.core.acknowledge(self.stream_id, self.unacked)
+            self.unacked = 0
+            self.conn.flush_soon()
+
+    def send_continue(self, cycle: HTTPCycle) -> None:
+        pass  # requests over HTTP/2 are never marked expect_continue
+
+    def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None:
+        conn = self.conn
+        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
+        self.head_sent = True
+        conn.flush_soon()
+        if conn.shared.access_logger is not None:
+            conn.log_access(cycle, status)
+
+    def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
+        conn = self.conn
+        conn.core.send_data(self.stream_id, body, not more)
+        conn.flush_soon()
+        if not more:
+            self._complete(cycle)
+
+    def head_written(self, cycle: HTTPCycle) -> bool:
+        return self.head_sent
+
+    def send_error(self, cycle: HTTPCycle, status: int) -> None:
+        if self.done:
+            return
+        conn = self.conn
+        if conn.shared.access_logger is not None:
+            conn.log_access(cycle, status)
+        body = b"Internal Server Error" if status == 500 else b"Service Unavailable"
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
+        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
+        conn.core.send_data(self.stream_id, body, True)
+        conn.flush_soon()
+        self._complete(cycle)
+
+    def close_connection(self, cycle: HTTPCycle) -> None:
+        """A response that cannot be finished: reset this stream only."""
+        if not self.done:
+            self.conn.core.reset(self.stream_id, _INTERNAL_ERROR)
+            self.conn.flush_soon()
+            self.done = True
+            self.conn.stream_finished(self)
+
+    def app_finished(self, cycle: HTTPCycle) -> None:
+        cycle.mount.active -= 1
+        self.conn.shared.tasks.discard(cycle.task)
+        cycle.task = None
+
+    def _complete(self, cycle: HTTPCycle) -> None:
+        self.done = True
+        if not cycle.body_complete and not cycle.disconnected:
+            # The app answered without reading the whole body: tell the peer to stop sending.
+            self.conn.core.reset(self.stream_id, _NO_ERROR)
+            self.conn.flush_soon()
+        self.conn.stream_finished(self)
+
+
+class H2Protocol(asyncio.Protocol):
+    def __init__(
+        self,
+        shared: ServerState,
+        routes: RouteTable[Mount],
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.Transport,
+        info: ConnectionInfo,
+        settings: H2Settings,
+    ) -> None:
+        self.shared = shared
+        self.routes = routes
+        self.loop = loop
+        self.transport = transport
+        self.info = info
+        self.logger = shared.logger
+        self.core = H2Connection(settings)
+        self.streams: dict[int, H2Stream] = {}
+        self.write_paused = False
+        self.read_paused = False
+        self.closing = False
+        self.draining = False
+        self.idle_deadline = 0.0
+        self._flush_scheduled = False
+        self._defaults_date = b""
+        self._defaults: list[tuple[bytes, bytes]] = []
+
+    def start(self, initial: bytes = b"") -> None:
+        shared = self.shared
+        shared.connections.add(self)
+        self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
+        self.core.initiate()
+        self._flush()
+        if initial:
+            self.data_received(initial)
+
+    # ---- asyncio.Protocol --------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        for event in self.core.receive_data(data):
+            kind = type(event)
+            if kind is Data:
+                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                if stream is not None and not stream.cycle.disconnected:
+                    stream.feed(event.data)  # type: ignore[union-attr]
+                else:
+                    self.core.acknowledge(event.stream_id, len(event.data))  # type: ignore[union-attr]
+            elif kind is Request:
+                self._on_request(event)  # type: ignore[arg-type]
+            elif kind is EndOfMessage:
+                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                if stream is not None:
+                    stream.cycle.end_body()
+            elif kind is WindowOpened:
+                self._window_opened(event.stream_id)  # type: ignore[union-attr]
+            elif kind is StreamReset:
+                reset = self.streams.pop(event.stream_id, None)  # type: ignore[union-attr]
+                if reset is not None:
+                    reset.done = True
+                    reset.cycle.disconnect()
+                    reset.wake()
+                    self._maybe_idle()
+            elif kind is GoAway:
+                if self.logger.isEnabledFor(logging.DEBUG):
+                    self.logger.debug("HTTP/2 connection from %s ends: %s", self.info.client, event.error)  # type: ignore[union-attr]
+                self._flush()
+                self.close()
+                return
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.shared.connections.discard(self)
+        self.closing = True
+        self.idle_deadline = 0.0
+        for stream in self.streams.values():
+            stream.done = True
+            stream.cycle.disconnect()
+            stream.wake()
+        self.streams.clear()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        for stream in self.streams.values():
+            stream.wake()
+
+    # ---- streams -----------------------------------------------------------------------------
+
+    def _on_request(self, request: Request) -> None:
+        self.idle_deadline = 0.0
+        shared = self.shared
+        stream_id = request.stream_id
+        if self.draining:
+            self.core.reset(stream_id, 0x7)  # REFUSED_STREAM: after our GOAWAY
+            return
+        try:
+            raw_path, query = split_target(request.target)
+            path = decode_path(raw_path)
+        except ProtocolError:
+            self.core.reset(stream_id, 0x1)  # PROTOCOL_ERROR
+            return
+        routes = self.routes
+        mount = routes.only
+        if mount is None:
+            host = None
+            if routes.needs_host:
+                for name, value in request.headers:
+                    if name == b"host":
+                        host = value
+                        break
+            mount = routes.match(host, path) or shared.not_found
+        stream = H2Stream(self, stream_id)
+        cycle = HTTPCycle(
+            stream, request, http_scope(self.info, request, mount, raw_path, path, query), mount
+        )
+        stream.cycle = cycle
+        self.streams[stream_id] = stream
+        app = mount.app
+        limit = shared.limit_concurrency
+        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit)) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
+            self.logger.warning("Exceeded concurrency limit.")
+            from .transport import service_unavailable
+
+            app = service_unavailable
+        mount.active += 1
+        task = self.loop.create_task(cycle.run(app))
+        cycle.task = task
+        shared.tasks.add(task)
+
+    def stream_finished(self, stream: H2Stream) -> None:
+        if self.streams.get(stream.stream_id) is stream:
+            del self.streams[stream.stream_id]
+        stream.wake()
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if not self.streams:
+            if self.draining:
+                self._flush()
+                self.close()
+            else:
+                self.idle_deadline = self.shared.clock.now + self.shared.keep_alive_timeout
+
+    def _window_opened(self, stream_id: int) -> None:
+        if stream_id == 0:
+            for stream in self.streams.values():
+                stream.wake()
+        else:
+            one = self.streams.get(stream_id)
+            if one is not None:
+                one.wake()
+
+    # ---- output ------------------------------------------------------------------------------
+
+    def defaults(self) -> list[tuple[bytes, bytes]]:
+        """Date, server and extra headers as fields, re-rendered when the date changes."""
+        defaults = self.shared.defaults
+        if defaults.date is not self._defaults_date:
+            self._defaults_date = defaults.date
+            fields: list[tuple[bytes, bytes]] = []
+            for line in (defaults.date, defaults.server, *defaults.extra.split(b"\r\n")):
+                name, sep, value = line.rstrip(b"\r\n").partition(b": ")
+                if sep:
+                    fields.append((name.lower(), value))
+            self._defaults = fields
+        return self._defaults
+
+    def flush_soon(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        data = self.core.data_to_send()
+        if data and not self.closing:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if not self.closing:
+            self.core.goaway()  # a no-op when the connection is already over
+            self._flush()
+            self.closing = True
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: GOAWAY; streams already taken finish, then the connection closes."""
+        if not self.draining:
+            self.draining = True
+            self.core.goaway()
+            self._flush()
+        if not self.streams:
+            self.close()
+
+    def log_access(self, cycle: HTTPCycle, status: int) -> None:
+        request = cycle.request
+        self.shared.access_logger.info(  # type: ignore[union-attr]
+            '%s - "%s %s HTTP/2" %d',
+            format_client(self.info.client),
+            request.method,
+            format_target(request.target),
+            status,
+        )

@@ -1,0 +1,77 @@
+"""Raw ASGI apps for the HTTP/2 tests, chosen by path; each prints what the tests look for."""
+
+import asyncio
+import json
+
+
+async def _respond(send, status, body, headers=()):
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read(receive):
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return bytes(body)
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    path = scope["path"]
+    print(f"APP-CALLED {path}", flush=True)
+    if path == "/echo":
+        body = await _read(receive)
+        await _respond(send, 200, body or b"")
+    elif path == "/download":
+        size = int(scope["query_string"].decode().split("=")[1])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        chunk = b"d" * 65536
+        sent = 0
+        while sent < size:
+            piece = chunk[: size - sent]
+            sent += len(piece)
+            await send({"type": "http.response.body", "body": piece, "more_body": sent < size})
+    elif path == "/scope":
+        fields = {
+            "http_version": scope["http_version"],
+            "scheme": scope["scheme"],
+            "method": scope["method"],
+            "path": scope["path"],
+            "query_string": scope["query_string"].decode(),
+            "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+        }
+        await _respond(send, 200, json.dumps(fields).encode(), [(b"content-type", b"application/json")])
+    elif path == "/wait-disconnect":
+        message = await receive()
+        while message["type"] != "http.disconnect":
+            message = await receive()
+        print("DISCONNECT-SEEN", flush=True)
+    elif path == "/raise-before":
+        raise RuntimeError("h2 app broke before responding")
+    elif path == "/raise-mid":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise RuntimeError("h2 app broke mid-response")
+    elif path == "/slow":
+        await asyncio.sleep(1.0)
+        await _respond(send, 200, b"slow done")
+    elif path == "/bad-header":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-bad", b"a\r\nb")]})
+    else:
+        await _respond(send, 200, path.encode(), [(b"connection", b"keep-alive")])  # dropped over h2

@@ -1,0 +1,305 @@
+"""HTTP/2, end to end: httpx and curl as clients over TLS (ALPN) and cleartext (prior
+knowledge); the h2 library as a raw client for malformed requests and resets."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import httpx
+import pytest
+import trustme
+from conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def h2_server(serve):
+    return lambda *flags: serve("h2_apps:app", *flags)
+
+
+@pytest.fixture
+def tls_server(serve, ca, tmp_path):
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    server = serve("h2_apps:app", "--ssl-certfile", str(tmp_path / "server.pem"))
+    server.ca = str(tmp_path / "ca.pem")
+    return server
+
+
+def h2c_client(server) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.url, http1=False, http2=True, timeout=20)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+# ---- through real clients ----------------------------------------------------------------------
+
+
+def test_h2c_prior_knowledge_many_streams_on_one_connection(h2_server):
+    server = h2_server()
+
+    async def talk():
+        async with h2c_client(server) as client:
+            responses = await asyncio.gather(*(client.get(f"/n/{i}") for i in range(100)))
+            scope = (await client.get("/scope?x=1", headers={"x-test": "yes"})).json()
+            return responses, scope
+
+    responses, scope = run(talk())
+    assert all(r.http_version == "HTTP/2" and r.status_code == 200 for r in responses)
+    assert [r.text for r in responses] == [f"/n/{i}" for i in range(100)]
+    assert "connection" not in responses[0].headers  # connection-specific: dropped
+    assert responses[0].headers["server"] == "asgihost" and "date" in responses[0].headers
+    assert scope["http_version"] == "2" and scope["scheme"] == "http" and scope["query_string"] == "x=1"
+    assert scope["headers"][0][0] == "host"  # :authority, as the ASGI spec asks
+    assert ["x-test", "yes"] in scope["headers"]
+    assert not any(name.startswith(":") for name, _ in scope["headers"])
+    assert server.log().count('HTTP/2" 200') == 101
+
+
+def test_tls_alpn_negotiates_h2_and_http11_still_works(tls_server):
+    server = tls_server
+    url = f"https://127.0.0.1:{server.port}"
+
+    async def talk():
+        context = ssl.create_default_context(cafile=server.ca)
+        async with httpx.AsyncClient(verify=context, http2=True, timeout=20) as client:
+            responses = await asyncio.gather(*(client.get(f"{url}/t/{i}") for i in range(20)))
+            scope = (await client.get(f"{url}/scope")).json()
+        async with httpx.AsyncClient(verify=context, timeout=20) as client:
+            plain = await client.get(f"{url}/scope")
+        return responses, scope, plain
+
+    responses, scope, plain = run(talk())
+    assert {r.http_version for r in responses} == {"HTTP/2"}
+    assert scope["scheme"] == "https" and scope["http_version"] == "2"
+    assert plain.http_version == "HTTP/1.1" and plain.json()["http_version"] == "1.1"
+
+
+def test_large_upload_and_download_beyond_the_windows(h2_server):
+    server = h2_server()
+    upload = bytes(range(256)) * (5 * 4096)  # 5 MiB
+
+    async def talk():
+        async with h2c_client(server) as client:
+            echoed = await client.post("/echo", content=upload)
+            download = await client.get("/download?size=8388608")
+            parallel = await asyncio.gather(
+                *(client.post("/echo", content=upload[:1_000_000]) for _ in range(4))
+            )
+            return echoed, download, parallel
+
+    echoed, download, parallel = run(talk())
+    assert echoed.content == upload
+    assert len(download.content) == 8 << 20 and set(download.content) == {ord("d")}
+    assert all(r.content == upload[:1_000_000] for r in parallel)
+
+
+def test_app_failures_reset_only_their_stream(h2_server):
+    server = h2_server()
+
+    async def talk():
+        async with h2c_client(server) as client:
+            before = await client.get("/raise-before")
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.get("/raise-mid")
+            bad = await client.get("/bad-header")
+            after = await client.get("/still-here")
+            return before, bad, after
+
+    before, bad, after = run(talk())
+    assert before.status_code == 500 and bad.status_code == 500
+    assert after.status_code == 200 and after.text == "/still-here"
+    log = server.log()
+    assert "h2 app broke before responding" in log and "h2 app broke mid-response" in log
+    assert server.proc.poll() is None
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_http2_prior_knowledge(h2_server):
+    server = h2_server()
+    result = subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", "-w", "%{http_version}", f"{server.url}/curl"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "/curl2"
+
+
+# ---- a raw h2 client ---------------------------------------------------------------------------
+
+
+class RawH2:
+    """A client connection that sends whatever headers it is given."""
+
+    def __init__(self, server) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        config = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+            validate_inbound_headers=False,
+        )
+        self.conn = h2.connection.H2Connection(config)
+        self.conn.initiate_connection()
+        self.raw = b""  # every byte received
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            self.sock.sendall(self.conn.data_to_send())
+        except OSError:
+            pass  # the server has closed the connection
+
+    def request(self, headers: list[tuple[bytes, bytes]], end_stream: bool = True) -> int:
+        stream_id = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(stream_id, headers, end_stream=end_stream)
+        self.flush()
+        return stream_id
+
+    def events_until(self, done, timeout: float = 5.0) -> list:
+        seen: list = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                break
+            self.raw += data
+            if self.conn.state_machine.state == h2.connection.ConnectionState.CLOSED:
+                continue  # after GOAWAY h2 reads no more; the raw bytes still count
+            seen += self.conn.receive_data(data)
+            self.flush()
+            if done(seen):
+                break
+        return seen
+
+
+def GET(path: bytes = b"/ok", *extra: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b":method", b"GET"),
+        (b":scheme", b"http"),
+        (b":path", path),
+        (b":authority", b"localhost"),
+        *extra,
+    ]
+
+
+def reset_code(events, stream_id):
+    for event in events:
+        if isinstance(event, h2.events.StreamReset) and event.stream_id == stream_id:
+            return event.error_code
+    return None
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        ("uppercase name", GET(b"/m", (b"X-Upper", b"1"))),
+        ("connection header", GET(b"/m", (b"connection", b"keep-alive"))),
+        ("transfer-encoding", GET(b"/m", (b"transfer-encoding", b"chunked"))),
+        ("te other than trailers", GET(b"/m", (b"te", b"gzip"))),
+        ("CR in a value", GET(b"/m", (b"x-a", b"a\rb"))),
+        ("NUL in a value", GET(b"/m", (b"x-a", b"a\x00b"))),
+        ("space in a name", GET(b"/m", (b"x a", b"1"))),
+        ("leading space in a value", GET(b"/m", (b"x-a", b" 1"))),
+        ("missing :path", [(b":method", b"GET"), (b":scheme", b"http"), (b":authority", b"x")]),
+        ("missing :method", [(b":scheme", b"http"), (b":path", b"/m"), (b":authority", b"x")]),
+        ("duplicate :method", [(b":method", b"GET"), *GET(b"/m")]),
+        ("unknown pseudo-header", GET(b"/m", (b":status", b"200"))),
+        (
+            "pseudo-header after a field",
+            [(b":method", b"GET"), (b"x-a", b"1"), (b":scheme", b"http"), (b":path", b"/m")],
+        ),
+        ("host disagrees with :authority", GET(b"/m", (b"host", b"other.example"))),
+        ("plain CONNECT", [(b":method", b"CONNECT"), (b":authority", b"example.com:443")]),
+    ],
+)
+def test_malformed_requests_reset_the_stream_and_never_reach_the_app(h2_server, name, headers):
+    server = h2_server()
+    client = RawH2(server)
+    bad = client.request(headers)
+    events = client.events_until(lambda seen: reset_code(seen, bad) is not None)
+    assert reset_code(events, bad) == 1, name  # PROTOCOL_ERROR, a stream error
+    good = client.request(GET(b"/after"))
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == good for e in seen)
+    )
+    assert any(isinstance(e, h2.events.DataReceived) and e.data == b"/after" for e in events), name
+    assert "APP-CALLED /m" not in server.log()
+    client.sock.close()
+
+
+def test_a_stream_reset_by_the_client_disconnects_the_app(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    stream_id = client.request(GET(b"/wait-disconnect"), end_stream=False)
+    server.wait_for_log("APP-CALLED /wait-disconnect")
+    client.conn.reset_stream(stream_id, 0x8)  # CANCEL
+    client.flush()
+    server.wait_for_log("DISCONNECT-SEEN")
+    other = client.request(GET(b"/alive"))
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == other for e in seen)
+    )
+    assert any(isinstance(e, h2.events.DataReceived) and e.data == b"/alive" for e in events)
+    client.sock.close()
+
+
+def test_graceful_shutdown_sends_goaway_and_finishes_streams_in_flight(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    slow = client.request(GET(b"/slow"))
+    server.wait_for_log("APP-CALLED /slow")
+    server.proc.send_signal(signal.SIGINT)
+    events = client.events_until(lambda seen: b"slow done" in client.raw)
+    goaways = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+    assert goaways and goaways[0].last_stream_id == slow and goaways[0].error_code == 0
+    assert b"slow done" in client.raw  # the stream in flight finished after the GOAWAY
+    assert server.proc.wait(10) == 0
+    client.sock.close()
+
+
+def test_a_listener_without_h2_refuses_the_preface(serve, tmp_path):
+    port = free_port()
+    (tmp_path / "asgihost.toml").write_text(
+        f'[listeners.web]\nbind = "127.0.0.1:{port}"\nprotocols = ["http/1.1"]\n[apps.a]\napp = "h2_apps:app"\n'
+    )
+    server = serve(str(tmp_path / "asgihost.toml"), "--port", str(port))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+    assert server.proc.poll() is None
+
+
+def test_a_protocol_error_ends_the_connection_with_goaway(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    client.sock.sendall(
+        b"\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    )  # WINDOW_UPDATE, increment 0, stream 0
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.ConnectionTerminated) for e in seen)
+    )
+    assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
+    assert server.proc.poll() is None

@@ -24,12 +24,25 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack.hpack
 
 from .errors import LocalProtocolError
 from .events import Data, EndOfMessage, Request
 from .headers import is_valid_name, is_valid_value
+from .hpack_codec import RequestDecoder, ResponseEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class _Quiet:
+    """hpack logs every field it decodes at DEBUG: a call per field on the hot path, for lines
+    nobody reads. Its module logger is replaced by this."""
+
+    def debug(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+hpack.hpack.log = _Quiet()  # type: ignore[assignment]
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _CONNECTION_SPECIFIC = frozenset(
@@ -109,7 +122,9 @@ class H2Connection:
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
             },
         )
+        conn.decoder = RequestDecoder()
         conn.decoder.max_header_list_size = settings.max_header_list_size
+        conn.encoder = ResponseEncoder()  # type: ignore[assignment]
         self._conn = conn
         self._pending: dict[int, list[bytes]] = {}  # stream -> response data waiting for window
         self._pending_end: set[int] = set()  # streams whose END_STREAM waits behind that data
@@ -295,20 +310,23 @@ class H2Connection:
             if data:
                 window = conn.local_flow_control_window(stream_id)
                 frame_size = conn.max_outbound_frame_size
+                size = len(data)
+                if size <= window and size <= frame_size:  # the common case: one frame
+                    conn.send_data(stream_id, data, end_stream=end_stream)
+                    return
                 view = memoryview(data)
                 sent = 0
-                while sent < len(data) and window > 0:
-                    size = min(window, frame_size, len(data) - sent)
-                    conn.send_data(
-                        stream_id, view[sent : sent + size].tobytes() if size != len(data) else data
-                    )
-                    sent += size
-                    window -= size
-                if sent < len(data):
+                while sent < size and window > 0:
+                    piece = min(window, frame_size, size - sent)
+                    last = end_stream and sent + piece == size
+                    conn.send_data(stream_id, view[sent : sent + piece].tobytes(), end_stream=last)
+                    sent += piece
+                    window -= piece
+                if sent < size:
                     self._pending[stream_id] = [data[sent:]]
                     if end_stream:
                         self._pending_end.add(stream_id)
-                    return
+                return
             if end_stream:
                 conn.end_stream(stream_id)
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):

@@ -66,6 +66,7 @@ class H1Connection:
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
         self._upgrade: bytes | None = None
+        self._raw_body = 0  # body bytes of an upgrade request still to come
         self._stream_id = 0
         self._current: Request | None = None
         self._stopped = False
@@ -82,6 +83,8 @@ class H1Connection:
     def receive_data(self, data: bytes) -> list[Event]:
         """Parse ``data``; return the events it completes."""
         if self._stopped:
+            if self._raw_body:
+                return self._take_raw_body(data, [])
             return []
         events: list[Event] = []
         self._events = events
@@ -89,14 +92,28 @@ class H1Connection:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             # Upgrade or CONNECT: the bytes after this request belong to another protocol. The
-            # transport switches (WebSocket) or answers the request and closes.
+            # transport switches (WebSocket, h2c) or answers the request and closes. An upgrade
+            # request with a body is never taken: llhttp leaves its body to us, here.
             self._stopped = True
             if self._current is not None:
                 self._current.keep_alive = False
-            events.append(Upgrade(self._stream_id, data[exc.args[0] :] if exc.args else b""))
+            trailing = data[exc.args[0] :] if exc.args else b""
+            if self._raw_body:
+                return self._take_raw_body(trailing, events)
+            events.append(Upgrade(self._stream_id, trailing))
         except httptools.HttpParserError as exc:
             self._stopped = True
             events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
+        return events
+
+    def _take_raw_body(self, data: bytes, events: list[Event]) -> list[Event]:
+        """The body of an upgrade request, which llhttp does not parse (Content-Length only)."""
+        piece = data[: self._raw_body]
+        self._raw_body -= len(piece)
+        if piece:
+            events.append(Data(self._stream_id, piece))
+        if not self._raw_body:
+            events.append(EndOfMessage(self._stream_id))
         return events
 
     # httptools callbacks
@@ -127,6 +144,14 @@ class H1Connection:
                 _METHODS[raw_method] = method
         version = parser.get_http_version()
         self._stream_id += 1
+        upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
+        if upgrade is not None:
+            for name, value in self._headers:
+                if name == b"content-length" and value.strip() not in (b"", b"0"):
+                    upgrade = None  # served as HTTP/1.1; its body arrives through _take_raw_body
+                    self._raw_body = int(value) if value.strip().isdigit() else 0
+                elif name == b"transfer-encoding":
+                    raise httptools.HttpParserError("A chunked body on an upgrade request is not supported.")
         self._current = request = Request(
             self._stream_id,
             method,
@@ -135,7 +160,7 @@ class H1Connection:
             version,
             parser.should_keep_alive(),
             self._expect_continue and version == "1.1",
-            self._upgrade if self._upgrade is not None and parser.should_upgrade() else None,
+            upgrade,
         )
         self._events.append(request)
 
@@ -143,7 +168,8 @@ class H1Connection:
         self._events.append(Data(self._stream_id, body))
 
     def on_message_complete(self) -> None:
-        self._events.append(EndOfMessage(self._stream_id))
+        if not self._raw_body:
+            self._events.append(EndOfMessage(self._stream_id))
 
     # ---- output ------------------------------------------------------------------------------
 
@@ -169,6 +195,7 @@ class H1Connection:
         content_length = -1
         chunked = False
         close_sent = False
+        connection_at = -1
         date = defaults.date
         server = defaults.server
         parts = [status_line, b"", b""]
@@ -192,6 +219,8 @@ class H1Connection:
                     if has_token(value, b"close"):
                         keep_alive = False
                         close_sent = True
+                    else:
+                        connection_at = len(parts) + 2  # where its value goes, if it must say close
                 elif lname == _SERVER:
                     server = b""
                 else:
@@ -215,7 +244,9 @@ class H1Connection:
             else:
                 keep_alive = False  # the body ends when the connection does
         if not keep_alive:
-            if not close_sent:
+            if connection_at != -1:
+                parts[connection_at] = b"close"  # the app's keep-alive cannot stand
+            elif not close_sent:
                 append(b"connection: close\r\n")
         elif request.http_version == "1.0":
             append(b"connection: keep-alive\r\n")

@@ -15,6 +15,8 @@ Invariants:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import struct
 from collections.abc import Iterable
 
@@ -28,7 +30,7 @@ import hpack.hpack
 
 from .errors import LocalProtocolError
 from .events import Data, EndOfMessage, Request
-from .headers import is_valid_name, is_valid_value
+from .headers import has_token, is_valid_name, is_valid_value
 from .hpack_codec import RequestDecoder, ResponseEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -108,6 +110,38 @@ _CONFIG = h2.config.H2Configuration(
 )
 
 
+_NOT_FORWARDED = frozenset((*_CONNECTION_SPECIFIC, b"http2-settings", b"te"))
+
+
+def h2c_upgrade_settings(request: Request) -> bytes | None:
+    """The HTTP2-Settings of an ``Upgrade: h2c`` request the server can take (RFC 7540
+    section 3.2: exactly one such header, valid base64url of whole settings; no request body),
+    else None: the request is then served over HTTP/1.1, as the upgrade is optional."""
+    upgrade = request.upgrade
+    if upgrade is None or not has_token(upgrade, b"h2c") or request.http_version != "1.1":
+        return None
+    settings = [value for name, value in request.headers if name == b"http2-settings"]
+    if len(settings) != 1:
+        return None
+    connection = b",".join(value for name, value in request.headers if name == b"connection")
+    if not has_token(connection, b"http2-settings"):
+        return None
+    for name, value in request.headers:
+        if (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding":
+            return None
+    try:
+        raw = base64.urlsafe_b64decode(settings[0] + b"=" * (-len(settings[0]) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    return settings[0] if len(raw) % 6 == 0 else None
+
+
+def upgraded_request(request: Request) -> Request:
+    """An HTTP/1.1 request that asked for h2c, as stream 1 of the HTTP/2 connection."""
+    headers = [(name, value) for name, value in request.headers if name not in _NOT_FORWARDED]
+    return Request(1, request.method, request.target, headers, "2", True, False)
+
+
 class H2Connection:
     """The server side of one HTTP/2 connection."""
 
@@ -141,6 +175,7 @@ class H2Connection:
             conn.initiate_connection()
         else:
             conn.initiate_upgrade_connection(upgrade_settings)
+            self.last_stream_id = 1
         grow = self.settings.initial_window_size * 4 - 65535
         if grow > 0:
             conn.increment_flow_control_window(grow)

@@ -26,7 +26,7 @@ from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
-from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
+from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
 
 if TYPE_CHECKING:
     from ..routing import RouteTable
@@ -182,6 +182,22 @@ class H2Protocol(asyncio.Protocol):
         self._flush()
         if initial:
             self.data_received(initial)
+
+    def start_upgraded(self, request: Request, settings: bytes, trailing: bytes) -> None:
+        """After ``Upgrade: h2c``: 101, our SETTINGS, then the request as stream 1."""
+        shared = self.shared
+        shared.connections.add(self)
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
+        )
+        self.core.initiate(upgrade_settings=settings)
+        self._flush()
+        self._on_request(upgraded_request(request))
+        stream = self.streams.get(1)
+        if stream is not None:
+            stream.cycle.end_body()
+        if trailing:
+            self.data_received(trailing)
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
 from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
-from ..protocols.http2 import H2Settings
+from ..protocols.http2 import H2Settings, h2c_upgrade_settings
 from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
 from .clock import Clock
@@ -158,6 +158,7 @@ class H1Protocol(asyncio.Protocol):
         self.idle_deadline = 0.0
         self._drain_waiter: asyncio.Future[None] | None = None
         self.upgrading: tuple[Request, Handshake, Mount, dict[str, Any]] | None = None
+        self.upgrading_h2: tuple[Request, bytes] | None = None  # Upgrade: h2c, and HTTP2-Settings
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 
@@ -214,6 +215,8 @@ class H1Protocol(asyncio.Protocol):
             elif type(event) is Upgrade:
                 if self.upgrading is not None:
                     self._switch_to_websocket(event.trailing)
+                elif self.upgrading_h2 is not None:
+                    self._switch_to_h2(event.trailing, self.upgrading_h2)
             elif type(event) is Malformed:
                 self._on_error(event.error)
 
@@ -248,13 +251,15 @@ class H1Protocol(asyncio.Protocol):
                         host = value
                         break
             mount = routes.match(host, path) or self.shared.not_found
-        if (
-            request.upgrade is not None
-            and mount.websocket is not None
-            and has_token(request.upgrade, b"websocket")
-        ):
-            self._on_websocket(request, mount, raw_path, path, query)
-            return
+        if request.upgrade is not None:
+            if mount.websocket is not None and has_token(request.upgrade, b"websocket"):
+                self._on_websocket(request, mount, raw_path, path, query)
+                return
+            if self.h2 is not None and self.cycle is None and self.scheme == "http":
+                settings = h2c_upgrade_settings(request)
+                if settings is not None:
+                    self.upgrading_h2 = (request, settings)
+                    return
         cycle = HTTPCycle(self, request, http_scope(self.info, request, mount, raw_path, path, query), mount)
         self.parsing = cycle
         if self.cycle is None:
@@ -273,16 +278,21 @@ class H1Protocol(asyncio.Protocol):
             scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
             self.upgrading = (request, handshake, mount, scope)
 
-    def _switch_to_h2(self, initial: bytes) -> None:
-        """Hand the transport to an HTTP/2 protocol; this one is done."""
+    def _switch_to_h2(self, initial: bytes, upgrade: tuple[Request, bytes] | None = None) -> None:
+        """Hand the transport to an HTTP/2 protocol; this one is done. With ``upgrade`` (an
+        ``Upgrade: h2c`` request and its HTTP2-Settings) the request becomes stream 1."""
         assert self.h2 is not None
         shared = self.shared
         shared.connections.discard(self)
         self.closing = True
         self.idle_deadline = 0.0
+        self.upgrading_h2 = None
         protocol = H2Protocol(shared, self.routes, self.loop, self.transport, self.info, self.h2)
         self.transport.set_protocol(protocol)
-        protocol.start(initial)
+        if upgrade is None:
+            protocol.start(initial)
+        else:
+            protocol.start_upgraded(upgrade[0], upgrade[1], initial)
 
     def _switch_to_websocket(self, trailing: bytes) -> None:
         """Hand the transport to a WebSocket protocol; this one is done."""

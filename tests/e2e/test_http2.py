@@ -303,3 +303,63 @@ def test_a_protocol_error_ends_the_connection_with_goaway(h2_server):
     )
     assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
     assert server.proc.poll() is None
+
+
+def test_h2c_upgrade_makes_the_request_stream_1(h2_server):
+    server = h2_server()
+    client_conn = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=True, header_encoding=None)
+    )
+    settings = client_conn.initiate_upgrade_connection()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(
+        b"GET /scope?up=1 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        b"Upgrade: h2c\r\nHTTP2-Settings: " + settings + b"\r\nx-kept: yes\r\n\r\n"
+    )
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 ") and b"upgrade: h2c" in head.lower()
+    sock.sendall(client_conn.data_to_send())
+    events = client_conn.receive_data(rest) if rest else []
+    body = b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived))
+    deadline = time.monotonic() + 5
+    while not any(isinstance(e, h2.events.StreamEnded) and e.stream_id == 1 for e in events):
+        assert time.monotonic() < deadline
+        new = client_conn.receive_data(sock.recv(65536))
+        sock.sendall(client_conn.data_to_send())
+        body += b"".join(e.data for e in new if isinstance(e, h2.events.DataReceived))
+        events += new
+    import json
+
+    scope = json.loads(body)
+    assert scope["http_version"] == "2" and scope["query_string"] == "up=1"
+    assert ["x-kept", "yes"] in scope["headers"]
+    assert not any(name in ("upgrade", "http2-settings", "connection") for name, _ in scope["headers"])
+    # the connection goes on as HTTP/2
+    client_conn.send_headers(3, GET(b"/next"), end_stream=True)
+    sock.sendall(client_conn.data_to_send())
+    seen = []
+    while not any(isinstance(e, h2.events.StreamEnded) and e.stream_id == 3 for e in seen):
+        assert time.monotonic() < deadline
+        seen += client_conn.receive_data(sock.recv(65536))
+    assert any(isinstance(e, h2.events.DataReceived) and e.data == b"/next" for e in seen)
+    sock.close()
+
+
+def test_an_upgrade_request_with_a_body_is_served_over_http11(h2_server):
+    server = h2_server()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 10\r\n\r\n01234"
+        )
+        time.sleep(0.2)
+        sock.sendall(b"56789")
+        response = b""
+        while not response.endswith(b"0123456789"):
+            chunk = sock.recv(65536)
+            assert chunk, response
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 200 ")

@@ -220,3 +220,11 @@ def test_simple_response():
     out = simple_response(400, b"Bad Request", DEFAULTS)
     assert out.startswith(b"HTTP/1.1 400 Bad Request\r\ndate: X\r\n")
     assert out.endswith(b"content-length: 11\r\nconnection: close\r\n\r\nBad Request")
+
+
+def test_an_apps_keep_alive_becomes_close_when_the_connection_closes():
+    conn = H1Connection()
+    head = conn.start_response(request(version="1.0"), 200, [(b"Connection", b"keep-alive")], DEFAULTS)
+    head += conn.send_body(b"x", False)
+    assert head.count(b"onnection") == 1
+    assert b"Connection: close\r\n" in head

@@ -26,6 +26,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import h2.stream
 import hpack.hpack
 
 from .errors import LocalProtocolError
@@ -45,6 +46,17 @@ class _Quiet:
 
 
 hpack.hpack.log = _Quiet()  # type: ignore[assignment]
+
+
+def _count_no_content_length(stream: h2.stream.H2Stream, headers: object) -> None:
+    """h2 counts DATA against content-length itself and ends the whole connection when they
+    disagree; RFC 9113 section 8.1.1 makes that a stream error, which ``H2Connection`` applies
+    (``_lengths``). So h2's count is switched off, for the one process-wide user of h2 here."""
+
+
+if not hasattr(h2.stream.H2Stream, "_initialize_content_length"):  # fail loudly if h2 changes
+    raise ImportError("this h2 has no H2Stream._initialize_content_length; asgihost needs h2 4.x")
+h2.stream.H2Stream._initialize_content_length = _count_no_content_length  # type: ignore[method-assign,assignment]
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _CONNECTION_SPECIFIC = frozenset(
@@ -76,12 +88,14 @@ class WindowOpened:
 
 
 class GoAway:
-    """The connection is over: the peer said GOAWAY, or broke the protocol (we said it)."""
+    """The connection is over: the peer said GOAWAY, or broke the protocol or flooded us (we
+    said it; ``flood`` then names what)."""
 
-    __slots__ = ("error",)
+    __slots__ = ("error", "flood")
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, flood: bool = False) -> None:
         self.error = error
+        self.flood = flood
 
 
 H2Event = Request | Data | EndOfMessage | StreamReset | WindowOpened | GoAway
@@ -109,6 +123,8 @@ _CONFIG = h2.config.H2Configuration(
     normalize_outbound_headers=False,
 )
 
+
+FLOOD_BUDGET = 100  # frames of each flooding kind a connection may send beyond what its requests justify
 
 _NOT_FORWARDED = frozenset((*_CONNECTION_SPECIFIC, b"http2-settings", b"te"))
 
@@ -165,7 +181,15 @@ class H2Connection:
         self.closed = False
         self.last_stream_id = 0
         self._goaway_sent = False
+        # Flood accounting (Rapid Reset CVE-2023-44487, MadeYouReset CVE-2025-8671, ping and
+        # settings floods): each kind of frame that costs us work but serves no request has a
+        # budget that grows with the requests the connection makes.
+        self.requests = 0
+        self.resets = 0  # streams reset by the peer, or by us for its malformed requests
+        self.pings = 0
+        self.settings_frames = 0
         self._extra: list[bytes] = []  # frames written around h2, in order before its next output
+        self._lengths: dict[int, list[int]] = {}  # stream -> [content-length, body bytes so far]
 
     def initiate(self, upgrade_settings: bytes | None = None) -> None:
         """Send our SETTINGS (and a larger connection window); for an h2c upgrade, take the
@@ -190,6 +214,12 @@ class H2Connection:
         except h2.exceptions.ProtocolError as exc:
             self.closed = True
             return [GoAway(f"{type(exc).__name__}: {exc}")]
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # h2 is not proof against every input
+            self._conn.close_connection(
+                h2.errors.ErrorCodes.PROTOCOL_ERROR, last_stream_id=self.last_stream_id
+            )
+            self.closed = True
+            return [GoAway(f"{type(exc).__name__}: {exc}")]
         events: list[H2Event] = []
         append = events.append
         for event in h2_events:
@@ -200,25 +230,48 @@ class H2Connection:
                 padding = event.flow_controlled_length - len(data)  # type: ignore[attr-defined]
                 if padding:
                     self.acknowledge(stream_id, padding)  # padding is nobody's to read
+                length = self._lengths.get(stream_id)
+                if length is not None:
+                    length[1] += len(data)
+                    ended = event.stream_ended is not None  # type: ignore[attr-defined]
+                    if length[1] > length[0] or (ended and length[1] != length[0]):
+                        self.acknowledge(stream_id, len(data))
+                        self._malformed(stream_id)
+                        append(StreamReset(stream_id))
+                        continue
                 if data:
                     append(Data(stream_id, data))
                 if event.stream_ended is not None:  # type: ignore[attr-defined]
+                    self._lengths.pop(stream_id, None)
                     append(EndOfMessage(stream_id))
             elif kind is h2.events.RequestReceived:
+                self.requests += 1
                 request = self._request(event.stream_id, event.headers)  # type: ignore[attr-defined]
                 if request is not None:
+                    ended = event.stream_ended is not None  # type: ignore[attr-defined]
+                    length = self._lengths.get(request.stream_id)
+                    if ended and length is not None and length[0] != 0:
+                        self._malformed(request.stream_id)  # a promised body that never came
+                        continue
+                    if ended:
+                        self._lengths.pop(request.stream_id, None)
                     append(request)
-                    if event.stream_ended is not None:  # type: ignore[attr-defined]
-                        append(EndOfMessage(event.stream_id))  # type: ignore[attr-defined]
+                    if ended:
+                        append(EndOfMessage(request.stream_id))
             elif kind is h2.events.StreamEnded:
                 pass  # reported with the DATA or HEADERS that ended the stream
             elif kind is h2.events.WindowUpdated:
                 append(WindowOpened(self._flush_pending(event.stream_id)))  # type: ignore[attr-defined]
+            elif kind is h2.events.PingReceived:
+                self.pings += 1
             elif kind is h2.events.RemoteSettingsChanged:
+                self.settings_frames += 1
                 if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:  # type: ignore[attr-defined]
                     append(WindowOpened(self._flush_pending(0)))
             elif kind is h2.events.StreamReset:
+                self.resets += 1
                 self._drop(event.stream_id)  # type: ignore[attr-defined]
+                self._lengths.pop(event.stream_id, None)  # type: ignore[attr-defined]
                 append(StreamReset(event.stream_id))  # type: ignore[attr-defined]
             elif kind is h2.events.TrailersReceived:
                 if event.stream_ended is not None:  # type: ignore[attr-defined]
@@ -226,13 +279,32 @@ class H2Connection:
             elif kind is h2.events.ConnectionTerminated:
                 self.closed = True
                 append(GoAway(f"GOAWAY from the peer ({event.error_code!r})"))  # type: ignore[attr-defined]
+        flood = self._flood()
+        if flood is not None:
+            self._conn.close_connection(
+                h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=self.last_stream_id
+            )
+            self.closed = True
+            events.append(GoAway(flood, flood=True))
         return events
+
+    def _flood(self) -> str | None:
+        """What the peer floods us with, if it is over its budget."""
+        budget = FLOOD_BUDGET + self.requests
+        if self.resets > FLOOD_BUDGET + self.requests // 2:
+            return f"too many reset streams ({self.resets} of {self.requests})"
+        if self.pings > budget:
+            return f"too many pings ({self.pings})"
+        if self.settings_frames > budget:
+            return f"too many settings frames ({self.settings_frames})"
+        return None
 
     def _request(self, stream_id: int, headers: list[tuple[bytes, bytes]]) -> Request | None:
         """A request from a header section, or None when it is malformed (the stream is reset)."""
         method = path = scheme = authority = None
         fields: list[tuple[bytes, bytes]] = []
         host = None
+        content_length: int | None = None
         regular = False
         for name, value in headers:
             if name[:1] == b":":
@@ -268,6 +340,10 @@ class H2Connection:
                 if host is not None:
                     return self._malformed(stream_id)
                 host = value
+            elif name == b"content-length":
+                if not value.isdigit() or (content_length is not None and int(value) != content_length):
+                    return self._malformed(stream_id)
+                content_length = int(value)
             fields.append((name, value))
         if method is None or scheme is None or not path or method == b"CONNECT":
             return self._malformed(stream_id)
@@ -281,10 +357,14 @@ class H2Connection:
             method_text = method.decode("ascii")
         except UnicodeDecodeError:
             return self._malformed(stream_id)
+        if content_length is not None:
+            self._lengths[stream_id] = [content_length, 0]
         return Request(stream_id, method_text, path, fields, "2", True, False)
 
     def _malformed(self, stream_id: int) -> Request | None:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""
+        self.resets += 1
+        self._lengths.pop(stream_id, None)
         self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
         return None
 

@@ -226,7 +226,13 @@ class H2Protocol(asyncio.Protocol):
                     reset.wake()
                     self._maybe_idle()
             elif kind is GoAway:
-                if self.logger.isEnabledFor(logging.DEBUG):
+                if event.flood:  # type: ignore[union-attr]
+                    self.logger.warning(
+                        "HTTP/2 connection from %s closed: %s",
+                        format_client(self.info.client),
+                        event.error,  # type: ignore[union-attr]
+                    )
+                elif self.logger.isEnabledFor(logging.DEBUG):
                     self.logger.debug("HTTP/2 connection from %s ends: %s", self.info.client, event.error)  # type: ignore[union-attr]
                 self._flush()
                 self.close()
@@ -244,10 +250,16 @@ class H2Protocol(asyncio.Protocol):
         self.streams.clear()
 
     def pause_writing(self) -> None:
+        # A peer that does not read gets nothing more read from it either: whatever it sends
+        # (pings, settings, requests) makes output, and output waits in memory until it reads.
         self.write_paused = True
+        if not self.closing:
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if not self.closing:
+            self.transport.resume_reading()
         for stream in self.streams.values():
             stream.wake()
 

@@ -8,12 +8,14 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import httpx
 import pytest
 import trustme
@@ -363,3 +365,100 @@ def test_an_upgrade_request_with_a_body_is_served_over_http11(h2_server):
             assert chunk, response
             response += chunk
     assert response.startswith(b"HTTP/1.1 200 ")
+
+
+# ---- limits and floods -------------------------------------------------------------------------
+
+
+def terminated(events):
+    return next((e for e in events if isinstance(e, h2.events.ConnectionTerminated)), None)
+
+
+def test_content_length_that_disagrees_with_the_data_is_a_stream_error(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    longer = client.request(GET(b"/echo", (b"content-length", b"3")), end_stream=False)
+    client.conn.send_data(longer, b"too long", end_stream=True)
+    shorter = client.request(GET(b"/echo", (b"content-length", b"10")), end_stream=False)
+    client.conn.send_data(shorter, b"short", end_stream=True)
+    promised = client.request(GET(b"/echo", (b"content-length", b"5")), end_stream=True)
+    client.flush()
+    events = client.events_until(
+        lambda seen: all(reset_code(seen, s) is not None for s in (longer, shorter, promised))
+    )
+    assert [reset_code(events, s) for s in (longer, shorter, promised)] == [1, 1, 1]
+    good = client.request(GET(b"/after"))
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == good for e in seen)
+    )
+    assert any(isinstance(e, h2.events.DataReceived) and e.data == b"/after" for e in events)
+    client.sock.close()
+
+
+def test_rapid_reset_gets_enhance_your_calm(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    for _ in range(400):
+        stream_id = client.conn.get_next_available_stream_id()
+        client.conn.send_headers(stream_id, GET(b"/wait-disconnect"), end_stream=False)
+        client.conn.reset_stream(stream_id, 0x8)
+    client.flush()
+    goaway = terminated(client.events_until(terminated))
+    assert goaway is not None and goaway.error_code == 11  # ENHANCE_YOUR_CALM
+    assert "too many reset streams" in server.wait_for_log("too many reset streams")
+    assert server.proc.poll() is None
+
+
+@pytest.mark.parametrize("flood", ["ping", "settings"])
+def test_ping_and_settings_floods_get_enhance_your_calm(h2_server, flood):
+    server = h2_server()
+    client = RawH2(server)
+    for i in range(300):
+        if flood == "ping":
+            client.conn.ping(i.to_bytes(8, "big"))
+        else:
+            client.conn.update_settings({h2.settings.SettingCodes.MAX_FRAME_SIZE: 16384 + i})
+    client.flush()
+    goaway = terminated(client.events_until(terminated))
+    assert goaway is not None and goaway.error_code == 11
+    assert server.proc.poll() is None
+
+
+def test_more_concurrent_streams_than_allowed_end_the_connection(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    for _ in range(101):  # the server allows 100
+        client.conn.send_headers(
+            client.conn.get_next_available_stream_id(), GET(b"/wait-disconnect"), end_stream=False
+        )
+        client.conn.remote_settings.max_concurrent_streams = 1000  # let the client break the limit
+    client.flush()
+    goaway = terminated(client.events_until(terminated))
+    assert goaway is not None and goaway.error_code in (1, 11)
+    assert server.proc.poll() is None
+
+
+def test_header_list_over_the_limit_ends_the_connection_early(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    client.conn.max_outbound_frame_size = 16384
+    client.request(GET(b"/big", *[(b"x-h%d" % i, b"v" * 1000) for i in range(80)]))  # 80 KB > 64 KiB
+    goaway = terminated(client.events_until(terminated))
+    assert goaway is not None
+    assert "APP-CALLED /big" not in server.log()
+    assert server.proc.poll() is None
+
+
+def test_continuation_flood_is_cut_off(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    # HEADERS without END_HEADERS, then CONTINUATION frames that never end the block
+    block = b"\x82\x84\x86"  # :method GET, :path /, :scheme http
+    frames = struct.pack("!HBBBL", 0, len(block), 0x1, 0x1, 1) + block  # END_STREAM only
+    continuation = b"\x40\x03x-a\x01b"  # literal with indexing x-a: b
+    for _ in range(200):
+        frames += struct.pack("!HBBBL", 0, len(continuation), 0x9, 0x0, 1) + continuation
+    client.sock.sendall(frames)
+    goaway = terminated(client.events_until(terminated))
+    assert goaway is not None
+    assert server.proc.poll() is None

@@ -22,12 +22,19 @@ _WS_SCHEMES = {"http": "ws", "https": "wss"}
 class ConnectionInfo:
     """What every scope on one connection shares."""
 
-    __slots__ = ("server", "client", "scheme")
+    __slots__ = ("server", "client", "scheme", "extensions")
 
-    def __init__(self, server: tuple[str, int] | None, client: tuple[str, int] | None, scheme: str) -> None:
+    def __init__(
+        self,
+        server: tuple[str, int] | None,
+        client: tuple[str, int] | None,
+        scheme: str,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         self.server = server
         self.client = client
         self.scheme = scheme
+        self.extensions = extensions  # scope extensions of every request: "tls" with a client certificate
 
 
 class AppPlace:
@@ -75,7 +82,7 @@ def http_scope(
     info: ConnectionInfo, request: Request, place: AppPlace, raw_path: bytes, path: str, query: bytes
 ) -> dict[str, Any]:
     """The ``http`` scope for one request. ``path`` includes the root path, as Starlette expects."""
-    return {
+    scope = {
         "type": "http",
         "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
         "http_version": request.http_version,
@@ -90,6 +97,9 @@ def http_scope(
         "headers": request.headers,
         "state": place.state.copy(),
     }
+    if info.extensions is not None:
+        scope["extensions"] = info.extensions.copy()
+    return scope
 
 
 def websocket_scope(
@@ -116,5 +126,5 @@ def websocket_scope(
         "headers": request.headers,
         "subprotocols": subprotocols,
         "state": place.state.copy(),
-        "extensions": {"websocket.http.response": {}},
+        "extensions": {"websocket.http.response": {}, **(info.extensions or {})},
     }

@@ -353,6 +353,7 @@ class Tls(_Model):
     ciphers: str | None = Field(
         None, description="OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed); default: Python's."
     )
+    min_version: Literal["1.2", "1.3"] = Field("1.2", description="Oldest TLS version accepted.")
     handshake_timeout: Seconds = Field(
         10.0, description="Close a connection whose TLS handshake takes longer."
     )

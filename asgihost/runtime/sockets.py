@@ -10,6 +10,7 @@ import socket
 import ssl
 import stat
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..config.model import Bind, Tls
 
@@ -114,7 +115,7 @@ def tls_context(tls: Tls, protocols: Sequence[str] | None = None) -> ssl.SSLCont
     raises TlsError saying why not."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_alpn_protocols(list(protocols or ["http/1.1"]))
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     key = tls.keyfile or tls.certfile
     try:
@@ -158,6 +159,42 @@ def _reason(exc: ssl.SSLError) -> str:
     if exc.reason in ("BAD_DECRYPT", "bad decrypt"):
         return "wrong password for the key"
     return exc.reason or str(exc)
+
+
+_TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+_RDN_NAMES = {  # RFC 4514 section 3
+    "commonName": "CN",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+}
+
+
+def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any] | None:
+    """The ASGI ``tls`` scope extension for a connection whose client presented a certificate."""
+    der = ssl_object.getpeercert(binary_form=True)
+    if der is None:
+        return None
+    peer = ssl_object.getpeercert() or {}
+    subject = peer.get("subject", ())
+    name = (
+        ",".join(f"{_RDN_NAMES.get(key, key)}={value}" for rdn in reversed(subject) for key, value in rdn)
+        or None
+    )
+    version = ssl_object.version()
+    return {
+        "server_cert": None,
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)],
+        "client_cert_name": name,
+        "client_cert_error": None,
+        "tls_version": _TLS_VERSIONS.get(version or ""),
+        "cipher_suite": None,  # Python's ssl module does not give the IANA number
+    }
 
 
 def display_address(sock: socket.socket, tls: bool = False) -> str:

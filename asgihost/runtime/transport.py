@@ -30,6 +30,7 @@ from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
 from .clock import Clock
 from .http2 import H2Protocol
+from .sockets import tls_extension
 from .websocket import WSProtocol
 
 _REASONS = {
@@ -166,14 +167,17 @@ class H1Protocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         shared = self.shared
         shared.connections.add(self)
+        extensions = None
+        ssl_object = transport.get_extra_info("ssl_object") if self.scheme == "https" else None
+        if ssl_object is not None:
+            tls = tls_extension(ssl_object)
+            extensions = {"tls": tls} if tls is not None else None
         self.info = ConnectionInfo(
-            _address(transport, "sockname"), _address(transport, "peername"), self.scheme
+            _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
-        if self.h2 is not None and self.scheme == "https":
-            ssl_object = transport.get_extra_info("ssl_object")
-            if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
-                self._switch_to_h2(b"")
+        if self.h2 is not None and ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+            self._switch_to_h2(b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)

@@ -55,6 +55,7 @@ async def app(scope, receive, send):
             "path": scope["path"],
             "query_string": scope["query_string"].decode(),
             "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+            "tls": scope.get("extensions", {}).get("tls"),
         }
         await _respond(send, 200, json.dumps(fields).encode(), [(b"content-type", b"application/json")])
     elif path == "/wait-disconnect":

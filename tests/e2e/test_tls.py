@@ -231,3 +231,57 @@ def test_websocket_over_tls_is_wss(certs):
         assert scope["scheme"] == "wss" and scope["path"] == "/describe"
     finally:
         assert server.stop() == 0
+
+
+def test_client_certificate_reaches_the_scope_over_http11_and_h2(certs):
+    import asyncio
+
+    port = free_port()
+    server = run(
+        certs, "h2_apps:app", "--port", str(port),
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"),
+        "--ssl-ca-certs", str(certs / "ca.pem"), "--ssl-cert-reqs", "1",
+    )  # fmt: skip
+
+    async def talk(http2: bool, with_cert: bool):
+        context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        if with_cert:
+            context.load_cert_chain(str(certs / "client.pem"))
+        async with httpx.AsyncClient(verify=context, http2=http2, timeout=10) as client:
+            response = await client.get(f"https://127.0.0.1:{port}/scope")
+            return response.http_version, response.json()
+
+    try:
+        for http2, version in ((False, "HTTP/1.1"), (True, "HTTP/2")):
+            got_version, scope = asyncio.run(talk(http2, True))
+            assert got_version == version
+            tls = scope["tls"]
+            assert tls["client_cert_chain"][0].startswith("-----BEGIN CERTIFICATE-----")
+            assert (
+                tls["client_cert_name"].startswith("OU=Testing cert")
+                and ",O=trustme" in tls["client_cert_name"]
+            )
+            assert tls["tls_version"] in (0x0303, 0x0304)
+        _, anonymous = asyncio.run(talk(True, False))  # optional: no certificate, no extension
+        assert anonymous["tls"] is None
+    finally:
+        assert server.stop() == 0
+
+
+def test_min_version_13_refuses_a_tls12_client(certs):
+    port = free_port()
+    (certs / "asgihost.toml").write_text(
+        f'[listeners.web]\nbind = "127.0.0.1:{port}"\n'
+        'tls = { certfile = "cert.pem", keyfile = "key.pem", min_version = "1.3" }\n'
+        f'[apps.web]\napp = "scheme_app:app"\napp_dir = "{APPS}"\n'
+    )
+    server = run(certs, str(certs / "asgihost.toml"), port=port)
+    try:
+        old = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"https://127.0.0.1:{port}/", verify=old, timeout=10)
+        new = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        assert httpx.get(f"https://127.0.0.1:{port}/", verify=new, timeout=10).status_code == 200
+    finally:
+        assert server.stop() == 0

@@ -3,6 +3,8 @@
 States of the response (``Response``), in order and never backwards:
   START     nothing sent; only ``http.response.start`` is accepted.
   BODY      the head was given; only ``http.response.body`` is accepted.
+  TRAILERS  the last body was given and the head announced trailers (HTTP/2 only: the
+            ``http.response.trailers`` extension); only ``http.response.trailers`` is accepted.
   DONE      the last body was given (or the server answered instead); nothing more is accepted.
 
 Invariants:
@@ -33,11 +35,13 @@ HIGH_WATER = 65536  # request body bytes buffered before reading pauses
 class Response(enum.Enum):
     START = 1
     BODY = 2
-    DONE = 3
+    TRAILERS = 3
+    DONE = 4
 
 
 _START = Response.START
 _BODY = Response.BODY
+_TRAILERS = Response.TRAILERS
 _DONE = Response.DONE
 
 
@@ -55,6 +59,7 @@ class HTTPStream(Protocol):
     def send_continue(self, cycle: HTTPCycle) -> None: ...
     def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None: ...
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None: ...
+    def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None: ...
     def head_written(self, cycle: HTTPCycle) -> bool: ...
     def send_error(self, cycle: HTTPCycle, status: int) -> None: ...
     def close_connection(self, cycle: HTTPCycle) -> None: ...
@@ -78,6 +83,7 @@ class HTTPCycle:
         "expect_continue",
         "task",
         "mount",
+        "trailers",
     )
 
     def __init__(self, stream: HTTPStream, request: Request, scope: dict[str, Any], mount: Any) -> None:
@@ -96,6 +102,7 @@ class HTTPCycle:
         self.waiter: Any = None
         self.expect_continue = request.expect_continue
         self.task: Any = None
+        self.trailers = False  # the app announced trailers (only where the scope offers them)
 
     # ---- fed by the protocol connection ------------------------------------------------------
 
@@ -138,11 +145,14 @@ class HTTPCycle:
                 logger.error("ASGI callable should return None, but returned %r.", result)
             elif self.state is _START and not self.disconnected:
                 logger.error("ASGI callable returned without starting response.")
-            elif self.state is _BODY and not self.disconnected:
+            elif self.state in (_BODY, _TRAILERS) and not self.disconnected:
                 logger.error("ASGI callable returned without completing response.")
         finally:
-            if self.state is not _DONE:
-                self._fail()
+            try:
+                if self.state is not _DONE:
+                    self._fail()
+            except Exception:  # a bug of ours must not go unseen in a task nobody awaits
+                logger.exception("Error while ending a failed response")
             self.stream.app_finished(self)
 
     def _fail(self) -> None:
@@ -195,10 +205,13 @@ class HTTPCycle:
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got {kind!r}.")
             more = message.get("more_body", False)
             if not self.disconnected:
-                stream.send_body(self, message.get("body", b""), more)
+                stream.send_body(self, message.get("body", b""), more or self.trailers)
             if not more:
-                self.state = _DONE
-                self._wake()
+                if self.trailers:
+                    self.state = _TRAILERS
+                else:
+                    self.state = _DONE
+                    self._wake()
         elif state is _START:
             if kind != "http.response.start":
                 raise RuntimeError(f"Expected ASGI message 'http.response.start', but got {kind!r}.")
@@ -209,8 +222,23 @@ class HTTPCycle:
                 self.request.keep_alive = False
                 self.expect_continue = False
             self.status = message["status"]
+            if (
+                message.get("trailers")
+                and "extensions" in self.scope
+                and "http.response.trailers" in self.scope["extensions"]
+            ):
+                self.trailers = True
             if not self.disconnected:
                 stream.send_start(self, self.status, message.get("headers", ()))
+        elif state is _TRAILERS:
+            if kind != "http.response.trailers":
+                raise RuntimeError(f"Expected ASGI message 'http.response.trailers', but got {kind!r}.")
+            more = message.get("more_trailers", False)
+            if not self.disconnected:
+                stream.send_trailers(self, message.get("headers", ()), more)
+            if not more:
+                self.state = _DONE
+                self._wake()
         else:
             if not self.disconnected:
                 stream.close_connection(self)

@@ -190,6 +190,8 @@ class H2Connection:
         self.settings_frames = 0
         self._extra: list[bytes] = []  # frames written around h2, in order before its next output
         self._lengths: dict[int, list[int]] = {}  # stream -> [content-length, body bytes so far]
+        self._trailers: dict[int, list[tuple[bytes, bytes]]] = {}  # stream -> trailer fields so far
+        self._trailers_ready: set[int] = set()  # streams whose trailers are complete
 
     def initiate(self, upgrade_settings: bytes | None = None) -> None:
         """Send our SETTINGS (and a larger connection window); for an h2c upgrade, take the
@@ -447,6 +449,31 @@ class H2Connection:
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
             self._drop(stream_id)
 
+    def send_trailers(self, stream_id: int, headers: Iterable[tuple[bytes, bytes]], end: bool) -> None:
+        """Trailer fields; with ``end`` they go out (after any queued data) and end the stream.
+        Raises ``LocalProtocolError`` for a field that must not be sent."""
+        fields = self._trailers.setdefault(stream_id, [])
+        for name, value in headers:
+            if not is_valid_name(name) or not is_valid_value(value):
+                raise LocalProtocolError(f"Invalid trailer {name!r}: {value!r} in response.")
+            lname = name.lower()
+            if lname not in _DROP_RESPONSE:
+                fields.append((lname, value))
+        if end:
+            self._trailers_ready.add(stream_id)
+            if stream_id not in self._pending:
+                self._send_trailers(stream_id)
+
+    def _send_trailers(self, stream_id: int) -> None:
+        self._trailers_ready.discard(stream_id)
+        fields = self._trailers.pop(stream_id, [])
+        if self.closed:
+            return
+        try:
+            self._conn.send_headers(stream_id, fields, end_stream=True)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            self._drop(stream_id)
+
     def blocked(self, stream_id: int) -> bool:
         """Response data of the stream waits for the peer's window."""
         return stream_id in self._pending
@@ -463,9 +490,13 @@ class H2Connection:
             end = sid in self._pending_end
             self._pending_end.discard(sid)
             self.send_data(sid, b"".join(chunks), end)
+            if sid in self._trailers_ready and sid not in self._pending:
+                self._send_trailers(sid)
         return stream_id
 
     def _drop(self, stream_id: int) -> None:
+        self._trailers.pop(stream_id, None)
+        self._trailers_ready.discard(stream_id)
         self._pending.pop(stream_id, None)
         self._pending_end.discard(stream_id)
 

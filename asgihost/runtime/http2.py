@@ -109,6 +109,13 @@ class H2Stream:
         if not more:
             self._complete(cycle)
 
+    def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
+        conn = self.conn
+        conn.core.send_trailers(self.stream_id, headers, end=not more)
+        if not more:
+            conn.flush_soon()
+            self._complete(cycle)
+
     def head_written(self, cycle: HTTPCycle) -> bool:
         return self.head_sent
 
@@ -289,9 +296,9 @@ class H2Protocol(asyncio.Protocol):
                         break
             mount = routes.match(host, path) or shared.not_found
         stream = H2Stream(self, stream_id)
-        cycle = HTTPCycle(
-            stream, request, http_scope(self.info, request, mount, raw_path, path, query), mount
-        )
+        scope = http_scope(self.info, request, mount, raw_path, path, query)
+        scope.setdefault("extensions", {})["http.response.trailers"] = {}
+        cycle = HTTPCycle(stream, request, scope, mount)
         stream.cycle = cycle
         self.streams[stream_id] = stream
         app = mount.app

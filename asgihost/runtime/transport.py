@@ -439,6 +439,9 @@ class H1Protocol(asyncio.Protocol):
         if not more:
             self._response_complete(cycle)
 
+    def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
+        """Never called: HTTP/1.1 scopes do not offer the http.response.trailers extension."""
+
     def head_written(self, cycle: HTTPCycle) -> bool:
         return cycle is not self.cycle or self.core.head_written
 

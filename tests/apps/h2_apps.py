@@ -72,6 +72,20 @@ async def app(scope, receive, send):
     elif path == "/slow":
         await asyncio.sleep(1.0)
         await _respond(send, 200, b"slow done")
+    elif path == "/trailers":
+        offered = "http.response.trailers" in scope.get("extensions", {})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": offered})
+        size = int(scope["query_string"].decode().split("=")[1]) if scope["query_string"] else 5
+        await send({"type": "http.response.body", "body": b"t" * size})
+        if offered:
+            await send(
+                {
+                    "type": "http.response.trailers",
+                    "headers": [(b"x-checksum", b"abc")],
+                    "more_trailers": True,
+                }
+            )
+            await send({"type": "http.response.trailers", "headers": [(b"x-count", b"%d" % size)]})
     elif path == "/bad-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-bad", b"a\r\nb")]})
     else:

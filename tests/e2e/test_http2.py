@@ -462,3 +462,33 @@ def test_continuation_flood_is_cut_off(h2_server):
     goaway = terminated(client.events_until(terminated))
     assert goaway is not None
     assert server.proc.poll() is None
+
+
+@pytest.mark.parametrize("size", [5, 2_000_000])  # within the window, and queued behind it
+def test_response_trailers(h2_server, size):
+    server = h2_server()
+    client = RawH2(server)
+    stream_id = client.request(GET(b"/trailers?size=%d" % size))
+    body = bytearray()
+
+    def done(seen):
+        for event in seen[len(done.taken) :]:
+            if isinstance(event, h2.events.DataReceived):
+                body.extend(event.data)
+                client.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        client.flush()
+        done.taken = list(seen)
+        return any(isinstance(e, h2.events.StreamEnded) and e.stream_id == stream_id for e in seen)
+
+    done.taken = []
+    events = client.events_until(done, timeout=15)
+    trailers = [e for e in events if isinstance(e, h2.events.TrailersReceived)]
+    assert len(body) == size
+    assert trailers and dict(trailers[0].headers) == {b"x-checksum": b"abc", b"x-count": str(size).encode()}
+    client.sock.close()
+
+
+def test_http11_scopes_do_not_offer_trailers(h2_server):
+    server = h2_server()
+    response = httpx.get(f"{server.url}/trailers", timeout=10)
+    assert response.status_code == 200 and response.text == "ttttt"

@@ -1,15 +1,18 @@
-"""The asyncio side of a WebSocket connection, after the HTTP/1.1 upgrade request.
+"""The asyncio side of a WebSocket session: over HTTP/1.1 after the upgrade request
+(``WSProtocol``), or over an HTTP/2 stream after an extended CONNECT (``runtime.http2``).
 
-``H1Protocol`` hands the transport over (``transport.set_protocol``) once it has parsed a
-valid opening handshake; from then on this protocol feeds the WebSocket core, writes its
-output, runs the app's session, pings the peer and times the closing handshake.
+``WebSocketSession`` feeds the WebSocket core, writes its output, runs the app's session,
+pings the peer and times the closing handshake; a subclass says how bytes are written and how
+the session ends (closing the transport, or ending the stream). ``H1Protocol`` hands its
+transport to a ``WSProtocol`` (``transport.set_protocol``) once it has parsed a valid opening
+handshake.
 
 Invariants:
 - Until the app accepts, nothing the peer sends is parsed: it is kept (reading pauses beyond
   ``PRE_ACCEPT_LIMIT``) and parsed after the 101 is written.
-- Once either side has closed, or the peer broke the protocol, the transport closes: at once
-  after answering the peer's close frame or failing; after ``close_timeout`` at most when
-  waiting for the peer's answer to ours.
+- Once either side has closed, or the peer broke the protocol, the session ends (transport
+  closed, or stream ended): at once after answering the peer's close frame or failing; after
+  ``close_timeout`` at most when waiting for the peer's answer to ours.
 - Timers: one for the next ping, one for the pong it waits for, one for the closing
   handshake; all cancelled when the connection is lost.
 """
@@ -44,55 +47,84 @@ PRE_ACCEPT_LIMIT = 65536  # bytes the peer may send before the 101 before readin
 GOING_AWAY = 1001
 
 
-class WSProtocol(asyncio.Protocol):
+class WebSocketSession:
+    """What both transports share; the subclass writes and ends."""
+
     def __init__(
         self,
         shared: ServerState,
         loop: asyncio.AbstractEventLoop,
-        transport: asyncio.Transport,
         info: ConnectionInfo,
         request: Request,
         handshake: Handshake,
         mount: Mount,
         scope: dict[str, Any],
         trailing: bytes,
-        write_paused: bool,
     ) -> None:
         self.shared = shared
         self.loop = loop
-        self.transport = transport
         self.info = info
         self.request = request
         self.handshake = handshake
         self.mount = mount
         self.settings = mount.websocket
         self.logger = shared.logger
-        self.idle_deadline = 0.0  # never idle in the keep-alive sense
-        self.write_paused = write_paused
-        self.read_paused = False
-        self.closing = False
+        self.closing = False  # the session has ended (or is ending): nothing more is written
         self.ws: WSConnection | None = None
         self.pending = bytearray(trailing)  # bytes before the accept
         self.cycle = WebSocketCycle(self, scope, mount)
-        self._drain_waiter: asyncio.Future[None] | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._close_timer: asyncio.TimerHandle | None = None
-        self._response: H1Connection | None = None
+
+    # ---- what a transport provides -----------------------------------------------------------
+
+    @property
+    def write_paused(self) -> bool:
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _end(self) -> None:
+        """End the session on the wire: close the transport, or end the stream."""
+        raise NotImplementedError
+
+    def _write_accept(self, subprotocol: str | None, headers: Any, deflate: BoundedDeflate | None) -> None:
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        raise NotImplementedError
+
+    def pause_reading(self) -> None:
+        raise NotImplementedError
+
+    def resume_reading(self) -> None:
+        raise NotImplementedError
+
+    def reject(self, status: int) -> None:
+        raise NotImplementedError
+
+    def respond(self, status: int, headers: Any) -> None:
+        raise NotImplementedError
+
+    def respond_body(self, body: bytes, more: bool) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    # ---- the session -------------------------------------------------------------------------
 
     def start(self, app: Any) -> None:
-        shared = self.shared
-        shared.connections.add(self)
         self.mount.active += 1
         task = self.loop.create_task(self.cycle.run(app))
         self.cycle.task = task
-        shared.tasks.add(task)
+        self.shared.tasks.add(task)
         if len(self.pending) > PRE_ACCEPT_LIMIT:
             self.pause_reading()
 
-    # ---- asyncio.Protocol --------------------------------------------------------------------
-
-    def data_received(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> None:
         ws = self.ws
         if ws is None:
             self.pending += data
@@ -101,8 +133,8 @@ class WSProtocol(asyncio.Protocol):
             return
         self._handle(ws.receive_data(data))
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.shared.connections.discard(self)
+    def lost(self) -> None:
+        """The connection (or stream) is gone: stop the timers, tell the app."""
         self.closing = True
         for timer in (self._ping_timer, self._pong_timer, self._close_timer):
             if timer is not None:
@@ -111,26 +143,8 @@ class WSProtocol(asyncio.Protocol):
         if self.ws is not None and not self.ws.finished:
             code = self.ws.connection_lost().code
         self.cycle.disconnect(code)
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def pause_writing(self) -> None:
-        self.write_paused = True
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    # ---- events from the core ----------------------------------------------------------------
 
     def _handle(self, events: list[Any]) -> None:
-        ws = self.ws
-        assert ws is not None
         cycle = self.cycle
         for event in events:
             kind = type(event)
@@ -140,15 +154,11 @@ class WSProtocol(asyncio.Protocol):
                 if self._pong_timer is not None:
                     self._pong_timer.cancel()
                     self._pong_timer = None
-            elif kind is Closed:
-                self._flush()
-                self._close_transport()
-                cycle.disconnect(event.code, event.reason)
-            elif kind is Failed:
-                if self.logger.isEnabledFor(logging.DEBUG):
+            elif kind is Closed or kind is Failed:
+                if kind is Failed and self.logger.isEnabledFor(logging.DEBUG):
                     self.logger.debug("WebSocket protocol error from %s: %s", self.info.client, event.reason)
                 self._flush()
-                self._close_transport()
+                self._finish()
                 cycle.disconnect(event.code, event.reason)
         self._flush()
 
@@ -157,12 +167,15 @@ class WSProtocol(asyncio.Protocol):
         if ws is not None:
             data = ws.data_to_send()
             if data and not self.closing:
-                self.transport.write(data)
+                self._write(data)
 
-    def _close_transport(self) -> None:
+    def _finish(self) -> None:
         if not self.closing:
             self.closing = True
-            self.transport.close()
+            if self._close_timer is not None:
+                self._close_timer.cancel()
+                self._close_timer = None
+            self._end()
 
     # ---- keep-alive pings --------------------------------------------------------------------
 
@@ -190,17 +203,141 @@ class WSProtocol(asyncio.Protocol):
         if ws is not None:
             ws.close(1011, "keepalive ping timeout")
             self._flush()
-        self._close_transport()
+        self._finish()
         self.cycle.disconnect(1011, "keepalive ping timeout")
 
     def _closing_handshake_timeout(self) -> None:
         self._close_timer = None
-        self._close_transport()
+        self._finish()
 
     # ---- the stream interface WebSocketCycle talks to ------------------------------------------
 
     def create_future(self) -> asyncio.Future[None]:
         return self.loop.create_future()
+
+    def accept(self, subprotocol: str | None, headers: Any) -> None:
+        settings = self.settings
+        assert settings is not None
+        deflate = BoundedDeflate(settings.max_size) if settings.per_message_deflate else None
+        self._write_accept(subprotocol, headers, deflate)  # raises for a header it cannot write
+        self._log_access(101 if self.request.http_version == "1.1" else 200)
+        if self.closing:
+            return
+        self.ws = ws = WSConnection(settings.max_size, deflate, bytes(self.pending))
+        self.pending = bytearray()
+        self._handle(ws.start())
+        self.resume_reading()
+        self._schedule_ping()
+
+    def send_message(self, data: str | bytes) -> None:
+        ws = self.ws
+        if ws is not None and not self.closing:
+            ws.send_message(data)
+            self._flush()
+
+    def send_close(self, code: int, reason: str) -> None:
+        ws = self.ws
+        if ws is None or self.closing:
+            self._finish()
+            return
+        ws.close(code, reason)
+        self._flush()
+        if ws.local_closing:
+            settings = self.settings
+            timeout = settings.close_timeout if settings is not None else 0
+            self._close_timer = self.loop.call_later(timeout, self._closing_handshake_timeout)
+        else:
+            self._finish()
+
+    def app_finished(self) -> None:
+        self.mount.active -= 1
+        self.shared.tasks.discard(self.cycle.task)
+        self.cycle.task = None
+
+    def shutdown(self) -> None:
+        """Graceful stop: say "going away" and let the app see the disconnect."""
+        if self.ws is not None and self.ws.open:
+            self.send_close(GOING_AWAY, "Server shutting down")
+        elif self.ws is None:
+            self.abort()
+
+    def _log_access(self, status: int) -> None:
+        access = self.shared.access_logger
+        if access is not None:
+            access.info(
+                '%s - "WebSocket %s" %d',
+                format_client(self.info.client),
+                format_target(self.request.target),
+                status,
+            )
+
+
+class WSProtocol(WebSocketSession, asyncio.Protocol):
+    """A WebSocket over an HTTP/1.1 connection: the transport is the session's."""
+
+    def __init__(
+        self,
+        shared: ServerState,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.Transport,
+        info: ConnectionInfo,
+        request: Request,
+        handshake: Handshake,
+        mount: Mount,
+        scope: dict[str, Any],
+        trailing: bytes,
+        write_paused: bool,
+    ) -> None:
+        super().__init__(shared, loop, info, request, handshake, mount, scope, trailing)
+        self.transport = transport
+        self.idle_deadline = 0.0  # never idle in the keep-alive sense
+        self._write_paused = write_paused
+        self.read_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._response: H1Connection | None = None
+
+    def start(self, app: Any) -> None:
+        self.shared.connections.add(self)
+        super().start(app)
+
+    # ---- asyncio.Protocol --------------------------------------------------------------------
+
+    data_received = WebSocketSession.feed
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.shared.connections.discard(self)
+        self.lost()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- the transport -----------------------------------------------------------------------
+
+    @property
+    def write_paused(self) -> bool:
+        return self._write_paused
+
+    def _write(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def _end(self) -> None:
+        self.transport.close()
+
+    def _write_accept(self, subprotocol: str | None, headers: Any, deflate: BoundedDeflate | None) -> None:
+        head = accept_response(self.handshake, subprotocol, headers, deflate, self.shared.defaults.server)
+        if not self.closing:
+            self.transport.write(head)
 
     async def drain(self) -> None:
         if self._drain_waiter is None:
@@ -217,48 +354,13 @@ class WSProtocol(asyncio.Protocol):
             self.read_paused = False
             self.transport.resume_reading()
 
-    def accept(self, subprotocol: str | None, headers: Any) -> None:
-        settings = self.settings
-        assert settings is not None
-        deflate = BoundedDeflate(settings.max_size) if settings.per_message_deflate else None
-        head = accept_response(self.handshake, subprotocol, headers, deflate, self.shared.defaults.server)
-        self._log_access(101)
-        if self.closing:
-            return
-        self.transport.write(head)
-        self.ws = ws = WSConnection(settings.max_size, deflate, bytes(self.pending))
-        self.pending = bytearray()
-        self._handle(ws.start())
-        self.resume_reading()
-        self._schedule_ping()
-
-    def send_message(self, data: str | bytes) -> None:
-        ws = self.ws
-        if ws is not None and not self.closing:
-            ws.send_message(data)
-            self._flush()
-
-    def send_close(self, code: int, reason: str) -> None:
-        ws = self.ws
-        if ws is None or self.closing:
-            self._close_transport()
-            return
-        ws.close(code, reason)
-        self._flush()
-        if ws.local_closing:
-            settings = self.settings
-            timeout = settings.close_timeout if settings is not None else 0
-            self._close_timer = self.loop.call_later(timeout, self._closing_handshake_timeout)
-        else:
-            self._close_transport()
-
     def reject(self, status: int) -> None:
         if self.closing:
             return
         self._log_access(status)
         body = b"Forbidden" if status == 403 else b"Internal Server Error"
         self.transport.write(simple_response(status, body, self.shared.defaults))
-        self._close_transport()
+        self._finish()
 
     def respond(self, status: int, headers: Any) -> None:
         self._response = core = H1Connection()
@@ -276,33 +378,9 @@ class WSProtocol(asyncio.Protocol):
         if data and not self.closing:
             self.transport.write(data)
         if not more:
-            self._close_transport()
+            self._finish()
 
     def abort(self) -> None:
-        self._close_transport()
+        self._finish()
 
     close = abort  # as H1Protocol.close: the server closes a connection
-
-    def app_finished(self) -> None:
-        self.mount.active -= 1
-        self.shared.tasks.discard(self.cycle.task)
-        self.cycle.task = None
-
-    # ---- server shutdown ---------------------------------------------------------------------
-
-    def shutdown(self) -> None:
-        """Graceful stop: say "going away" and let the app see the disconnect."""
-        if self.ws is not None and self.ws.open:
-            self.send_close(GOING_AWAY, "Server shutting down")
-        elif self.ws is None:
-            self._close_transport()
-
-    def _log_access(self, status: int) -> None:
-        access = self.shared.access_logger
-        if access is not None:
-            access.info(
-                '%s - "WebSocket %s" %d',
-                format_client(self.info.client),
-                format_target(self.request.target),
-                status,
-            )

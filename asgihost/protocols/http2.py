@@ -170,6 +170,7 @@ class H2Connection:
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_header_list_size,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
+                h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
             },
         )
         conn.decoder = RequestDecoder()
@@ -303,7 +304,7 @@ class H2Connection:
 
     def _request(self, stream_id: int, headers: list[tuple[bytes, bytes]]) -> Request | None:
         """A request from a header section, or None when it is malformed (the stream is reset)."""
-        method = path = scheme = authority = None
+        method = path = scheme = authority = protocol = None
         fields: list[tuple[bytes, bytes]] = []
         host = None
         content_length: int | None = None
@@ -328,8 +329,10 @@ class H2Connection:
                     if authority is not None:
                         return self._malformed(stream_id)
                     authority = value
-                else:
-                    return self._malformed(stream_id)  # :protocol (extended CONNECT) is not offered
+                else:  # :protocol, of an extended CONNECT (RFC 8441)
+                    if protocol is not None:
+                        return self._malformed(stream_id)
+                    protocol = value
                 continue
             regular = True
             if not is_valid_name(name) or name != name.lower() or not is_valid_value(value):
@@ -347,8 +350,8 @@ class H2Connection:
                     return self._malformed(stream_id)
                 content_length = int(value)
             fields.append((name, value))
-        if method is None or scheme is None or not path or method == b"CONNECT":
-            return self._malformed(stream_id)
+        if method is None or scheme is None or not path or (method == b"CONNECT") != (protocol is not None):
+            return self._malformed(stream_id)  # a plain CONNECT (no :path, :scheme) lands here too
         if authority is not None:
             if host is not None and host != authority:
                 return self._malformed(stream_id)  # one canonical authority
@@ -361,7 +364,7 @@ class H2Connection:
             return self._malformed(stream_id)
         if content_length is not None:
             self._lengths[stream_id] = [content_length, 0]
-        return Request(stream_id, method_text, path, fields, "2", True, False)
+        return Request(stream_id, method_text, path, fields, "2", True, False, protocol)
 
     def _malformed(self, stream_id: int) -> Request | None:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""

@@ -62,7 +62,8 @@ def is_websocket_upgrade(request: Request) -> bool:
 
 
 def check_upgrade(request: Request) -> Handshake | ProtocolError:
-    """Validate an opening handshake (RFC 6455 section 4.2.1), or say why it is refused."""
+    """Validate an opening handshake (RFC 6455 section 4.2.1, or RFC 8441 section 5 over
+    HTTP/2), or say why it is refused."""
     key = b""
     version = b""
     connection_upgrade = False
@@ -82,6 +83,10 @@ def check_upgrade(request: Request) -> Handshake | ProtocolError:
                 offer = offer.strip()
                 if offer.split(";", 1)[0].strip().lower() == "permessage-deflate":
                     offers.append(offer)
+    if request.http_version == "2":  # RFC 8441: an extended CONNECT with :protocol websocket
+        if request.method != "CONNECT" or version not in (b"", b"13"):
+            return ProtocolError("A WebSocket over HTTP/2 is a CONNECT, version 13.", 400)
+        return Handshake(b"", subprotocols, offers)
     if request.method != "GET" or request.http_version != "1.1":
         return ProtocolError("A WebSocket handshake is a GET over HTTP/1.1.", 400)
     if not connection_upgrade:
@@ -119,24 +124,40 @@ def accept_response(
         accept_key(handshake.key),
         b"\r\n",
     ]
+    for name, value in accept_fields(handshake, subprotocol, headers, deflate):
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def accept_fields(
+    handshake: Handshake,
+    subprotocol: str | None,
+    headers: Iterable[tuple[bytes, bytes]],
+    deflate: BoundedDeflate | None,
+) -> list[tuple[bytes, bytes]]:
+    """The header fields of an HTTP/2 200 that accepts a WebSocket (RFC 8441 section 5).
+
+    Raises ``LocalProtocolError`` (the HTTP core's) for a field that must not be written.
+    """
+    fields: list[tuple[bytes, bytes]] = []
     if subprotocol is not None:
         value = subprotocol.encode("latin-1")
         if not is_valid_value(value):
             raise HeaderError(f"Invalid subprotocol {subprotocol!r}.")
-        parts += (b"sec-websocket-protocol: ", value, b"\r\n")
+        fields.append((b"sec-websocket-protocol", value))
     if deflate is not None:
         for offer in handshake.deflate_offers:
             accepted = deflate.accept(offer)
             if accepted is not None and accepted is not False:
                 params = f"; {accepted}" if isinstance(accepted, str) and accepted else ""
-                parts.append(f"sec-websocket-extensions: permessage-deflate{params}\r\n".encode("latin-1"))
+                fields.append((b"sec-websocket-extensions", f"permessage-deflate{params}".encode("latin-1")))
                 break
     for name, value in headers:
         if not is_valid_name(name) or not is_valid_value(value):
             raise HeaderError(f"Invalid HTTP header {name!r}: {value!r} in websocket.accept.")
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+        fields.append((name.lower(), value))
+    return fields
 
 
 class BoundedDeflate(PerMessageDeflate):

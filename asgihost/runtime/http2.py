@@ -22,17 +22,20 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.http_cycle import HTTPCycle
-from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target
+from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
+from ..protocols.websocket import BoundedDeflate, Handshake, accept_fields, check_upgrade
+from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
     from ..routing import RouteTable
     from .transport import Mount, ServerState
 
 _NO_ERROR = 0x0
+_CANCEL = 0x8
 _INTERNAL_ERROR = 0x2
 
 
@@ -154,6 +157,109 @@ class H2Stream:
         self.conn.stream_finished(self)
 
 
+class H2WebSocket(WebSocketSession):
+    """A WebSocket on one HTTP/2 stream (RFC 8441): accepted with a 200, its frames in DATA,
+    ended with END_STREAM. The stream's window reopens as the app takes messages."""
+
+    def __init__(
+        self,
+        conn: H2Protocol,
+        stream_id: int,
+        request: Request,
+        handshake: Handshake,
+        mount: Mount,
+        scope: dict[str, Any],
+    ) -> None:
+        super().__init__(conn.shared, conn.loop, conn.info, request, handshake, mount, scope, b"")
+        self.conn = conn
+        self.stream_id = stream_id
+        self.paused = False
+        self.unacked = 0
+        self.waiter: asyncio.Future[None] | None = None
+
+    @property
+    def write_paused(self) -> bool:
+        conn = self.conn
+        return conn.write_paused or conn.core.blocked(self.stream_id)
+
+    def feed(self, data: bytes) -> None:
+        super().feed(data)
+        if self.paused or self.ws is None:
+            self.unacked += len(data)  # before the accept: held, so the peer's window closes
+        else:
+            self.conn.core.acknowledge(self.stream_id, len(data))
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _write(self, data: bytes) -> None:
+        self.conn.core.send_data(self.stream_id, data, False)
+        self.conn.flush_soon()
+
+    def _end(self) -> None:
+        self.conn.core.send_data(self.stream_id, b"", True)
+        self.conn.flush_soon()
+        self.conn.websocket_finished(self)
+
+    def _write_accept(self, subprotocol: str | None, headers: Any, deflate: BoundedDeflate | None) -> None:
+        conn = self.conn
+        fields = accept_fields(self.handshake, subprotocol, headers, deflate)
+        conn.core.send_headers(self.stream_id, 200, fields, conn.defaults(), False)
+        conn.flush_soon()
+
+    async def drain(self) -> None:
+        while self.write_paused and not self.closing and not self.conn.closing:
+            self.waiter = self.loop.create_future()
+            await self.waiter
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+        if self.unacked and self.ws is not None:
+            self.conn.core.acknowledge(self.stream_id, self.unacked)
+            self.unacked = 0
+            self.conn.flush_soon()
+
+    def reject(self, status: int) -> None:
+        if self.closing:
+            return
+        self._log_access(status)
+        body = b"Forbidden" if status == 403 else b"Internal Server Error"
+        self.respond(
+            status, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
+        )
+        self.respond_body(body, False)
+
+    def respond(self, status: int, headers: Any) -> None:
+        conn = self.conn
+        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
+        conn.flush_soon()
+        self._log_access(status)
+
+    def respond_body(self, body: bytes, more: bool) -> None:
+        if self.closing:
+            return
+        conn = self.conn
+        conn.core.send_data(self.stream_id, body, not more)
+        conn.flush_soon()
+        if not more:
+            self.closing = True
+            conn.websocket_finished(self)
+
+    def abort(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.conn.core.reset(self.stream_id, _CANCEL)
+            self.conn.flush_soon()
+            self.conn.websocket_finished(self)
+
+
 class H2Protocol(asyncio.Protocol):
     def __init__(
         self,
@@ -172,6 +278,7 @@ class H2Protocol(asyncio.Protocol):
         self.logger = shared.logger
         self.core = H2Connection(settings)
         self.streams: dict[int, H2Stream] = {}
+        self.websockets: dict[int, H2WebSocket] = {}
         self.write_paused = False
         self.read_paused = False
         self.closing = False
@@ -215,6 +322,8 @@ class H2Protocol(asyncio.Protocol):
                 stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
                 if stream is not None and not stream.cycle.disconnected:
                     stream.feed(event.data)  # type: ignore[union-attr]
+                elif event.stream_id in self.websockets:  # type: ignore[union-attr]
+                    self.websockets[event.stream_id].feed(event.data)  # type: ignore[union-attr]
                 else:
                     self.core.acknowledge(event.stream_id, len(event.data))  # type: ignore[union-attr]
             elif kind is Request:
@@ -223,6 +332,11 @@ class H2Protocol(asyncio.Protocol):
                 stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
                 if stream is not None:
                     stream.cycle.end_body()
+                elif event.stream_id in self.websockets:  # type: ignore[union-attr]
+                    # END_STREAM is the peer's TCP FIN (RFC 8441 section 4): no more frames
+                    session = self.websockets[event.stream_id]  # type: ignore[union-attr]
+                    session._finish()
+                    session.lost()
             elif kind is WindowOpened:
                 self._window_opened(event.stream_id)  # type: ignore[union-attr]
             elif kind is StreamReset:
@@ -231,6 +345,12 @@ class H2Protocol(asyncio.Protocol):
                     reset.done = True
                     reset.cycle.disconnect()
                     reset.wake()
+                    self._maybe_idle()
+                gone = self.websockets.pop(event.stream_id, None)  # type: ignore[union-attr]
+                if gone is not None:
+                    gone.closing = True
+                    gone.lost()
+                    gone.wake()
                     self._maybe_idle()
             elif kind is GoAway:
                 if event.flood:  # type: ignore[union-attr]
@@ -255,6 +375,10 @@ class H2Protocol(asyncio.Protocol):
             stream.cycle.disconnect()
             stream.wake()
         self.streams.clear()
+        for session in self.websockets.values():
+            session.lost()
+            session.wake()
+        self.websockets.clear()
 
     def pause_writing(self) -> None:
         # A peer that does not read gets nothing more read from it either: whatever it sends
@@ -269,6 +393,8 @@ class H2Protocol(asyncio.Protocol):
             self.transport.resume_reading()
         for stream in self.streams.values():
             stream.wake()
+        for session in self.websockets.values():
+            session.wake()
 
     # ---- streams -----------------------------------------------------------------------------
 
@@ -295,6 +421,9 @@ class H2Protocol(asyncio.Protocol):
                         host = value
                         break
             mount = routes.match(host, path) or shared.not_found
+        if request.upgrade is not None:
+            self._on_connect(request, mount, raw_path, path, query)
+            return
         stream = H2Stream(self, stream_id)
         scope = http_scope(self.info, request, mount, raw_path, path, query)
         scope.setdefault("extensions", {})["http.response.trailers"] = {}
@@ -315,6 +444,36 @@ class H2Protocol(asyncio.Protocol):
         cycle.task = task
         shared.tasks.add(task)
 
+    def _on_connect(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+        """An extended CONNECT: a WebSocket on this stream, if the app takes WebSockets."""
+        stream_id = request.stream_id
+        handshake = check_upgrade(request) if request.upgrade == b"websocket" else None
+        if mount.websocket is None or handshake is None or isinstance(handshake, ProtocolError):
+            status = handshake.status_hint if isinstance(handshake, ProtocolError) else 501
+            self.core.send_headers(stream_id, status, [(b"content-length", b"0")], self.defaults(), True)
+            self.flush_soon()
+            return
+        scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
+        session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
+        self.websockets[stream_id] = session
+        shared = self.shared
+        app = mount.app
+        limit = shared.limit_concurrency
+        if (limit is not None and len(shared.tasks) >= limit) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
+            self.logger.warning("Exceeded concurrency limit.")
+            from .transport import service_unavailable
+
+            app = service_unavailable
+        session.start(app)
+
+    def websocket_finished(self, session: H2WebSocket) -> None:
+        if self.websockets.get(session.stream_id) is session:
+            del self.websockets[session.stream_id]
+        session.wake()
+        self._maybe_idle()
+
     def stream_finished(self, stream: H2Stream) -> None:
         if self.streams.get(stream.stream_id) is stream:
             del self.streams[stream.stream_id]
@@ -322,7 +481,7 @@ class H2Protocol(asyncio.Protocol):
         self._maybe_idle()
 
     def _maybe_idle(self) -> None:
-        if not self.streams:
+        if not self.streams and not self.websockets:
             if self.draining:
                 self._flush()
                 self.close()
@@ -376,8 +535,10 @@ class H2Protocol(asyncio.Protocol):
         if not self.draining:
             self.draining = True
             self.core.goaway()
+            for session in list(self.websockets.values()):
+                session.shutdown()
             self._flush()
-        if not self.streams:
+        if not self.streams and not self.websockets:
             self.close()
 
     def log_access(self, cycle: HTTPCycle, status: int) -> None:

@@ -4,6 +4,7 @@ knowledge); the h2 library as a raw client for malformed requests and resets."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import socket
@@ -492,3 +493,127 @@ def test_http11_scopes_do_not_offer_trailers(h2_server):
     server = h2_server()
     response = httpx.get(f"{server.url}/trailers", timeout=10)
     assert response.status_code == 200 and response.text == "ttttt"
+
+
+# ---- WebSockets over HTTP/2 (RFC 8441) ---------------------------------------------------------
+
+
+def ws_connect(client: RawH2, path: bytes, *extra: tuple[bytes, bytes]) -> int:
+    headers = [
+        (b":method", b"CONNECT"),
+        (b":protocol", b"websocket"),
+        (b":scheme", b"http"),
+        (b":path", path),
+        (b":authority", b"localhost"),
+        (b"sec-websocket-version", b"13"),
+        *extra,
+    ]
+    return client.request(headers, end_stream=False)
+
+
+def test_server_announces_extended_connect(h2_server):
+    server = h2_server()
+    client = RawH2(server)
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in seen)
+    )
+    changed = next(e for e in events if isinstance(e, h2.events.RemoteSettingsChanged)).changed_settings
+    assert changed[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL].new_value == 1
+    client.sock.close()
+
+
+def test_websocket_over_h2_echo_subprotocol_and_close(serve):
+    import wsproto.connection
+    import wsproto.events
+
+    server = serve("ws_apps:app")
+    client = RawH2(server)
+    stream_id = ws_connect(client, b"/echo", (b"sec-websocket-protocol", b"chat"))
+    events = client.events_until(lambda seen: any(isinstance(e, h2.events.ResponseReceived) for e in seen))
+    response = next(e for e in events if isinstance(e, h2.events.ResponseReceived))
+    headers = dict(response.headers)
+    assert headers[b":status"] == b"200" and headers[b"sec-websocket-protocol"] == b"chat"
+    ws = wsproto.connection.Connection(wsproto.connection.ConnectionType.CLIENT)
+    messages = []
+
+    def send(event) -> None:
+        data = ws.send(event)
+        for at in range(0, len(data), 16384):  # in frames the server allows
+            client.conn.send_data(stream_id, data[at : at + 16384])
+        client.flush()
+
+    def until(predicate):
+        def done(seen):
+            for event in seen[len(done.taken) :]:
+                if isinstance(event, h2.events.DataReceived) and event.stream_id == stream_id:
+                    client.conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
+                    ws.receive_data(event.data)
+                    messages.extend(ws.events())
+            client.flush()
+            done.taken = list(seen)
+            return predicate()
+
+        done.taken = []
+        return client.events_until(done, timeout=10)
+
+    send(wsproto.events.TextMessage(data="hello over h2"))
+    until(lambda: any(isinstance(m, wsproto.events.TextMessage) for m in messages))
+    assert [m.data for m in messages if isinstance(m, wsproto.events.TextMessage)] == ["hello over h2"]
+    big = os.urandom(200_000)  # beyond the client's window (65,535) on the way back
+    send(wsproto.events.BytesMessage(data=big))
+    until(
+        lambda: sum(len(m.data) for m in messages if isinstance(m, wsproto.events.BytesMessage)) >= len(big)
+    )
+    assert b"".join(m.data for m in messages if isinstance(m, wsproto.events.BytesMessage)) == big
+    send(wsproto.events.TextMessage(data="close:4005:done"))
+    events = until(lambda: any(isinstance(m, wsproto.events.CloseConnection) for m in messages))
+    close = next(m for m in messages if isinstance(m, wsproto.events.CloseConnection))
+    assert (close.code, close.reason) == (4005, "done")
+    send(close.response())
+    client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == stream_id for e in seen)
+    )
+    server.wait_for_log("AFTER-CLOSE websocket.disconnect 4005")
+    assert '"WebSocket /echo" 200' in server.log()
+    # the connection still serves plain requests
+    other = client.request(GET(b"/describe-http"))
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == other for e in seen)
+    )
+    assert any(
+        isinstance(e, h2.events.DataReceived) and e.data == b"plain http /describe-http" for e in events
+    )
+    client.sock.close()
+
+
+def test_websocket_over_h2_rejected_before_accept_is_403(serve):
+    server = serve("ws_apps:app")
+    client = RawH2(server)
+    stream_id = ws_connect(client, b"/reject")
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.StreamEnded) and e.stream_id == stream_id for e in seen)
+    )
+    response = next(e for e in events if isinstance(e, h2.events.ResponseReceived))
+    assert dict(response.headers)[b":status"] == b"403"
+    unknown = client.request(
+        [
+            (b":method", b"CONNECT"),
+            (b":protocol", b"chat"),
+            (b":scheme", b"http"),
+            (b":path", b"/echo"),
+            (b":authority", b"x"),
+        ],
+        end_stream=False,
+    )
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.ResponseReceived) and e.stream_id == unknown for e in seen)
+    )
+    assert (
+        dict(
+            next(
+                e for e in events if isinstance(e, h2.events.ResponseReceived) and e.stream_id == unknown
+            ).headers
+        )[b":status"]
+        == b"501"
+    )
+    client.sock.close()

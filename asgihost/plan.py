@@ -41,6 +41,7 @@ class ListenerSpec:
     bind: Bind  # with a relative Unix path resolved
     tls: Tls | None  # with relative paths resolved
     routes: RouteTable[AppSpec]
+    protocols: tuple[str, ...]  # the listener's, or those [server] http names
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,6 +233,13 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
         ]
         ports = (bind.port,) if bind.kind == "tcp" else ()
         listeners.append(
-            ListenerSpec(listener_name, listener, bind, _tls(base, listener.tls), RouteTable(routes, ports))
+            ListenerSpec(
+                listener_name,
+                listener,
+                bind,
+                _tls(base, listener.tls),
+                RouteTable(routes, ports),
+                tuple(listener.protocols or config.server.default_protocols()),
+            )
         )
     return Plan(config, tuple(apps), tuple(listeners))

@@ -98,7 +98,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("interface", f"apps.{APP}.interface", "Select ASGI3 or ASGI2 as the application interface."),
     Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
     Option("loop", "server.loop", "Event loop implementation."),
-    Option("http", "server.http", "HTTP/1.1 protocol implementation."),
+    Option(
+        "http",
+        "server.http",
+        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools (HTTP/1.1 only), h2 (HTTP/2 only).",
+    ),
     Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
     Option("ws_max_size", "websocket.max_size", "WebSocket max message size, in bytes.", "int", "BYTES"),
     Option(

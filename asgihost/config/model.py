@@ -251,7 +251,15 @@ class Server(_Model):
     loop: Literal["auto", "uvloop", "asyncio"] = Field(
         "auto", description="Event loop: uvloop when installed (auto), or asyncio."
     )
-    http: Literal["auto", "httptools"] = Field("auto", description="HTTP/1.1 implementation (httptools).")
+    http: Literal["auto", "httptools", "h2"] = Field(
+        "auto",
+        description="HTTP served where a listener does not say: auto (HTTP/1.1 on httptools and HTTP/2 on h2), "
+        "httptools (HTTP/1.1 only) or h2 (HTTP/2 only).",
+    )
+
+    def default_protocols(self) -> list[str]:
+        return {"auto": ["h2", "http/1.1"], "httptools": ["http/1.1"], "h2": ["h2"]}[self.http]
+
     ws: Literal["auto", "wsproto", "none"] = Field(
         "auto", description="WebSocket implementation: wsproto (auto), or none to refuse upgrades."
     )
@@ -375,18 +383,21 @@ class Listener(_Model):
     backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
     mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
     tls: Tls | None = Field(None, description="Serve HTTPS: certificate, key and client authentication.")
-    protocols: list[Literal["h2", "http/1.1"]] = Field(
-        ["h2", "http/1.1"],
-        description="Protocols served: over TLS offered by ALPN in this order; in cleartext, h2 accepts the "
-        "HTTP/2 preface (prior knowledge) on the HTTP/1.1 listener. http/1.1 is always served.",
+    protocols: list[Literal["h2", "http/1.1"]] | None = Field(
+        None,
+        description="Protocols served; by default those [server] http names. Over TLS they are offered "
+        "by ALPN in this order; in cleartext, h2 is spoken to a client that starts with the HTTP/2 "
+        "preface (prior knowledge) or asks with Upgrade: h2c, and without http/1.1 any other client "
+        "gets a 505.",
     )
 
     @model_validator(mode="after")
     def _protocols(self) -> Listener:
-        if "http/1.1" not in self.protocols:
-            raise ValueError('protocols must include "http/1.1"')
-        if len(set(self.protocols)) != len(self.protocols):
-            raise ValueError("protocols lists a protocol twice")
+        if self.protocols is not None:
+            if not self.protocols:
+                raise ValueError("protocols lists no protocol")
+            if len(set(self.protocols)) != len(self.protocols):
+                raise ValueError("protocols lists a protocol twice")
         return self
 
     @model_validator(mode="after")

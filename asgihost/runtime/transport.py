@@ -36,6 +36,7 @@ from .websocket import WSProtocol
 _REASONS = {
     400: b"Bad Request",
     426: b"Upgrade Required",
+    505: b"HTTP Version Not Supported",
     500: b"Internal Server Error",
     503: b"Service Unavailable",
 }
@@ -138,12 +139,14 @@ class H1Protocol(asyncio.Protocol):
         loop: asyncio.AbstractEventLoop,
         scheme: str = "http",
         h2: H2Settings | None = None,
+        h1: bool = True,
     ) -> None:
         self.shared = shared
         self.routes = routes
         self.loop = loop
         self.scheme = scheme
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
+        self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
         self.fresh = True  # no byte received yet
         self.logger = shared.logger
         self.core = H1Connection()
@@ -176,8 +179,9 @@ class H1Protocol(asyncio.Protocol):
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
-        if self.h2 is not None and ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
-            self._switch_to_h2(b"")
+        if self.h2 is not None and ssl_object is not None:
+            if ssl_object.selected_alpn_protocol() == "h2" or not self.h1:
+                self._switch_to_h2(b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
@@ -204,6 +208,9 @@ class H1Protocol(asyncio.Protocol):
             self.fresh = False
             if self.h2 is not None and data[:3] == b"PRI":  # the HTTP/2 preface: prior knowledge
                 self._switch_to_h2(data)
+                return
+            if not self.h1:
+                self._on_error(ProtocolError("This listener speaks HTTP/2 only.", 505))
                 return
         events = self.core.receive_data(data)
         for event in events:

@@ -61,7 +61,7 @@ class Server:
         logger.info("Started server process [%d]", os.getpid())
         try:
             contexts = [
-                tls_context(listener.tls, listener.config.protocols) if listener.tls else None
+                tls_context(listener.tls, listener.protocols) if listener.tls else None
                 for listener in plan.listeners
             ]
         except TlsError as exc:
@@ -172,12 +172,16 @@ class Server:
         for listener, sock, context in zip(listeners, sockets, contexts, strict=True):
             routes = listener.routes.map(lambda spec: mounts[spec.name])
             scheme = "https" if context is not None else "http"
-            h2 = http2 if "h2" in listener.config.protocols else None
+            h2 = http2 if "h2" in listener.protocols else None
+            h1 = "http/1.1" in listener.protocols
 
             def factory(
-                routes: RouteTable[Mount] = routes, scheme: str = scheme, h2: H2Settings | None = h2
+                routes: RouteTable[Mount] = routes,
+                scheme: str = scheme,
+                h2: H2Settings | None = h2,
+                h1: bool = h1,
             ) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme, h2)
+                return H1Protocol(state, routes, loop, scheme, h2, h1)
 
             server = await loop.create_server(
                 factory,

@@ -617,3 +617,20 @@ def test_websocket_over_h2_rejected_before_accept_is_403(serve):
         == b"501"
     )
     client.sock.close()
+
+
+def test_http_flag_chooses_the_protocols(h2_server):
+    only_h2 = h2_server("--http", "h2")
+    with socket.create_connection(("127.0.0.1", only_h2.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 505 ")
+
+    async def talk(server):
+        async with h2c_client(server) as client:
+            return (await client.get("/h2-only")).http_version
+
+    assert run(talk(only_h2)) == "HTTP/2"
+    only_h1 = h2_server("--http", "httptools")
+    with socket.create_connection(("127.0.0.1", only_h1.port), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400 ")

@@ -442,7 +442,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path):
     ]
     assert problems[1].message == "environment variable PORT is not set"
     assert problems[3].message == 'expected one of "auto", "uvloop", "asyncio", got "fast"'
-    assert problems[4].message == 'expected one of "auto", "httptools", got "${x"'
+    assert problems[4].message == 'expected one of "auto", "httptools", "h2", got "${x"'
 
 
 def test_a_problem_in_an_override_is_not_pinned_on_the_file(tmp_path):

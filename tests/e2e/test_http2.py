@@ -634,3 +634,28 @@ def test_http_flag_chooses_the_protocols(h2_server):
     with socket.create_connection(("127.0.0.1", only_h1.port), timeout=5) as sock:
         sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+
+
+def test_malformed_requests_spend_the_reset_budget_too(h2_server):
+    """MadeYouReset: the client makes the server reset streams, here by malformed requests."""
+    server = h2_server()
+    client = RawH2(server)
+    seen: list = []
+    for _ in range(10):  # in batches under the stream limit, each answered before the next
+        batch = []
+        for _ in range(40):
+            stream_id = client.conn.get_next_available_stream_id()
+            client.conn.send_headers(stream_id, GET(b"/m", (b"X-Upper", b"1")), end_stream=True)
+            batch.append(stream_id)
+        client.flush()
+        seen += client.events_until(
+            lambda events, batch=batch: (
+                terminated(events) is not None or all(reset_code(events, s) for s in batch)
+            )
+        )
+        if terminated(seen):
+            break
+    goaway = terminated(seen)
+    assert goaway is not None and goaway.error_code == 11
+    assert "APP-CALLED /m" not in server.log()
+    assert server.proc.poll() is None

@@ -411,9 +411,34 @@ class H2Connection:
                 fields.append((name, value))
         if not self.closed:
             try:
-                self._conn.send_headers(stream_id, fields, end_stream=end_stream)
+                if status >= 200 and not end_stream:
+                    self._send_head(stream_id, fields)
+                else:
+                    self._conn.send_headers(stream_id, fields, end_stream=end_stream)
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 pass  # the peer reset the stream meanwhile
+
+    def _send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> None:
+        """A response head, framed here: h2's send_headers costs more than the rest of a
+        hello-world response. h2's state machines still see the headers go (in the order
+        h2 itself moves them), so its checks and later frames stay right."""
+        conn = self._conn
+        stream = conn.streams.get(stream_id)
+        if stream is None:
+            raise h2.exceptions.StreamClosedError(stream_id)
+        conn.state_machine.process_input(h2.connection.ConnectionInputs.SEND_HEADERS)
+        stream.state_machine.process_input(h2.stream.StreamInputs.SEND_HEADERS)
+        block = conn.encoder.encode(fields)
+        limit = conn.max_outbound_frame_size
+        frames: list[bytes] = []
+        kind = b"\x01"  # HEADERS, then CONTINUATION (0x9) while the block does not fit one frame
+        sid = stream_id.to_bytes(4, "big")
+        for at in range(0, max(len(block), 1), limit):
+            piece = block[at : at + limit]
+            last = at + limit >= len(block)
+            frames += (len(piece).to_bytes(3, "big"), kind, b"\x04" if last else b"\x00", sid, piece)
+            kind = b"\x09"
+        self._extra.append(conn.data_to_send() + b"".join(frames))
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
         if self.closed:

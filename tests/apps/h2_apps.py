@@ -86,6 +86,8 @@ async def app(scope, receive, send):
                 }
             )
             await send({"type": "http.response.trailers", "headers": [(b"x-count", b"%d" % size)]})
+    elif path == "/big-header":
+        await _respond(send, 200, b"big", [(b"x-big", b"b" * 40000), (b"x-small", b"s")])
     elif path == "/bad-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-bad", b"a\r\nb")]})
     else:

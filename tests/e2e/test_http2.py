@@ -659,3 +659,15 @@ def test_malformed_requests_spend_the_reset_budget_too(h2_server):
     assert goaway is not None and goaway.error_code == 11
     assert "APP-CALLED /m" not in server.log()
     assert server.proc.poll() is None
+
+
+def test_a_response_head_bigger_than_a_frame_goes_out_in_continuation_frames(h2_server):
+    server = h2_server()
+
+    async def talk():
+        async with h2c_client(server) as client:
+            return await client.get("/big-header"), await client.get("/after-big")
+
+    big, after = run(talk())
+    assert big.headers["x-big"] == "b" * 40000 and big.headers["x-small"] == "s" and big.text == "big"
+    assert after.text == "/after-big"

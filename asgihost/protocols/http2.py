@@ -25,6 +25,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import h2.frame_buffer
 import h2.settings
 import h2.stream
 import hpack.hpack
@@ -173,6 +174,10 @@ class H2Connection:
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
             },
         )
+        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
+        # up to CONTINUATION_BACKLOG of them (64: 1 MiB of 16 KiB frames). Bound them to what a
+        # header list of the allowed size needs, so the bytes held before decoding stay near it.
+        h2.frame_buffer.CONTINUATION_BACKLOG = max(4, settings.max_header_list_size // 16384 + 2)
         conn.decoder = RequestDecoder()
         conn.decoder.max_header_list_size = settings.max_header_list_size
         conn.encoder = ResponseEncoder()  # type: ignore[assignment]

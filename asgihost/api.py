@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from .asgi.apps import ASGIApp, load_app
-from .config import HostConfig, from_options
-from .config.flags import APP
+from .config import ConfigError, HostConfig, Problem, from_options, load_config
+from .config.flags import APP, file_overrides
 from .plan import Plan, compile_plan
 
 
@@ -77,10 +78,64 @@ def run(app: ASGIApp | str, **options: Any) -> None:
     """
     from .runtime.worker import Server
 
-    server = Server(Config(app, **options))
+    config = Config(app, **options)
+    if config.host_config.reload.enabled:
+        if not isinstance(app, str):
+            logging.getLogger("asgihost.error").warning(
+                "You must pass the application as an import string to enable 'reload'."
+            )
+            sys.exit(1)
+        from .runtime.reload import Reloader
+
+        sys.exit(Reloader(config, ("kwargs", app, options)).run())
+    server = Server(config)
     try:
         server.run()
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C during start-up
         pass
     if server.exit_code:
         sys.exit(server.exit_code)
+
+
+Recipe = tuple[str, str, dict[str, Any]]
+"""How a server's config is made, so that a reloaded process can make it again: ("file",
+path, flag options), ("flags", app, flag options) or ("kwargs", app, keyword options)."""
+
+
+def config_from_recipe(recipe: Recipe, reload: bool | None = None) -> Config:
+    """Build (again) the config a recipe describes; ``reload`` overrides its reload switch.
+
+    Raises ConfigError."""
+    kind, target, options = recipe
+    if reload is not None:
+        options = {**options, "reload": reload}
+    if kind == "kwargs":
+        return Config(target, **options)
+    if kind == "flags":
+        return Config.from_host_config(from_options(target, options, source="flags"))
+    path = Path(target)
+    if not path.is_file():
+        hint = " (asgihost init writes a starter file)" if path.name == "asgihost.toml" else ""
+        raise ConfigError([Problem("", f"no such file{hint}", str(path))])
+    host_config = load_config(path)
+    if options:
+        overrides, ambiguous = file_overrides(options, host_config)
+        if ambiguous:
+            raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
+        host_config = load_config(path, overrides)
+    return Config.from_host_config(host_config, path.resolve().parent)
+
+
+def serve_recipe(recipe: Recipe) -> None:
+    """A reloaded server process: make the config again (files may have changed), serve."""
+    from .runtime.worker import Server
+
+    try:
+        config = config_from_recipe(recipe, reload=False)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"asgihost: error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    server = Server(config)
+    server.run()
+    sys.exit(server.exit_code)

@@ -8,14 +8,12 @@ import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__
-from .config import ConfigError, Problem, from_options, load_config
-from .config.flags import OPTIONS, Option, default_of, file_overrides
-
-if TYPE_CHECKING:
-    from .api import Config
+from .api import config_from_recipe
+from .config import ConfigError
+from .config.flags import OPTIONS, Option, default_of
 
 DEFAULT_FILE = "asgihost.toml"
 
@@ -34,6 +32,7 @@ _GROUPS = {
     "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
     "Limits": ("limit_concurrency", "timeout_keep_alive"),
     "Logging": ("log_level", "access_log"),
+    "Development": ("reload", "reload_dirs", "reload_includes", "reload_excludes", "reload_delay"),
 }
 
 _DESCRIPTION = """\
@@ -162,14 +161,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     target = args.pop("target")
     options = {name: value for name, value in args.items() if value is not None}
+    recipe = ("file", target, options) if is_config_file(target) else ("flags", target, options)
     try:
-        config = (
-            _file_config(Path(target), options) if is_config_file(target) else _app_config(target, options)
-        )
+        config = config_from_recipe(recipe)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"asgihost: error: {problem}", file=sys.stderr)
         sys.exit(2)
+    if config.host_config.reload.enabled:
+        from .runtime.reload import Reloader
+
+        sys.exit(Reloader(config, recipe).run())
 
     from .runtime.worker import Server
 
@@ -177,24 +179,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     server.run()
     if server.exit_code:
         sys.exit(server.exit_code)
-
-
-def _app_config(app: str, options: dict[str, Any]) -> Config:
-    from .api import Config
-
-    return Config.from_host_config(from_options(app, options, source="flags"))
-
-
-def _file_config(path: Path, options: dict[str, Any]) -> Config:
-    from .api import Config
-
-    if not path.is_file():
-        hint = " (asgihost init writes a starter file)" if path.name == DEFAULT_FILE else ""
-        raise ConfigError([Problem("", f"no such file{hint}", str(path))])
-    config = load_config(path)
-    if options:
-        overrides, ambiguous = file_overrides(options, config)
-        if ambiguous:
-            raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
-        config = load_config(path, overrides)
-    return Config.from_host_config(config, path.resolve().parent)

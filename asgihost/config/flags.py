@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server, Tls, WebSocket
+from .model import App, Bind, HostConfig, Limits, Listener, Logging, Reload, Server, Tls, WebSocket
 
 LISTENER = "default"
 APP = "main"
@@ -24,6 +24,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "logging": Logging,
     "limits": Limits,
     "websocket": WebSocket,
+    "reload": Reload,
     "listeners": Listener,
     "apps": App,
 }
@@ -97,6 +98,37 @@ OPTIONS: tuple[Option, ...] = (
     Option("lifespan", f"apps.{APP}.lifespan", "Lifespan implementation."),
     Option("interface", f"apps.{APP}.interface", "Select ASGI3 or ASGI2 as the application interface."),
     Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
+    Option("reload", "reload.enabled", "Enable auto-reload.", "switch"),
+    Option(
+        "reload_dirs",
+        "reload.dirs",
+        "Set reload directories explicitly, instead of using the current working directory.",
+        "list",
+        "DIR",
+        "--reload-dir",
+    ),
+    Option(
+        "reload_includes",
+        "reload.include",
+        'Set glob patterns to include while watching for files; "*.py" is always included.',
+        "list",
+        "GLOB",
+        "--reload-include",
+    ),
+    Option(
+        "reload_excludes",
+        "reload.exclude",
+        'Set glob patterns to exclude while watching for files; ".*", ".py[cod]", ".sw.*" and "~*" always are.',
+        "list",
+        "GLOB",
+        "--reload-exclude",
+    ),
+    Option(
+        "reload_delay",
+        "reload.delay",
+        "Delay between previous and next check if application needs to be reloaded.",
+        metavar="SECONDS",
+    ),
     Option("loop", "server.loop", "Event loop implementation."),
     Option(
         "http",

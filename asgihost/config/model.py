@@ -322,6 +322,25 @@ class Http2(_Model):
     )
 
 
+class Reload(_Model):
+    """Development reload: restart the server when a watched file changes (never in production)."""
+
+    enabled: bool = Field(False, description="Watch files and restart the server when one changes.")
+    dirs: list[str] = Field(
+        default_factory=list,
+        description="Directories to watch; by default the file's directory and every app_dir "
+        "(the working directory without a file). Relative to the file.",
+    )
+    include: list[str] = Field(
+        default_factory=list, description='Glob patterns of files to watch, besides "*.py".'
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description='Glob patterns of files not to watch, besides ".*", ".py[cod]", ".sw.*" and "~*".',
+    )
+    delay: Seconds = Field(0.25, description="Time between checks for changes.")
+
+
 class Logging(_Model):
     level: LogLevel = Field("info", description="Log level of the server's loggers.")
     format: Literal["auto", "plain"] = Field("auto", description="auto: rich on a terminal, plain otherwise.")
@@ -442,5 +461,6 @@ class HostConfig(_Model):
     limits: Limits = Field(default_factory=Limits)
     websocket: WebSocket = Field(default_factory=WebSocket)
     http2: Http2 = Field(default_factory=Http2)
+    reload: Reload = Field(default_factory=Reload)
     listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
     apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

@@ -25,6 +25,7 @@ from .model import (
     Limits,
     Listener,
     Logging,
+    Reload,
     Server,
     Tls,
     WebSocket,
@@ -48,6 +49,7 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[limits]", Limits, "Server-wide limits; an app may override them."),
     ("[websocket]", WebSocket, "WebSocket settings; an app may override them."),
     ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
+    ("[reload]", Reload, "Development reload on file changes (watchfiles)."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
     (
         "[listeners.NAME.tls]",

@@ -79,15 +79,13 @@ def run(app: ASGIApp | str, **options: Any) -> None:
     from .runtime.worker import Server
 
     config = Config(app, **options)
-    if config.host_config.reload.enabled:
+    if config.host_config.reload.enabled or config.host_config.server.workers > 1:
         if not isinstance(app, str):
             logging.getLogger("asgihost.error").warning(
-                "You must pass the application as an import string to enable 'reload'."
+                "You must pass the application as an import string to enable 'reload' or 'workers'."
             )
             sys.exit(1)
-        from .runtime.reload import Reloader
-
-        sys.exit(Reloader(config, ("kwargs", app, options)).run())
+        sys.exit(run_processes(config, ("kwargs", app, options)))
     server = Server(config)
     try:
         server.run()
@@ -102,13 +100,14 @@ Recipe = tuple[str, str, dict[str, Any]]
 path, flag options), ("flags", app, flag options) or ("kwargs", app, keyword options)."""
 
 
-def config_from_recipe(recipe: Recipe, reload: bool | None = None) -> Config:
-    """Build (again) the config a recipe describes; ``reload`` overrides its reload switch.
+def config_from_recipe(recipe: Recipe, child: bool = False) -> Config:
+    """Build (again) the config a recipe describes; for a ``child`` process of a reloader or a
+    supervisor, one that serves alone (no reload, one worker).
 
     Raises ConfigError."""
     kind, target, options = recipe
-    if reload is not None:
-        options = {**options, "reload": reload}
+    if child:
+        options = {**options, "reload": False, "workers": 1}
     if kind == "kwargs":
         return Config(target, **options)
     if kind == "flags":
@@ -126,16 +125,73 @@ def config_from_recipe(recipe: Recipe, reload: bool | None = None) -> Config:
     return Config.from_host_config(host_config, path.resolve().parent)
 
 
+def run_processes(config: Config, recipe: Recipe) -> int:
+    """Serve through child processes: a reloader (``reload``, which wins over ``workers``, as
+    in Uvicorn) or a supervisor of workers. Returns the exit status."""
+    if config.host_config.reload.enabled:
+        from .runtime.reload import Reloader
+
+        return Reloader(config, recipe).run()
+    from .runtime.supervisor import Supervisor
+
+    return Supervisor(config, recipe).run()
+
+
 def serve_recipe(recipe: Recipe) -> None:
     """A reloaded server process: make the config again (files may have changed), serve."""
     from .runtime.worker import Server
 
+    config = _child_config(recipe)
+    server = Server(config)
+    server.run()
+    sys.exit(server.exit_code)
+
+
+def _child_config(recipe: Recipe) -> Config:
     try:
-        config = config_from_recipe(recipe, reload=False)
+        return config_from_recipe(recipe, child=True)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"asgihost: error: {problem}", file=sys.stderr)
         sys.exit(2)
+
+
+def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: int | None) -> None:
+    """One worker of a supervisor: serve on the inherited sockets; say "ready" once serving,
+    answer pings from the event loop (so a stuck loop fails its health check), ask to be
+    recycled after ``max_requests``."""
+    import asyncio
+
+    from .runtime import loop as loops
+    from .runtime.worker import Server
+
+    config = _child_config(recipe)
     server = Server(config)
-    server.run()
+
+    def on_pipe() -> None:
+        try:
+            if pipe.recv() == "ping":
+                pipe.send("pong")
+        except (EOFError, OSError):  # the supervisor is gone: stop
+            asyncio.get_running_loop().remove_reader(pipe.fileno())
+            server.should_exit = True
+
+    def on_started() -> None:  # before the loop runs anything else: no request can come first
+        pipe.send("ready")
+        asyncio.get_running_loop().add_reader(pipe.fileno(), on_pipe)
+
+    server.on_started = on_started
+
+    async def main() -> None:
+        task = asyncio.ensure_future(server.serve(sockets=sockets))
+        asked = False
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.2)
+            state = server.state
+            if max_requests and not asked and state is not None and state.requests >= max_requests:
+                pipe.send("recycle")
+                asked = True
+        await task
+
+    loops.run(main(), config.host_config.server.loop)
     sys.exit(server.exit_code)

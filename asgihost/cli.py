@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import config_from_recipe
+from .api import config_from_recipe, run_processes
 from .config import ConfigError
 from .config.flags import OPTIONS, Option, default_of
 
@@ -28,6 +28,7 @@ _GROUPS = {
         "ssl_ciphers",
     ),
     "Application": ("factory", "app_dir", "lifespan", "interface", "root_path"),
+    "Processes": ("workers", "limit_max_requests", "limit_max_requests_jitter", "timeout_worker_healthcheck"),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
     "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
     "Limits": ("limit_concurrency", "timeout_keep_alive"),
@@ -168,10 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for problem in exc.problems:
             print(f"asgihost: error: {problem}", file=sys.stderr)
         sys.exit(2)
-    if config.host_config.reload.enabled:
-        from .runtime.reload import Reloader
-
-        sys.exit(Reloader(config, recipe).run())
+    if config.host_config.reload.enabled or config.host_config.server.workers > 1:
+        sys.exit(run_processes(config, recipe))
 
     from .runtime.worker import Server
 

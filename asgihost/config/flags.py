@@ -129,6 +129,33 @@ OPTIONS: tuple[Option, ...] = (
         "Delay between previous and next check if application needs to be reloaded.",
         metavar="SECONDS",
     ),
+    Option(
+        "workers",
+        "server.workers",
+        "Number of worker processes. Defaults to the $WEB_CONCURRENCY environment variable if available, or 1.",
+        "int",
+        "N",
+    ),
+    Option(
+        "limit_max_requests",
+        "server.max_requests",
+        "Maximum number of requests to service before terminating the process.",
+        "int",
+        "N",
+    ),
+    Option(
+        "limit_max_requests_jitter",
+        "server.max_requests_jitter",
+        "Maximum jitter to add to limit_max_requests, so workers do not all restart at once.",
+        "int",
+        "N",
+    ),
+    Option(
+        "timeout_worker_healthcheck",
+        "server.healthcheck_timeout",
+        "Maximum number of seconds to wait for a worker to respond to a health check.",
+        metavar="SECONDS",
+    ),
     Option("loop", "server.loop", "Event loop implementation."),
     Option(
         "http",

@@ -7,6 +7,7 @@ they do not know.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -245,8 +246,30 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 # ---- sections ------------------------------------------------------------------------------------
 
 
+def _web_concurrency() -> int:
+    value = os.environ.get("WEB_CONCURRENCY", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 class Server(_Model):
     """How the server process runs."""
+
+    workers: int = Field(
+        default_factory=_web_concurrency,
+        ge=1,
+        description="Worker processes; 1 serves in this process. Default: $WEB_CONCURRENCY, else 1.",
+    )
+    max_requests: int | None = Field(
+        None, ge=1, description="Replace a worker after this many requests (new one first); null: never."
+    )
+    max_requests_jitter: int = Field(
+        0,
+        ge=0,
+        description="Up to this many more requests, at random per worker, so they do not all recycle at once.",
+    )
+    healthcheck_timeout: Seconds = Field(
+        5.0, description="A worker that does not answer the supervisor's ping this long is replaced."
+    )
 
     loop: Literal["auto", "uvloop", "asyncio"] = Field(
         "auto", description="Event loop: uvloop when installed (auto), or asyncio."

@@ -401,6 +401,7 @@ class H2Protocol(asyncio.Protocol):
     def _on_request(self, request: Request) -> None:
         self.idle_deadline = 0.0
         shared = self.shared
+        shared.requests += 1
         stream_id = request.stream_id
         if self.draining:
             self.core.reset(stream_id, 0x7)  # REFUSED_STREAM: after our GOAWAY

@@ -87,6 +87,7 @@ class ServerState:
         self.access_logger = access_logger
         self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.requests = 0  # served so far, for max_requests
         self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
 
     def sweep_idle(self) -> None:
@@ -359,6 +360,7 @@ class H1Protocol(asyncio.Protocol):
     def _start(self, cycle: HTTPCycle) -> None:
         self.cycle = cycle
         shared = self.shared
+        shared.requests += 1
         mount: Mount = cycle.mount
         app = mount.app
         limit = shared.limit_concurrency

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import __version__
@@ -41,6 +42,7 @@ class Server:
         self.should_exit = False
         self.force_exit = False
         self.started = False
+        self.on_started: Callable[[], None] | None = None  # called once serving, before any request
         self.exit_code = 0  # 1: a listener could not be bound; 3: the app could not start
         self.servers: list[asyncio.AbstractServer] = []
         self.state: ServerState | None = None
@@ -137,6 +139,8 @@ class Server:
             await self._lifespan_shutdown(started)
             return
         self.started = True
+        if self.on_started is not None:
+            self.on_started()
         try:
             await self._main_loop(state)
         finally:

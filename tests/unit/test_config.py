@@ -101,8 +101,8 @@ def test_mode_on_a_tcp_listener_is_an_error():
 
 
 def test_unknown_keyword_is_a_type_error():
-    with pytest.raises(TypeError, match="workers"):
-        from_options("m:app", {"workers": 2})
+    with pytest.raises(TypeError, match="proxy_headers"):
+        from_options("m:app", {"proxy_headers": True})
 
 
 def test_unknown_keys_are_rejected_everywhere():
@@ -198,6 +198,7 @@ DELIBERATE = {
     "--log-level": "info",  # Uvicorn's None means "info" too
     "--app-dir": ".",  # Uvicorn's "" means the working directory too
     "--ssl-cert-reqs": "none",  # Uvicorn's 0 (ssl.CERT_NONE), as a word in the file
+    "--workers": 1,  # Uvicorn's None means $WEB_CONCURRENCY or 1, which is what the model computes
 }
 
 

@@ -3,6 +3,8 @@
 import asyncio
 import json
 
+from lifespan_ok import run_lifespan
+
 
 async def _respond(send, status, body, headers=()):
     await send(
@@ -28,10 +30,7 @@ async def _read(receive):
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await send({"type": "lifespan.shutdown.complete"})
+        await run_lifespan(receive, send)
         return
     path = scope["path"]
     print(f"APP-CALLED {path}", flush=True)

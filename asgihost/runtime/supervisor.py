@@ -13,6 +13,10 @@ Invariants:
   gets SIGTERM and drains.
 - SIGINT/SIGTERM stop every worker gracefully (each drains as a single server does); a second
   one kills them. SIGTTIN adds a worker, SIGTTOU removes one.
+- SIGHUP re-reads the config. Invalid: every problem is logged and nothing changes. Valid: a new
+  generation of workers starts on it (listeners whose bind is unchanged keep their socket, so
+  no connection is refused); once all of them serve, the old ones drain. If one of them fails
+  to start, the new generation is killed and the old one goes on.
 """
 
 from __future__ import annotations
@@ -39,11 +43,22 @@ PING_EVERY_S = 1.0
 
 
 class Worker:
-    __slots__ = ("process", "pipe", "ready", "ping_sent", "last_ping", "retiring", "recycling", "killed")
+    __slots__ = (
+        "process",
+        "pipe",
+        "generation",
+        "ready",
+        "ping_sent",
+        "last_ping",
+        "retiring",
+        "recycling",
+        "killed",
+    )
 
-    def __init__(self, process: BaseProcess, pipe: Connection) -> None:
+    def __init__(self, process: BaseProcess, pipe: Connection, generation: int) -> None:
         self.process = process
         self.pipe = pipe
+        self.generation = generation  # which config it serves: each reload starts a new one
         self.ready = False
         self.ping_sent = 0.0  # when the unanswered ping went out; 0: none outstanding
         self.last_ping = 0.0
@@ -63,6 +78,9 @@ class Supervisor:
         self.sockets: list[socket.socket] = []
         self.stopping = 0  # signals received
         self.exit_code = 0
+        self.generation = 0
+        self.reload_requested = False
+        self.previous: tuple[Config, list[socket.socket], int] | None = None  # while a reload starts
 
     # ---- the loop ----------------------------------------------------------------------------
 
@@ -74,7 +92,7 @@ class Supervisor:
         except BindError as exc:
             logger.error("%s", exc)
             return 1
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGTTIN, signal.SIGTTOU):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGTTIN, signal.SIGTTOU, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         logger.info("Started parent process [%d]", os.getpid())
         for sock in self.sockets:
@@ -83,6 +101,9 @@ class Supervisor:
             for _ in range(self.target):
                 self._spawn()
             while not self.stopping and not self.exit_code:
+                if self.reload_requested:
+                    self.reload_requested = False
+                    self._reload()
                 self._step()
         finally:
             self._stop_all()
@@ -95,7 +116,9 @@ class Supervisor:
         return self.exit_code
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if signum == signal.SIGTTIN:
+        if signum == signal.SIGHUP:
+            self.reload_requested = True
+        elif signum == signal.SIGTTIN:
             self.target += 1
         elif signum == signal.SIGTTOU:
             self.target = max(1, self.target - 1)
@@ -125,7 +148,9 @@ class Supervisor:
                 elif not worker.ping_sent and now - worker.last_ping >= PING_EVERY_S:
                     self._send(worker, "ping")
                     worker.ping_sent = worker.last_ping = now
-        serving = [w for w in self.workers if not w.retiring and not w.recycling]
+        serving = [
+            w for w in self.workers if w.generation == self.generation and not w.retiring and not w.recycling
+        ]
         if len(serving) < self.target and not self.exit_code:
             for _ in range(self.target - len(serving)):
                 self._spawn()
@@ -146,6 +171,8 @@ class Supervisor:
                 if old.recycling and not old.retiring:
                     self._retire(old)
                     break
+            if self.previous is not None and self._generation_ready():
+                self._finish_reload()
         elif message == "pong":
             worker.ping_sent = 0.0
         elif message == "recycle" and not worker.recycling:
@@ -159,11 +186,99 @@ class Supervisor:
         code = worker.process.exitcode
         if worker.retiring:
             return
+        if not worker.ready and self.previous is not None and worker.generation == self.generation:
+            logger.error(
+                "Reload failed: worker [%d] did not start (exit code %s); the running workers go on",
+                worker.process.pid,
+                code,
+            )
+            self._abandon_reload()
+            return
         if not worker.ready:
             logger.error("Worker [%d] failed to start (exit code %s); stopping", worker.process.pid, code)
             self.exit_code = code if code and code > 0 else 3
             return
         logger.warning("Worker [%d] died (exit code %s); starting a new one", worker.process.pid, code)
+
+    # ---- reload (SIGHUP) -----------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        """Re-read the config; if it is valid, start a generation of workers on it, and retire
+        the running ones once they all serve. Listeners with an unchanged bind keep their socket."""
+        from ..api import config_from_recipe
+        from ..config import ConfigError
+
+        if self.previous is not None:
+            logger.warning("A reload is already starting; this one is ignored")
+            return
+        logger.info("Reloading the configuration")
+        try:
+            config = config_from_recipe(self.recipe)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                logger.error("Reload refused: %s", problem)
+            return
+        current = {
+            str(listener.bind): sock
+            for listener, sock in zip(self.config.plan.listeners, self.sockets, strict=True)
+        }
+        sockets: list[socket.socket] = []
+        try:
+            for listener in config.plan.listeners:
+                sock = current.get(str(listener.bind))
+                sockets.append(
+                    sock
+                    if sock is not None
+                    else bind(listener.bind, listener.config.backlog, listener.config.mode)
+                )
+        except BindError as exc:
+            logger.error("Reload refused: %s", exc)
+            for sock in sockets:
+                if sock not in current.values():
+                    sock.close()
+            return
+        self.previous = (self.config, self.sockets, self.generation)
+        self.config, self.sockets = config, sockets
+        self.target = config.host_config.server.workers
+        self.timeout = config.host_config.server.healthcheck_timeout
+        self.generation += 1
+        for _ in range(self.target):
+            self._spawn()
+
+    def _generation_ready(self) -> bool:
+        new = [w for w in self.workers if w.generation == self.generation]
+        return len(new) >= self.target and all(w.ready for w in new)
+
+    def _finish_reload(self) -> None:
+        assert self.previous is not None
+        old_config, old_sockets, _ = self.previous
+        self.previous = None
+        for worker in self.workers:
+            if worker.generation != self.generation and not worker.retiring:
+                self._retire(worker)
+        kept = {id(sock) for sock in self.sockets}
+        for listener, sock in zip(old_config.plan.listeners, old_sockets, strict=True):
+            if id(sock) not in kept:
+                sock.close()
+                if listener.bind.kind == "unix":
+                    remove_unix_socket(listener.bind.path)
+        logger.info("Reloaded: %d workers serve the new configuration", self.target)
+
+    def _abandon_reload(self) -> None:
+        assert self.previous is not None
+        config, sockets, generation = self.previous
+        self.previous = None
+        for worker in self.workers:
+            if worker.generation == self.generation:
+                worker.retiring = True
+                if worker.process.is_alive():
+                    worker.process.kill()
+        kept = {id(sock) for sock in sockets}
+        for sock in self.sockets:
+            if id(sock) not in kept:
+                sock.close()
+        self.config, self.sockets, self.generation = config, sockets, generation
+        self.target = config.host_config.server.workers
 
     # ---- workers -----------------------------------------------------------------------------
 
@@ -178,7 +293,7 @@ class Supervisor:
         process = _spawn.Process(target=serve_worker, args=(self.recipe, self.sockets, child, max_requests))
         process.start()
         child.close()
-        self.workers.append(Worker(process, parent))
+        self.workers.append(Worker(process, parent, self.generation))
 
     def _retire(self, worker: Worker) -> None:
         worker.retiring = True

@@ -33,6 +33,8 @@ from .http2 import H2Protocol
 from .sockets import tls_extension
 from .websocket import WSProtocol
 
+FIRST_REQUEST_GRACE_S = 1.0  # at shutdown, for a connection whose first request may be in flight
+
 _REASONS = {
     400: b"Bad Request",
     426: b"Upgrade Required",
@@ -149,6 +151,7 @@ class H1Protocol(asyncio.Protocol):
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
         self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
         self.fresh = True  # no byte received yet
+        self.served = False  # a response has been completed on this connection
         self.logger = shared.logger
         self.core = H1Connection()
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
@@ -247,6 +250,8 @@ class H1Protocol(asyncio.Protocol):
 
     def _on_request(self, request: Request) -> None:
         self.idle_deadline = 0.0
+        if self.draining:
+            request.keep_alive = False  # the server is stopping: this is the last one
         try:
             raw_path, query = split_target(request.target)
             path = decode_path(raw_path)
@@ -376,6 +381,7 @@ class H1Protocol(asyncio.Protocol):
 
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None
+        self.served = True
         if self.closing or self.draining or not self.core.keep_alive or not cycle.body_complete:
             # (An unread request body would have to be read and thrown away: close instead.)
             self.close()
@@ -398,9 +404,15 @@ class H1Protocol(asyncio.Protocol):
             self.transport.close()
 
     def shutdown(self) -> None:
-        """Graceful stop: close when idle, else after the response in progress."""
+        """Graceful stop: close when idle, else after the response in progress. A connection
+        that has had no response yet may have its first request on the way (accepted just
+        before the stop): it gets a moment to send it, which is then answered and closes."""
         if self.cycle is None:
-            self.close()
+            if self.served or self.closing:
+                self.close()
+            else:
+                self.draining = True
+                self.idle_deadline = self.shared.clock.now + FIRST_REQUEST_GRACE_S
         else:
             self.cycle.request.keep_alive = False  # says "connection: close" if not yet sent
             self.draining = True

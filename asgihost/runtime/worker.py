@@ -228,6 +228,7 @@ class Server:
                 break
             await asyncio.sleep(TICK_S)
             state.clock.tick()
+            state.sweep_idle()  # connections given a moment for a first request, then closed
         if state.tasks:
             logger.error("Cancel %d running task(s), timeout graceful shutdown exceeded", len(state.tasks))
             for task in list(state.tasks):

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from conftest import free_port, http_exchange, launch
@@ -222,3 +223,15 @@ def test_graceful_timeout_cancels_what_does_not_finish(serve):
     assert "REQUEST-CANCELLED" in log
     assert "timeout graceful shutdown exceeded" in log
     assert "Exception in ASGI application" not in log
+
+
+def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(serve):
+    server = serve("basic:app")
+    with server.connect() as sock:
+        time.sleep(0.2)  # accepted, nothing sent yet
+        server.proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = sock.recv(65536)
+    assert response.startswith(b"HTTP/1.1 200 ") and b"connection: close" in response
+    assert server.proc.wait(10) == 0

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import time
 
 import httpx
@@ -94,3 +95,99 @@ def test_ttin_and_ttou_change_the_number_of_workers(serve):
     time.sleep(1.0)
     assert server.log().count("Shutting down") >= 1
     assert server.stop() == 0
+
+
+SITE = """
+[server]
+workers = 2
+[listeners.web]
+bind = "127.0.0.1:{port}"
+[apps.first]
+app = "pid_app:app"
+mount = "{mount}"
+"""
+
+
+def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
+    import threading
+
+    from conftest import APPS, free_port, launch
+
+    port = free_port()
+    config = tmp_path / "asgihost.toml"
+    config.write_text(SITE.format(port=port, mount="/a") + f'app_dir = "{APPS}"\n')
+    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port, wait=False)
+    try:
+        wait_workers(server, 2)
+        failures: list[str] = []
+        done = threading.Event()
+        served = [0]
+
+        def load() -> None:  # one client, new connection each time, until told to stop (bounded)
+            deadline = time.monotonic() + 60
+            while not done.is_set() and time.monotonic() < deadline:
+                try:
+                    response = httpx.get(
+                        f"http://127.0.0.1:{port}/a", timeout=10, headers={"connection": "close"}
+                    )
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code}")
+                    served[0] += 1
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+
+        thread = threading.Thread(target=load)
+        thread.start()
+        time.sleep(0.5)
+        config.write_text(
+            SITE.format(port=port, mount="/a")
+            + f'app_dir = "{APPS}"\n[apps.second]\napp = "pid_app:app"\nmount = "/b"\napp_dir = "{APPS}"\n'
+        )
+        os.kill(server.proc.pid, signal.SIGHUP)
+        server.wait_for_log("Reloaded: 2 workers serve the new configuration", timeout=20)
+        # the old workers stop accepting within their next tick; then only the new routing answers
+        deadline = time.monotonic() + 10
+        while server.log().count("Shutting down") < 2:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
+        time.sleep(0.1)
+        for _ in range(20):
+            assert (
+                httpx.get(
+                    f"http://127.0.0.1:{port}/b", timeout=10, headers={"connection": "close"}
+                ).status_code
+                == 200
+            )
+        config.write_text("[apps.broken\n")  # invalid: the running config goes on
+        os.kill(server.proc.pid, signal.SIGHUP)
+        server.wait_for_log("Reload refused", timeout=10)
+        time.sleep(0.5)
+        done.set()
+        thread.join(30)
+        assert failures == [] and served[0] > 10
+        assert httpx.get(f"http://127.0.0.1:{port}/b", timeout=10).status_code == 200
+        assert "asgihost.toml:1:" in server.log()  # the problem, located as check would
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_reload_whose_workers_cannot_start_keeps_the_old_ones(tmp_path):
+    from conftest import APPS, free_port, launch
+
+    port = free_port()
+    config = tmp_path / "asgihost.toml"
+    config.write_text(SITE.format(port=port, mount="/a") + f'app_dir = "{APPS}"\n')
+    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port, wait=False)
+    try:
+        old = wait_workers(server, 2)
+        config.write_text(config.read_text().replace("pid_app:app", "no_such_module:app"))
+        os.kill(server.proc.pid, signal.SIGHUP)
+        server.wait_for_log("Reload failed", timeout=20)
+        for _ in range(20):
+            assert (
+                int(httpx.get(f"http://127.0.0.1:{port}/a", timeout=10, headers={"connection": "close"}).text)
+                in old
+            )
+        assert server.proc.poll() is None
+    finally:
+        assert server.stop() == 0

@@ -275,6 +275,10 @@ class H2Protocol(asyncio.Protocol):
         self.loop = loop
         self.transport = transport
         self.info = info
+        # HTTP/2 requests also offer response trailers: the scope extensions, made once
+        self.http_info = ConnectionInfo(
+            info.server, info.client, info.scheme, {**(info.extensions or {}), "http.response.trailers": {}}
+        )
         self.logger = shared.logger
         self.core = H2Connection(settings)
         self.streams: dict[int, H2Stream] = {}
@@ -426,20 +430,11 @@ class H2Protocol(asyncio.Protocol):
             self._on_connect(request, mount, raw_path, path, query)
             return
         stream = H2Stream(self, stream_id)
-        scope = http_scope(self.info, request, mount, raw_path, path, query)
-        scope.setdefault("extensions", {})["http.response.trailers"] = {}
+        scope = http_scope(self.http_info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
         stream.cycle = cycle
         self.streams[stream_id] = stream
-        app = mount.app
-        limit = shared.limit_concurrency
-        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit)) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            from .transport import service_unavailable
-
-            app = service_unavailable
+        app = shared.app_for(mount)
         mount.active += 1
         task = self.loop.create_task(cycle.run(app))
         cycle.task = task
@@ -457,17 +452,7 @@ class H2Protocol(asyncio.Protocol):
         scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
         self.websockets[stream_id] = session
-        shared = self.shared
-        app = mount.app
-        limit = shared.limit_concurrency
-        if (limit is not None and len(shared.tasks) >= limit) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            from .transport import service_unavailable
-
-            app = service_unavailable
-        session.start(app)
+        session.start(self.shared.app_for(mount))
 
     def websocket_finished(self, session: H2WebSocket) -> None:
         if self.websockets.get(session.stream_id) is session:

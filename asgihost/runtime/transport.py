@@ -92,6 +92,17 @@ class ServerState:
         self.requests = 0  # served so far, for max_requests
         self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
 
+    def app_for(self, mount: Mount) -> Any:
+        """The app that answers a new request or WebSocket on ``mount``: its own, or a 503 when
+        the server (tasks, or connections counting the caller's) or the app is at its limit."""
+        limit = self.limit_concurrency
+        if (limit is not None and (len(self.tasks) >= limit or len(self.connections) > limit)) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
+            self.logger.warning("Exceeded concurrency limit.")
+            return service_unavailable
+        return mount.app
+
     def sweep_idle(self) -> None:
         now = self.clock.now
         for conn in [c for c in self.connections if 0.0 < c.idle_deadline <= now]:
@@ -317,6 +328,7 @@ class H1Protocol(asyncio.Protocol):
         request, handshake, mount, scope = self.upgrading
         self.upgrading = None
         shared = self.shared
+        app = shared.app_for(mount)  # while this connection still counts
         shared.connections.discard(self)
         self.closing = True
         self.idle_deadline = 0.0
@@ -334,13 +346,6 @@ class H1Protocol(asyncio.Protocol):
         )
         protocol.read_paused = self.read_paused
         self.transport.set_protocol(protocol)
-        app = mount.app
-        limit = shared.limit_concurrency
-        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) >= limit)) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            app = service_unavailable
         protocol.start(app)
 
     def _on_error(self, error: ProtocolError) -> None:
@@ -367,13 +372,7 @@ class H1Protocol(asyncio.Protocol):
         shared = self.shared
         shared.requests += 1
         mount: Mount = cycle.mount
-        app = mount.app
-        limit = shared.limit_concurrency
-        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit)) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            app = service_unavailable
+        app = shared.app_for(mount)
         mount.active += 1
         task = self.loop.create_task(cycle.run(app))
         cycle.task = task

@@ -550,6 +550,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def write_report(
+    config: dict[str, Any], versions: Any, notes: list[str], rounds: Any, summary: Any, problems: list[str]
+) -> None:
+    """The --json output every benchmark script prints: its settings, what it measured, what went wrong."""
+    report = {
+        "config": config,
+        "versions": versions,
+        "notes": notes,
+        "rounds": rounds,
+        "summary": summary,
+        "problems": problems,
+    }
+    json.dump(report, sys.stdout, indent=2)
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     log = sys.stderr if args.json else sys.stdout
@@ -671,19 +687,14 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print("  - " + problem.replace("\n", "\n    "), file=log)
     if args.json:
-        json.dump(
-            {
-                "config": {**vars(args), "idle_connections": idle_n, "loop": loop, "pinning": pinning},
-                "versions": versions,
-                "notes": notes,
-                "rounds": results,
-                "summary": summary,
-                "problems": problems,
-            },
-            sys.stdout,
-            indent=2,
+        write_report(
+            {**vars(args), "idle_connections": idle_n, "loop": loop, "pinning": pinning},
+            versions,
+            notes,
+            results,
+            summary,
+            problems,
         )
-        print()
     return 1 if problems else 0
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import os
 import re
 import shutil
@@ -56,6 +55,7 @@ from http1 import (
     raise_nofile,
     rss_kib,
     scan_log,
+    write_report,
 )
 from ws import cpu_seconds
 
@@ -680,19 +680,9 @@ def main(argv: list[str] | None = None) -> int:
     if "hypercorn" in names and not {"asgihost", "hypercorn"} <= set(measured):
         print("asgihost/hypercorn (h2c): no ratio, one of them was not measured", file=log)
     if args.json:
-        json.dump(
-            {
-                "config": {**vars(args), "loop": loop, "pinning": pinning},
-                "versions": versions,
-                "notes": notes,
-                "rounds": rounds,
-                "summary": summary,
-                "problems": problems,
-            },
-            sys.stdout,
-            indent=2,
+        write_report(
+            {**vars(args), "loop": loop, "pinning": pinning}, versions, notes, rounds, summary, problems
         )
-        print()
     return 1 if problems or not measured else 0
 
 

@@ -54,6 +54,7 @@ from http1 import (
     raise_nofile,
     rss_kib,
     scan_log,
+    write_report,
 )
 
 CLIENT_DIR = ROOT / "benchmarks" / "ws_client"
@@ -648,19 +649,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in names[1:]:
             print(f"asgihost/{name}: no ratio, asgihost was not measured", file=log)
     if args.json:
-        json.dump(
-            {
-                "config": {**vars(args), "loop": loop, "pinning": pinning},
-                "versions": versions,
-                "notes": notes,
-                "rounds": rounds,
-                "summary": summary,
-                "problems": problems,
-            },
-            sys.stdout,
-            indent=2,
+        write_report(
+            {**vars(args), "loop": loop, "pinning": pinning}, versions, notes, rounds, summary, problems
         )
-        print()
     return 1 if problems or not measured else 0
 
 

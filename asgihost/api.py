@@ -48,6 +48,10 @@ class Config:
         self.base_dir = base_dir
         self.targets = targets  # app objects given in code, by app name
         self.plan: Plan = compile_plan(host_config, base_dir)
+        pid_file = host_config.server.pid_file
+        self.pid_path: Path | None = base_dir / pid_file if pid_file else None
+        log_config = host_config.logging.log_config
+        self.log_config_path: Path | None = base_dir / log_config if log_config else None
 
     def load(self) -> dict[str, ASGIApp]:
         """Import (or take) every app, in the order of the config; returns them by name."""
@@ -63,11 +67,24 @@ class Config:
             )
         return loaded
 
-    def configure_logging(self) -> None:
-        from .logs.setup import configure_logging
+    def configure_logging(self) -> bool:
+        """Set logging up; False (and the reason on stderr) when ``log_config`` cannot be applied."""
+        from .logs.setup import LogConfigError, configure_logging
 
         logging_cfg = self.host_config.logging
-        configure_logging(logging_cfg.level, logging_cfg.format, logging_cfg.access_log)
+        try:
+            configure_logging(
+                logging_cfg.level,
+                logging_cfg.format,
+                logging_cfg.access_log,
+                logging_cfg.use_colors,
+                self.log_config_path,
+                level_given="level" in logging_cfg.model_fields_set,
+            )
+        except LogConfigError as exc:
+            print(f"asgihost: error: {exc}", file=sys.stderr)
+            return False
+        return True
 
 
 def run(app: ASGIApp | str, **options: Any) -> None:
@@ -143,6 +160,7 @@ def serve_recipe(recipe: Recipe) -> None:
 
     config = _child_config(recipe)
     server = Server(config)
+    server.supervised = True
     server.run()
     sys.exit(server.exit_code)
 
@@ -167,6 +185,8 @@ def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: in
 
     config = _child_config(recipe)
     server = Server(config)
+    server.supervised = True
+    server.show_summary = False
 
     def on_pipe() -> None:
         try:

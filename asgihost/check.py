@@ -10,7 +10,7 @@ from typing import Any
 
 from .config import ConfigError, HostConfig, Problem, load_config
 from .config.toml import SourceMap, read_toml
-from .plan import Plan, check, compile_plan
+from .plan import Plan, check, compile_plan, route_rows
 
 
 def _locate(problems: list[Problem], path: Path, source: SourceMap | None) -> list[Problem]:
@@ -41,6 +41,19 @@ def _tls_problems(plan: Plan) -> list[Problem]:
     return problems
 
 
+def _log_config_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
+    """A log configuration that is there but does not parse."""
+    from .logs import LogConfigError, read_log_config
+
+    if config.logging.log_config is None:
+        return []
+    try:
+        read_log_config(base_dir / config.logging.log_config)
+    except LogConfigError as exc:
+        return [Problem("logging.log_config", str(exc))]
+    return []
+
+
 def _import_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
     from .api import Config
     from .asgi.apps import load_app
@@ -68,7 +81,11 @@ def find_problems(path: Path, import_apps: bool = False) -> tuple[list[Problem],
     base_dir = path.resolve().parent
     problems = _locate(check(config, base_dir), path, source)
     if not problems:
-        problems = _locate(_tls_problems(compile_plan(config, base_dir)), path, source)
+        problems = _locate(
+            _tls_problems(compile_plan(config, base_dir)) + _log_config_problems(config, base_dir),
+            path,
+            source,
+        )
     if not problems and import_apps:
         problems = _locate(_import_problems(config, base_dir), path, source)
     if problems:
@@ -88,34 +105,6 @@ def check_file(path: Path, import_apps: bool = False, fmt: str = "text") -> int:
     return 1 if problems else 0
 
 
-def _routes(plan: Plan) -> list[dict[str, Any]]:
-    rows = []
-    for listener in plan.listeners:
-        for spec in plan.apps:
-            app = spec.config
-            if app.listeners is not None and listener.name not in app.listeners:
-                continue
-            rows.append(
-                {
-                    "listener": listener.name,
-                    "hosts": list(app.hosts) or ["*"],
-                    "mount": app.mount,
-                    "app": spec.name,
-                    "target": app.app,
-                    "lifespan": app.lifespan,
-                }
-            )
-    return sorted(rows, key=_precedence)
-
-
-def _precedence(row: dict[str, Any]) -> tuple[str, int, int]:
-    """The order the router tries routes in, per listener: exact hosts, wildcards, any host;
-    then the longest mount."""
-    hosts = row["hosts"]
-    rank = 2 if hosts == ["*"] else 1 if all(host.startswith("*.") for host in hosts) else 0
-    return row["listener"], rank, -len(row["mount"])
-
-
 def _as_json(path: Path, problems: list[Problem], plan: Plan | None) -> dict[str, Any]:
     if problems or plan is None:
         return {"file": str(path), "ok": False, "problems": [p.to_json() for p in problems]}
@@ -123,7 +112,7 @@ def _as_json(path: Path, problems: list[Problem], plan: Plan | None) -> dict[str
         "file": str(path),
         "ok": True,
         "listeners": [{"name": lst.name, "bind": str(lst.bind)} for lst in plan.listeners],
-        "routes": _routes(plan),
+        "routes": route_rows(plan),
     }
 
 
@@ -162,7 +151,7 @@ def _print_summary(path: Path, plan: Plan, imported: bool) -> None:
     )
     for column in ("listener", "host", "mount", "app", "target", "lifespan"):
         routes.add_column(column, overflow="fold")
-    for row in _routes(plan):
+    for row in route_rows(plan):
         routes.add_row(
             row["listener"], ", ".join(row["hosts"]), row["mount"], row["app"], row["target"], row["lifespan"]
         )

@@ -28,11 +28,17 @@ _GROUPS = {
         "ssl_ciphers",
     ),
     "Application": ("factory", "app_dir", "lifespan", "interface", "root_path"),
-    "Processes": ("workers", "limit_max_requests", "limit_max_requests_jitter", "timeout_worker_healthcheck"),
+    "Processes": (
+        "workers",
+        "limit_max_requests",
+        "limit_max_requests_jitter",
+        "timeout_worker_healthcheck",
+        "pid",
+    ),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
     "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
     "Limits": ("limit_concurrency", "timeout_keep_alive"),
-    "Logging": ("log_level", "access_log"),
+    "Logging": ("log_level", "access_log", "use_colors", "log_config"),
     "Development": ("reload", "reload_dirs", "reload_includes", "reload_excludes", "reload_delay"),
 }
 
@@ -134,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--app", default="main:app", help='the app to serve, as "module:attribute"')
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
+    reload = commands.add_parser(
+        "reload",
+        help="ask a running server to re-read its asgihost.toml (SIGHUP)",
+        description="Validate the file, then send SIGHUP to the server whose pid file it names "
+        "([server] pid_file), or to the process a --pid file names. Exits 0 once the signal is sent, "
+        "1 when the file is invalid or no server runs.",
+    )
+    reload.add_argument("file", nargs="?", default=DEFAULT_FILE, help=f"the file (default: ./{DEFAULT_FILE})")
+    reload.add_argument("--pid", metavar="PATH", help="the pid file the server writes (run ... --pid PATH)")
+
     commands.add_parser("schema", help="print the JSON Schema of asgihost.toml")
     return parser
 
@@ -141,6 +157,38 @@ def build_parser() -> argparse.ArgumentParser:
 def is_config_file(target: str) -> bool:
     """A target names a file when it ends in .toml or is an existing file; else it is an app."""
     return target.endswith(".toml") or os.path.isfile(target)
+
+
+def send_reload(file: Path, pid_file: str | None) -> int:
+    import signal
+
+    from .runtime.pidfile import PidFileError, read_pid
+
+    if pid_file is not None:
+        path = Path(pid_file)
+    else:
+        try:
+            config = config_from_recipe(("file", str(file), {}))
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(f"asgihost: error: {problem}", file=sys.stderr)
+            print("asgihost: the server was not signalled", file=sys.stderr)
+            return 1
+        if config.pid_path is None:
+            print(f"asgihost: error: {file} sets no [server] pid_file; give --pid PATH", file=sys.stderr)
+            return 1
+        path = config.pid_path
+    try:
+        pid = read_pid(path)
+        os.kill(pid, signal.SIGHUP)
+    except PidFileError as exc:
+        print(f"asgihost: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"asgihost: error: cannot signal process {pid}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"asgihost: sent SIGHUP to process {pid}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -155,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from .config.starter import write_starter
 
         sys.exit(write_starter(Path(args["file"]), app=args["app"], force=args["force"]))
+    if command == "reload":
+        sys.exit(send_reload(Path(args["file"]), args["pid"]))
     if command == "schema":
         from .config.schema import schema_text
 

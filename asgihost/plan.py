@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config.errors import ConfigError, Problem
 from .config.model import App, Bind, HostConfig, Listener, Tls, WebSocket
@@ -115,6 +116,25 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
     problems += _route_conflicts(config)
     problems += _bind_conflicts(config, base)
     problems += _tls_problems(config, base)
+    problems += _process_file_problems(config, base)
+    return problems
+
+
+def _process_file_problems(config: HostConfig, base: Path) -> list[Problem]:
+    """The log configuration must be there; the pid file's directory must be."""
+    problems = []
+    log_config = config.logging.log_config
+    if log_config is not None:
+        path = _resolve(base, log_config)
+        if not os.path.isfile(path):
+            problems.append(Problem("logging.log_config", f"{path} does not exist"))
+        elif not os.access(path, os.R_OK):
+            problems.append(Problem("logging.log_config", f"{path} is not readable"))
+    pid_file = config.server.pid_file
+    if pid_file is not None:
+        parent = os.path.dirname(_resolve(base, pid_file)) or "."
+        if not os.path.isdir(parent):
+            problems.append(Problem("server.pid_file", f"the directory {parent} does not exist"))
     return problems
 
 
@@ -243,3 +263,31 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
             )
         )
     return Plan(config, tuple(apps), tuple(listeners))
+
+
+def route_rows(plan: Plan) -> list[dict[str, Any]]:
+    """Every (listener, app) route as a row for a table, in the order the router tries them
+    per listener: exact hosts, wildcards, any host; then the longest mount."""
+    rows = []
+    for listener in plan.listeners:
+        for spec in plan.apps:
+            app = spec.config
+            if app.listeners is not None and listener.name not in app.listeners:
+                continue
+            rows.append(
+                {
+                    "listener": listener.name,
+                    "hosts": list(app.hosts) or ["*"],
+                    "mount": app.mount,
+                    "app": spec.name,
+                    "target": app.app,
+                    "lifespan": app.lifespan,
+                }
+            )
+    return sorted(rows, key=_precedence)
+
+
+def _precedence(row: dict[str, Any]) -> tuple[str, int, int]:
+    hosts = row["hosts"]
+    rank = 2 if hosts == ["*"] else 1 if all(host.startswith("*.") for host in hosts) else 0
+    return row["listener"], rank, -len(row["mount"])

@@ -181,6 +181,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("log_level", "logging.level", "Log level."),
     Option("access_log", "logging.access_log", "Enable/disable the access log.", "bool"),
+    Option("use_colors", "logging.use_colors", "Enable/disable colorized logging.", "bool"),
+    Option(
+        "log_config",
+        "logging.log_config",
+        "Logging configuration file: .json, .yaml, .toml (dictConfig) or .ini (fileConfig).",
+        metavar="PATH",
+    ),
     Option(
         "limit_concurrency",
         "limits.concurrency",
@@ -210,6 +217,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("server_header", "server.server_header", "Enable/disable the default Server header.", "bool"),
     Option("date_header", "server.date_header", "Enable/disable the default Date header.", "bool"),
+    Option("pid", "server.pid_file", "Write the process id to this file while serving.", metavar="PATH"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}

@@ -270,6 +270,11 @@ class Server(_Model):
     healthcheck_timeout: Seconds = Field(
         5.0, description="A worker that does not answer the supervisor's ping this long is replaced."
     )
+    pid_file: str | None = Field(
+        None,
+        description="Write the server's process id here while it runs (for `asgihost reload` and "
+        "init systems); relative to the file's directory.",
+    )
 
     loop: Literal["auto", "uvloop", "asyncio"] = Field(
         "auto", description="Event loop: uvloop when installed (auto), or asyncio."
@@ -368,6 +373,14 @@ class Logging(_Model):
     level: LogLevel = Field("info", description="Log level of the server's loggers.")
     format: Literal["auto", "plain"] = Field("auto", description="auto: rich on a terminal, plain otherwise.")
     access_log: bool = Field(True, description="Log one line per response.")
+    use_colors: bool | None = Field(
+        None, description="Colour the log on a terminal (rich); null: when stderr is a terminal."
+    )
+    log_config: str | None = Field(
+        None,
+        description="A logging configuration applied after asgihost's own: dictConfig in .json, .toml or "
+        ".yaml/.yml (needs PyYAML), or fileConfig for any other name. Relative to the file's directory.",
+    )
 
 
 class Limits(_Model):

@@ -10,6 +10,7 @@ from typing import Any
 import tomli_w
 
 from .model import HostConfig
+from .toml import loads
 
 _HEADER = """\
 # asgihost.toml: what `asgihost run` serves. Check it with `asgihost check`.
@@ -60,15 +61,7 @@ def write_starter(path: Path, app: str = "main:app", force: bool = False) -> int
         print(f"asgihost: error: {path} exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     text = starter_text(app)
-    HostConfig.model_validate(_parse(text))  # what we write is always valid
+    HostConfig.model_validate(loads(text))  # what we write is always valid
     path.write_text(text)
     print(f"wrote {path}; serve it with: asgihost run {path}")
     return 0
-
-
-def _parse(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    return tomllib.loads(text)

@@ -37,6 +37,11 @@ def _line_col(text: str, offset: int) -> Position:
 # ---- reading -------------------------------------------------------------------------------------
 
 
+def loads(text: str) -> dict[str, Any]:
+    """Parse TOML text (tomllib, or tomli before Python 3.11); raises tomllib.TOMLDecodeError."""
+    return tomllib.loads(text)
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], SourceMap]:
     """The parsed file and where its keys are; raises ConfigError when it cannot be read or parsed."""
     try:

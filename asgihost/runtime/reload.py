@@ -7,6 +7,8 @@ Invariants:
 - A child that cannot start (a broken import, an invalid file) has said why on its way out;
   the parent waits for the next change instead of exiting.
 - SIGINT/SIGTERM stop the child (gracefully, as a server stops) and then the parent.
+- SIGHUP starts the child again, as a change would; SIGUSR1 reopens log files in both.
+- The pid file, when configured, names the parent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from multiprocessing.process import BaseProcess
@@ -21,6 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import watchfiles
+
+from ..logs import reopen_log_files
+from .pidfile import PidFileError, remove_pid_file, write_pid_file
 
 if TYPE_CHECKING:
     from ..api import Config, Recipe
@@ -83,10 +89,27 @@ class Reloader:
         )
         self.delay = settings.delay
         self.process: BaseProcess | None = None
+        self.hangup = False
+        self.reopen_logs = False
 
     def run(self) -> int:
-        self.config.configure_logging()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        if not self.config.configure_logging():
+            return 1
+        pid_path = self.config.pid_path
+        if pid_path is not None:
+            try:
+                write_pid_file(pid_path)
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                return 1
+        try:
+            return self._run()
+        finally:
+            if pid_path is not None:
+                remove_pid_file(pid_path)
+
+    def _run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(sig, self._on_signal)
         logger.info("Will watch for changes in these directories: %s", [str(d) for d in self.dirs])
         logger.info("Started reloader process [%d] using WatchFiles", multiprocessing.current_process().pid)
@@ -103,9 +126,18 @@ class Reloader:
         ):
             if self.stop.is_set():
                 break
-            if changes:
+            if self.reopen_logs:
+                self.reopen_logs = False
+                reopen_log_files()
+                if self.process is not None and self.process.is_alive() and self.process.pid:
+                    os.kill(self.process.pid, signal.SIGUSR1)
+            if changes or self.hangup:
                 names = sorted({_shown(path) for _, path in changes})
-                logger.warning("Changes detected in %s. Reloading...", ", ".join(names))
+                if self.hangup:
+                    logger.warning("SIGHUP received. Reloading...")
+                else:
+                    logger.warning("Changes detected in %s. Reloading...", ", ".join(names))
+                self.hangup = False
                 self._stop_child()
                 self._start()
                 waiting = False
@@ -120,7 +152,12 @@ class Reloader:
         return 0
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        self.stop.set()
+        if signum == signal.SIGHUP:
+            self.hangup = True
+        elif signum == signal.SIGUSR1:
+            self.reopen_logs = True
+        else:
+            self.stop.set()
 
     def _start(self) -> None:
         from ..api import serve_recipe

@@ -17,6 +17,8 @@ Invariants:
   generation of workers starts on it (listeners whose bind is unchanged keep their socket, so
   no connection is refused); once all of them serve, the old ones drain. If one of them fails
   to start, the new generation is killed and the old one goes on.
+- SIGUSR1 reopens the supervisor's log files and is passed on to every worker.
+- The pid file, when configured, names the supervisor from start to stop.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from ..logs import reopen_log_files
+from ..logs.summary import print_summary
+from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .sockets import BindError, bind, display_address, remove_unix_socket
 
 if TYPE_CHECKING:
@@ -81,18 +86,42 @@ class Supervisor:
         self.generation = 0
         self.reload_requested = False
         self.previous: tuple[Config, list[socket.socket], int] | None = None  # while a reload starts
+        self.reopen_logs = False
+        self.announced = False  # the summary table is printed once the first workers all serve
 
     # ---- the loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.config.configure_logging()
+        if not self.config.configure_logging():
+            return 1
+        pid_path = self.config.pid_path
+        if pid_path is not None:
+            try:
+                write_pid_file(pid_path)
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                return 1
+        try:
+            return self._run()
+        finally:
+            if pid_path is not None:
+                remove_pid_file(pid_path)
+
+    def _run(self) -> int:
         try:
             for listener in self.config.plan.listeners:
                 self.sockets.append(bind(listener.bind, listener.config.backlog, listener.config.mode))
         except BindError as exc:
             logger.error("%s", exc)
             return 1
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGTTIN, signal.SIGTTOU, signal.SIGHUP):
+        for sig in (
+            signal.SIGINT,
+            signal.SIGTERM,
+            signal.SIGTTIN,
+            signal.SIGTTOU,
+            signal.SIGHUP,
+            signal.SIGUSR1,
+        ):
             signal.signal(sig, self._on_signal)
         logger.info("Started parent process [%d]", os.getpid())
         for sock in self.sockets:
@@ -104,6 +133,12 @@ class Supervisor:
                 if self.reload_requested:
                     self.reload_requested = False
                     self._reload()
+                if self.reopen_logs:
+                    self.reopen_logs = False
+                    reopen_log_files()
+                    for worker in self.workers:
+                        if worker.process.is_alive() and worker.process.pid is not None:
+                            os.kill(worker.process.pid, signal.SIGUSR1)
                 self._step()
         finally:
             self._stop_all()
@@ -118,6 +153,8 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: Any) -> None:
         if signum == signal.SIGHUP:
             self.reload_requested = True
+        elif signum == signal.SIGUSR1:
+            self.reopen_logs = True
         elif signum == signal.SIGTTIN:
             self.target += 1
         elif signum == signal.SIGTTOU:
@@ -173,6 +210,10 @@ class Supervisor:
                     break
             if self.previous is not None and self._generation_ready():
                 self._finish_reload()
+                self._print_summary()
+            elif not self.announced and self._generation_ready():
+                self.announced = True
+                self._print_summary()
         elif message == "pong":
             worker.ping_sent = 0.0
         elif message == "recycle" and not worker.recycling:
@@ -199,6 +240,11 @@ class Supervisor:
             self.exit_code = code if code and code > 0 else 3
             return
         logger.warning("Worker [%d] died (exit code %s); starting a new one", worker.process.pid, code)
+
+    def _print_summary(self) -> None:
+        tls = [listener.tls is not None for listener in self.config.plan.listeners]
+        addresses = [display_address(sock, tls=t) for sock, t in zip(self.sockets, tls, strict=True)]
+        print_summary(self.config.plan, addresses, self.target, os.getpid())
 
     # ---- reload (SIGHUP) -----------------------------------------------------------------------
 

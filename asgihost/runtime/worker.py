@@ -2,8 +2,12 @@
 
 ``Server`` keeps Uvicorn's public shape: ``Server(config).run()``, ``await server.serve()``,
 and the ``should_exit`` / ``force_exit`` / ``started`` attributes. Signal handlers only set
-``should_exit``; a tick every 0.1 s notices it, refreshes the Date header and closes
-connections idle past their keep-alive deadline.
+flags; a tick every 0.1 s acts on them, refreshes the Date header and closes connections idle
+past their keep-alive deadline.
+
+A lone server writes the pid file and answers SIGHUP with a warning (reloading the config needs
+the supervisor's processes); a worker of a supervisor or reloader (``supervised``) leaves both
+to its parent. SIGUSR1 reopens log files in either.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
+from ..logs import reopen_log_files
+from ..logs.summary import print_summary
 from ..protocols.http1 import DefaultHeaders
 from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
+from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
 from .transport import H1Protocol, Mount, ServerState
@@ -47,14 +54,33 @@ class Server:
         self.servers: list[asyncio.AbstractServer] = []
         self.state: ServerState | None = None
         self._unix_paths: list[str] = []
+        self.hangup = False
+        self.reopen_logs = False
+        self.supervised = False  # a worker of a supervisor or reloader: no pid file, SIGHUP ignored
+        self.show_summary = True  # print what is served once ready (a supervisor does it for its workers)
+        self.addresses: list[str] = []  # where each listener is reached, once listening
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         loops.run(self.serve(sockets=sockets), self.config.host_config.server.loop)
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        self.config.configure_logging()
-        with capture_signals(self):
-            await self._serve(sockets)
+        if not self.config.configure_logging():
+            self.exit_code = 1
+            return
+        pid_path = None if self.supervised else self.config.pid_path
+        if pid_path is not None:
+            try:
+                write_pid_file(pid_path)
+            except PidFileError as exc:
+                logger.error("%s", exc)
+                self.exit_code = 1
+                return
+        try:
+            with capture_signals(self):
+                await self._serve(sockets)
+        finally:
+            if pid_path is not None:
+                remove_pid_file(pid_path)
 
     async def _serve(self, sockets: list[socket.socket] | None) -> None:
         hc = self.config.host_config
@@ -141,6 +167,8 @@ class Server:
         self.started = True
         if self.on_started is not None:
             self.on_started()
+        if self.show_summary:
+            print_summary(plan, self.addresses, 1, os.getpid())
         try:
             await self._main_loop(state)
         finally:
@@ -195,11 +223,8 @@ class Server:
                 ssl_handshake_timeout=listener.tls.handshake_timeout if listener.tls else None,
             )
             self.servers.append(server)
-            logger.info(
-                "asgihost %s running on %s (Press CTRL+C to quit)",
-                __version__,
-                display_address(sock, tls=context is not None),
-            )
+            self.addresses.append(display_address(sock, tls=context is not None))
+            logger.info("asgihost %s running on %s (Press CTRL+C to quit)", __version__, self.addresses[-1])
 
     async def _main_loop(self, state: ServerState) -> None:
         clock = state.clock
@@ -210,6 +235,16 @@ class Server:
             ticks += 1
             if ticks % 10 == 0:
                 state.sweep_idle()
+            if self.reopen_logs:
+                self.reopen_logs = False
+                reopen_log_files()
+            if self.hangup:
+                self.hangup = False
+                if not self.supervised:
+                    logger.warning(
+                        "SIGHUP: reloading the configuration needs workers under a supervisor "
+                        "(--workers N, [server] workers); this server goes on unchanged"
+                    )
 
     async def _shutdown(self, state: ServerState) -> None:
         logger.info("Shutting down")

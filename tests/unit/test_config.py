@@ -219,4 +219,6 @@ def test_every_shared_flag_has_uvicorns_name_and_default():
         if param.multiple:  # click's "not given" for a repeatable flag
             expected = []
         assert default_of(option) == expected, option.flag
-    assert shared == len(OPTIONS) - 1  # all but --uds-mode, which Uvicorn does not have
+    ours_only = {"--uds-mode", "--pid"}  # flags Uvicorn does not have
+    assert shared == len(OPTIONS) - len(ours_only)
+    assert all(flag in ours for flag in ours_only)

@@ -33,7 +33,7 @@ def capture_signals(target: Signalled) -> Iterator[None]:
         elif signum == signal.SIGUSR1:
             target.reopen_logs = True
         else:
-            if target.should_exit and signum == signal.SIGINT:
+            if target.should_exit:  # a second SIGINT or SIGTERM: stop at once
                 target.force_exit = True
             target.should_exit = True
 

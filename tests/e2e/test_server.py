@@ -235,3 +235,18 @@ def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(s
         response = sock.recv(65536)
     assert response.startswith(b"HTTP/1.1 200 ") and b"connection: close" in response
     assert server.proc.wait(10) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_stops_at_once(serve, sig):
+    server = serve("control:forever", "--timeout-graceful-shutdown", "60")
+    sock = server.connect(timeout=10)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    server.wait_for_log("REQUEST-STARTED")
+    server.proc.send_signal(sig)
+    server.wait_for_log("Waiting for connections to close")
+    assert server.proc.poll() is None  # draining: the request has 60 s
+    server.proc.send_signal(sig)
+    assert server.proc.wait(10) == 0
+    sock.close()
+    assert "REQUEST-CANCELLED" in server.log()

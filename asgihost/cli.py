@@ -37,7 +37,16 @@ _GROUPS = {
     ),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
     "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
-    "Limits": ("limit_concurrency", "timeout_keep_alive"),
+    "Limits": (
+        "limit_concurrency",
+        "timeout_keep_alive",
+        "limit_request_line",
+        "limit_request_fields",
+        "limit_request_field_size",
+        "limit_body_size",
+        "timeout_request_head",
+        "timeout_request_body",
+    ),
     "Logging": ("log_level", "access_log", "use_colors", "log_config"),
     "Development": ("reload", "reload_dirs", "reload_includes", "reload_excludes", "reload_delay"),
 }

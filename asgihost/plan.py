@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config.errors import ConfigError, Problem
-from .config.model import App, Bind, HostConfig, Listener, Tls, WebSocket
+from .config.model import App, Bind, HostConfig, Limits, Listener, Tls, WebSocket
 from .routing import Route, RouteTable
 
 
@@ -33,6 +33,8 @@ class AppSpec:
     concurrency: int | None  # this app's own limit on requests in flight, if any
     keep_alive_timeout: float
     websocket: WebSocket | None  # [websocket] with the app's overrides; None when WebSockets are off
+    body_size: int
+    body_timeout: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +45,7 @@ class ListenerSpec:
     tls: Tls | None  # with relative paths resolved
     routes: RouteTable[AppSpec]
     protocols: tuple[str, ...]  # the listener's, or those [server] http names
+    limits: Limits  # [limits] with the listener's overrides (those about request heads)
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,6 +239,10 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                     if app.limits.keep_alive_timeout is not None
                     else limits.keep_alive_timeout
                 ),
+                body_size=app.limits.body_size if app.limits.body_size is not None else limits.body_size,
+                body_timeout=(
+                    app.limits.body_timeout if app.limits.body_timeout is not None else limits.body_timeout
+                ),
                 websocket=None
                 if config.server.ws == "none"
                 else config.websocket.model_copy(
@@ -260,6 +267,9 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 _tls(base, listener.tls),
                 RouteTable(routes, ports),
                 tuple(listener.protocols or config.server.default_protocols()),
+                limits.model_copy(
+                    update={k: v for k, v in listener.limits.model_dump().items() if v is not None}
+                ),
             )
         )
     return Plan(config, tuple(apps), tuple(listeners))

@@ -75,6 +75,8 @@ class HTTPCycle:
         "status",
         "body",
         "body_size",
+        "received",
+        "body_limit",
         "body_complete",
         "body_paused",
         "delivered",
@@ -94,7 +96,9 @@ class HTTPCycle:
         self.state = _START
         self.status = 0
         self.body: list[bytes] = []
-        self.body_size = 0
+        self.body_size = 0  # buffered, not yet handed to the app
+        self.received = 0  # the whole body so far
+        self.body_limit: int = mount.body_size
         self.body_complete = False
         self.body_paused = False
         self.delivered = False
@@ -106,15 +110,21 @@ class HTTPCycle:
 
     # ---- fed by the protocol connection ------------------------------------------------------
 
-    def feed_body(self, data: bytes) -> None:
+    def feed_body(self, data: bytes) -> bool:
+        """Buffer a piece of the body for the app; False when it takes the body past the
+        limit (nothing is buffered then: the stream answers 413)."""
+        self.received += len(data)
+        if self.received > self.body_limit:
+            return False
         if self.state is _DONE or self.disconnected:
-            return  # nobody will read it
+            return True  # nobody will read it
         self.body.append(data)
         self.body_size += len(data)
         if self.body_size > HIGH_WATER and not self.body_paused:
             self.body_paused = True
             self.stream.pause_reading()
         self._wake()
+        return True
 
     def end_body(self) -> None:
         self.body_complete = True

@@ -202,6 +202,36 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
+        "limit_request_line", "limits.request_line", "Longest request line, in bytes (414).", metavar="SIZE"
+    ),
+    Option(
+        "limit_request_fields", "limits.header_count", "Most header fields in a request (431).", "int", "N"
+    ),
+    Option(
+        "limit_request_field_size",
+        "limits.header_field_size",
+        "Longest header field, name and value, in bytes (431).",
+        metavar="SIZE",
+    ),
+    Option(
+        "limit_body_size",
+        "limits.body_size",
+        'Largest request body: bytes, or "10MiB" (413).',
+        metavar="SIZE",
+    ),
+    Option(
+        "timeout_request_head",
+        "limits.head_timeout",
+        "Time a client has to send a request head (408).",
+        metavar="SECONDS",
+    ),
+    Option(
+        "timeout_request_body",
+        "limits.body_timeout",
+        "Longest wait for more of a request body (408).",
+        metavar="SECONDS",
+    ),
+    Option(
         "timeout_graceful_shutdown",
         "server.graceful_timeout",
         "Time in-flight requests get to finish on shutdown before they are cancelled.",

@@ -384,10 +384,47 @@ class Logging(_Model):
 
 
 class Limits(_Model):
+    """Limits of every listener and app; [listeners.NAME.limits] and [apps.NAME.limits] may
+    override those that apply to them. Each one crossed gets its status and closes the connection."""
+
     concurrency: int | None = Field(
         None, ge=1, description="Connections or in-flight requests beyond which requests get a 503."
     )
     keep_alive_timeout: Seconds = Field(5.0, description="Close a connection idle for this long.")
+    request_line: ByteSize = Field(8192, description="Longest request line (method, target, version): 414.")
+    header_count: int = Field(100, ge=1, description="Most header fields in a request: 431.")
+    header_field_size: ByteSize = Field(8192, description="Longest header field, name and value: 431.")
+    header_block_size: ByteSize = Field(16384, description="Largest header block, all fields together: 431.")
+    head_timeout: Seconds = Field(
+        10.0,
+        description="Time from a request's first byte to the end of its head: 408 (slow headers); 0: none.",
+    )
+    body_size: ByteSize = Field(
+        100 * 1024 * 1024,
+        description="Largest request body: 413, at once from Content-Length, else as soon as a chunked "
+        "body crosses it (before any 100 Continue).",
+    )
+    body_timeout: Seconds = Field(
+        30.0,
+        description="Longest wait for more of a request body the app is reading: 408 (slow body); 0: none.",
+    )
+    requests_per_connection: int | None = Field(
+        None, ge=1, description="Close a keep-alive connection after this many requests; null: never."
+    )
+
+
+class ListenerLimits(_Model):
+    """A listener's own limits on what it reads before a request is routed; a key left out takes
+    its value from [limits]."""
+
+    request_line: ByteSize | None = Field(None, description="Longest request line: 414.")
+    header_count: int | None = Field(None, ge=1, description="Most header fields in a request: 431.")
+    header_field_size: ByteSize | None = Field(None, description="Longest header field: 431.")
+    header_block_size: ByteSize | None = Field(None, description="Largest header block: 431.")
+    head_timeout: Seconds | None = Field(None, description="Time to send a request head: 408.")
+    requests_per_connection: int | None = Field(
+        None, ge=1, description="Close a keep-alive connection after this many requests."
+    )
 
 
 class AppLimits(_Model):
@@ -399,6 +436,8 @@ class AppLimits(_Model):
     keep_alive_timeout: Seconds | None = Field(
         None, description="Idle keep-alive time after this app's responses."
     )
+    body_size: ByteSize | None = Field(None, description="Largest request body for this app: 413.")
+    body_timeout: Seconds | None = Field(None, description="Longest wait for more of a request body: 408.")
 
 
 class Tls(_Model):
@@ -438,6 +477,9 @@ class Listener(_Model):
     backlog: int = Field(2048, ge=1, description="Listen backlog: connections the kernel queues unaccepted.")
     mode: FileMode = Field(0o666, description="File mode of a Unix socket.")
     tls: Tls | None = Field(None, description="Serve HTTPS: certificate, key and client authentication.")
+    limits: ListenerLimits = Field(
+        default_factory=ListenerLimits, description="Limits on request heads, overriding [limits]."
+    )
     protocols: list[Literal["h2", "http/1.1"]] | None = Field(
         None,
         description="Protocols served; by default those [server] http names. Over TLS they are offered "

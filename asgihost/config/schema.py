@@ -24,6 +24,7 @@ from .model import (
     Http2,
     Limits,
     Listener,
+    ListenerLimits,
     Logging,
     Reload,
     Server,
@@ -46,11 +47,16 @@ def schema_text() -> str:
 _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[server]", Server, "How the server process runs."),
     ("[logging]", Logging, "What is logged and how."),
-    ("[limits]", Limits, "Server-wide limits; an app may override them."),
+    ("[limits]", Limits, "Server-wide limits; a listener or an app may override those that apply to it."),
     ("[websocket]", WebSocket, "WebSocket settings; an app may override them."),
     ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
     ("[reload]", Reload, "Development reload on file changes (watchfiles)."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
+    (
+        "[listeners.NAME.limits]",
+        ListenerLimits,
+        "Limits on request heads for one listener; a key left out takes its value from [limits].",
+    ),
     (
         "[listeners.NAME.tls]",
         Tls,
@@ -69,6 +75,12 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
 _SPECIAL_TYPES = {
     "graceful_timeout": "duration or none",
     "keep_alive_timeout": "duration",
+    "head_timeout": "duration",
+    "body_timeout": "duration",
+    "request_line": "size",
+    "header_field_size": "size",
+    "header_block_size": "size",
+    "body_size": "size",
     "mode": "octal string",
     "bind": "address string",
 }

@@ -17,6 +17,7 @@ class Request:
         "keep_alive",
         "expect_continue",
         "upgrade",
+        "content_length",
     )
 
     def __init__(
@@ -29,6 +30,7 @@ class Request:
         keep_alive: bool,
         expect_continue: bool,
         upgrade: bytes | None = None,
+        content_length: int = -1,
     ) -> None:
         self.stream_id = stream_id
         self.method = method
@@ -38,6 +40,7 @@ class Request:
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue
         self.upgrade = upgrade  # the Upgrade header's value when Connection says upgrade, else None
+        self.content_length = content_length  # -1: none given (chunked, or no body)
 
 
 class Data:

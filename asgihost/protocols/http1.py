@@ -56,16 +56,46 @@ class DefaultHeaders:
         self.extra = extra  # further b"name: value\r\n" lines
 
 
+class HeadLimits:
+    """Bounds on a request head; crossing one is a ``ProtocolError`` with its status."""
+
+    __slots__ = ("request_line", "header_count", "header_field_size", "header_block_size")
+
+    def __init__(
+        self,
+        request_line: int = 8192,
+        header_count: int = 100,
+        header_field_size: int = 8192,
+        header_block_size: int = 16384,
+    ) -> None:
+        self.request_line = request_line  # 414
+        self.header_count = header_count  # 431 for these three
+        self.header_field_size = header_field_size
+        self.header_block_size = header_block_size
+
+
+# Characters of a Host header value (RFC 3986 reg-name, IP literals, port); anything else: 400.
+_HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]"
+
+
 class H1Connection:
     """One HTTP/1.1 connection, server side."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: HeadLimits | None = None) -> None:
         self._parser = httptools.HttpRequestParser(self)
+        self._limits = limits or HeadLimits()
         self._events: list[Event] = []
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
         self._upgrade: bytes | None = None
+        self.in_head = False  # a request head has begun and is not complete
+        self._head_bytes = 0  # bytes fed whole while in a head (the one that began it not counted)
+        self._header_bytes = 0
+        self._hosts = 0
+        self._host = b""
+        self._transfer_encoding: bytes | None = None
+        self._content_length = -1
         self._raw_body = 0  # body bytes of an upgrade request still to come
         self._stream_id = 0
         self._current: Request | None = None
@@ -88,8 +118,19 @@ class H1Connection:
             return []
         events: list[Event] = []
         self._events = events
+        was_in_head = self.in_head
         try:
             self._parser.feed_data(data)
+            if self.in_head:
+                # httptools buffers a header line until it ends: bound what a head may hold
+                # before its lines are seen (the exact checks are in the callbacks).
+                if was_in_head:
+                    self._head_bytes += len(data)
+                limits = self._limits
+                if self._head_bytes > limits.request_line + limits.header_block_size:
+                    raise httptools.HttpParserError("head too large") from ProtocolError(
+                        "Request header fields too large.", 431
+                    )
         except httptools.HttpParserUpgrade as exc:
             # Upgrade or CONNECT: the bytes after this request belong to another protocol. The
             # transport switches (WebSocket, h2c) or answers the request and closes. An upgrade
@@ -103,8 +144,19 @@ class H1Connection:
             events.append(Upgrade(self._stream_id, trailing))
         except httptools.HttpParserError as exc:
             self._stopped = True
-            events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
+            self.in_head = False
+            cause = exc.__cause__ or exc.__context__  # a limit or check raised in a callback
+            if isinstance(cause, ProtocolError):
+                events.append(Malformed(cause))
+            else:
+                events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
         return events
+
+    def stop(self) -> None:
+        """Parse nothing more: the connection is answered and closed."""
+        self._stopped = True
+        self._raw_body = 0
+        self.in_head = False
 
     def _take_raw_body(self, data: bytes, events: list[Event]) -> list[Event]:
         """The body of an upgrade request, which llhttp does not parse (Content-Length only)."""
@@ -122,27 +174,84 @@ class H1Connection:
         self._headers = []
         self._expect_continue = False
         self._upgrade = None
+        self.in_head = True
+        self._head_bytes = 0
+        self._header_bytes = 0
+        self._hosts = 0
+        self._host = b""
+        self._transfer_encoding = None
+        self._content_length = -1
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > self._limits.request_line - 14:  # "GET " + " HTTP/1.1" + CRLF at least
+            method = self._parser.get_method()
+            if len(method) + len(self._url) + 11 > self._limits.request_line:
+                raise ProtocolError("Request line too long.", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        if name == b"expect" and value.lower() == b"100-continue":
+        size = len(name) + len(value)
+        self._header_bytes += size + 4  # ": " and CRLF
+        limits = self._limits
+        if (
+            size > limits.header_field_size
+            or self._header_bytes > limits.header_block_size
+            or len(self._headers) >= limits.header_count
+        ):
+            raise ProtocolError("Request header fields too large.", 431)
+        if name == b"host":
+            self._hosts += 1
+            self._host = value
+        elif name == b"content-length":
+            if not value.isdigit():  # llhttp checks it too; never trust an int() of it blindly
+                raise ProtocolError("Invalid Content-Length.", 400)
+            self._content_length = int(value)
+        elif name == b"transfer-encoding":
+            te = self._transfer_encoding
+            self._transfer_encoding = value if te is None else te + b"," + value
+        elif name == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
         elif name == b"upgrade":
             self._upgrade = value
         self._headers.append((name, value))
 
+    def _check_head(self, method: bytes, version: str) -> None:
+        """What llhttp lets through and RFC 9112 does not (raised as ProtocolError)."""
+        if version != "1.1" and version != "1.0":
+            raise ProtocolError(f"HTTP/{version} is not supported.", 505)
+        if self._hosts != 1 and (version == "1.1" or self._hosts):
+            raise ProtocolError("A request needs exactly one Host header.", 400)
+        if self._hosts and self._host.translate(None, _HOST_CHARS):
+            raise ProtocolError("Invalid Host header.", 400)
+        te = self._transfer_encoding
+        if te is not None:
+            codings = [coding.strip().lower() for coding in te.split(b",")]
+            if version == "1.0" or codings[-1] != b"chunked":
+                raise ProtocolError("Transfer-Encoding must end in chunked (RFC 9112 6.1).", 400)
+            if len(codings) > 1:
+                raise ProtocolError("Transfer codings other than chunked are not implemented.", 501)
+        if self._url == b"*" and method != b"OPTIONS":
+            raise ProtocolError("The asterisk form is for OPTIONS only.", 400)
+
     def on_headers_complete(self) -> None:
         parser = self._parser
         raw_method = parser.get_method()
+        self.in_head = False
+        version = parser.get_http_version()
+        if (
+            self._hosts != 1
+            or version != "1.1"
+            or self._transfer_encoding is not None
+            or self._url == b"*"
+            or self._host.translate(None, _HOST_CHARS)
+        ):
+            self._check_head(raw_method, version)
         method = _METHODS.get(raw_method)
         if method is None:
             method = raw_method.decode("ascii")
             if len(_METHODS) < 64:
                 _METHODS[raw_method] = method
-        version = parser.get_http_version()
         self._stream_id += 1
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
         if upgrade is not None:
@@ -161,6 +270,7 @@ class H1Connection:
             parser.should_keep_alive(),
             self._expect_continue and version == "1.1",
             upgrade,
+            self._content_length,
         )
         self._events.append(request)
 

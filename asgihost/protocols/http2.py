@@ -369,7 +369,8 @@ class H2Connection:
             return self._malformed(stream_id)
         if content_length is not None:
             self._lengths[stream_id] = [content_length, 0]
-        return Request(stream_id, method_text, path, fields, "2", True, False, protocol)
+        length = -1 if content_length is None else content_length
+        return Request(stream_id, method_text, path, fields, "2", True, False, protocol, length)
 
     def _malformed(self, stream_id: int) -> Request | None:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.http_cycle import HTTPCycle
@@ -61,7 +62,10 @@ class H2Stream:
         return conn.write_paused or conn.core.blocked(self.stream_id)
 
     def feed(self, data: bytes) -> None:
-        self.cycle.feed_body(data)  # may call pause_reading
+        if not self.cycle.feed_body(data):  # may call pause_reading
+            self.conn.core.acknowledge(self.stream_id, len(data))
+            self.reject(413)
+            return
         if self.paused:
             self.unacked += len(data)
         else:
@@ -128,12 +132,23 @@ class H2Stream:
         conn = self.conn
         if conn.shared.access_logger is not None:
             conn.log_access(cycle, status)
-        body = b"Internal Server Error" if status == 500 else b"Service Unavailable"
+        body = HTTPStatus(status).phrase.encode()
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
         conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
         conn.core.send_data(self.stream_id, body, True)
         conn.flush_soon()
         self._complete(cycle)
+
+    def reject(self, status: int) -> None:
+        """A request body over its limit: the status if no response has begun (the stream is
+        then reset with NO_ERROR, so the peer stops sending), else a reset; the app sees a
+        disconnect either way."""
+        cycle = self.cycle
+        if not self.head_sent:
+            self.send_error(cycle, status)
+        else:
+            self.close_connection(cycle)
+        cycle.disconnect()
 
     def close_connection(self, cycle: HTTPCycle) -> None:
         """A response that cannot be finished: reset this stream only."""
@@ -430,6 +445,11 @@ class H2Protocol(asyncio.Protocol):
             self._on_connect(request, mount, raw_path, path, query)
             return
         stream = H2Stream(self, stream_id)
+        if request.content_length > mount.body_size:
+            stream.cycle = HTTPCycle(stream, request, {}, mount)
+            self.streams[stream_id] = stream
+            stream.reject(413)
+            return
         scope = http_scope(self.http_info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
         stream.cycle = cycle
@@ -508,6 +528,10 @@ class H2Protocol(asyncio.Protocol):
         data = self.core.data_to_send()
         if data and not self.closing:
             self.transport.write(data)
+
+    def timed_out(self) -> None:
+        """Idle past the keep-alive timeout (set only while no stream is open)."""
+        self.close()
 
     def close(self) -> None:
         if not self.closing:

@@ -17,14 +17,14 @@ import logging
 from collections import deque
 from typing import Any
 
-from ..asgi.http_cycle import HTTPCycle
+from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
-from ..config.model import WebSocket
+from ..config.model import Limits, WebSocket
 from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
-from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, simple_response
+from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, HeadLimits, simple_response
 from ..protocols.http2 import H2Settings, h2c_upgrade_settings
 from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
@@ -34,20 +34,35 @@ from .sockets import tls_extension
 from .websocket import WSProtocol
 
 FIRST_REQUEST_GRACE_S = 1.0  # at shutdown, for a connection whose first request may be in flight
+DEFAULT_LIMITS = Limits()
 
 _REASONS = {
     400: b"Bad Request",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
     426: b"Upgrade Required",
-    505: b"HTTP Version Not Supported",
+    431: b"Request Header Fields Too Large",
     500: b"Internal Server Error",
+    501: b"Not Implemented",
     503: b"Service Unavailable",
+    505: b"HTTP Version Not Supported",
 }
 
 
 class Mount(AppPlace):
     """A running app where the router can send requests."""
 
-    __slots__ = ("name", "app", "concurrency", "keep_alive_timeout", "websocket", "active")
+    __slots__ = (
+        "name",
+        "app",
+        "concurrency",
+        "keep_alive_timeout",
+        "websocket",
+        "active",
+        "body_size",
+        "body_timeout",
+    )
 
     def __init__(
         self,
@@ -59,6 +74,8 @@ class Mount(AppPlace):
         concurrency: int | None,
         keep_alive_timeout: float,
         websocket: WebSocket | None = None,
+        body_size: int = DEFAULT_LIMITS.body_size,
+        body_timeout: float = DEFAULT_LIMITS.body_timeout,
     ) -> None:
         super().__init__(root_path, path_prefix, state)
         self.name = name
@@ -67,6 +84,34 @@ class Mount(AppPlace):
         self.keep_alive_timeout = keep_alive_timeout
         self.websocket = websocket  # None: upgrades to WebSocket are served as plain HTTP
         self.active = 0  # requests and WebSocket sessions of this app in flight
+        self.body_size = body_size  # 413 beyond
+        self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
+
+
+class ConnectionLimits:
+    """A listener's limits on each connection: its request heads, and requests per connection."""
+
+    __slots__ = ("head", "head_timeout", "requests_per_connection")
+
+    def __init__(
+        self,
+        head: HeadLimits | None = None,
+        head_timeout: float = DEFAULT_LIMITS.head_timeout,
+        requests_per_connection: int | None = None,
+    ) -> None:
+        self.head = head or HeadLimits()
+        self.head_timeout = head_timeout  # 0: none
+        self.requests_per_connection = requests_per_connection
+
+    @classmethod
+    def from_config(cls, limits: Limits) -> ConnectionLimits:
+        head = HeadLimits(
+            limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
+        )
+        return cls(head, limits.head_timeout, limits.requests_per_connection)
+
+
+DEFAULT_CONNECTION_LIMITS = ConnectionLimits()
 
 
 class ServerState:
@@ -90,7 +135,7 @@ class ServerState:
         self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.requests = 0  # served so far, for max_requests
-        self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)
+        self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)  # reads no body
 
     def app_for(self, mount: Mount) -> Any:
         """The app that answers a new request or WebSocket on ``mount``: its own, or a 503 when
@@ -104,9 +149,10 @@ class ServerState:
         return mount.app
 
     def sweep_idle(self) -> None:
+        """Every connection past its deadline (idle keep-alive, slow head, stalled body) is told."""
         now = self.clock.now
         for conn in [c for c in self.connections if 0.0 < c.idle_deadline <= now]:
-            conn.close()
+            conn.timed_out()
 
 
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
@@ -135,6 +181,7 @@ async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", b"19"),
+                (b"retry-after", b"1"),
                 (b"connection", b"close"),
             ],
         }
@@ -142,7 +189,11 @@ async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"Service Unavailable"})
 
 
-_UNAVAILABLE_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"19")]
+_UNAVAILABLE_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"19"),
+    (b"retry-after", b"1"),
+]
 
 
 class H1Protocol(asyncio.Protocol):
@@ -154,17 +205,21 @@ class H1Protocol(asyncio.Protocol):
         scheme: str = "http",
         h2: H2Settings | None = None,
         h1: bool = True,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.shared = shared
         self.routes = routes
         self.loop = loop
+        self.limits = limits = limits or DEFAULT_CONNECTION_LIMITS
         self.scheme = scheme
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
         self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
         self.fresh = True  # no byte received yet
         self.served = False  # a response has been completed on this connection
         self.logger = shared.logger
-        self.core = H1Connection()
+        self.core = H1Connection(limits.head)
+        self.requests = 0  # requests begun on this connection
+        self.head_timing = False  # idle_deadline is the deadline of the head being received
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
         self.info: ConnectionInfo = None  # type: ignore[assignment]  # set by connection_made
         self.cycle: HTTPCycle | None = None
@@ -227,24 +282,44 @@ class H1Protocol(asyncio.Protocol):
             if not self.h1:
                 self._on_error(ProtocolError("This listener speaks HTTP/2 only.", 505))
                 return
-        events = self.core.receive_data(data)
+        core = self.core
+        events = core.receive_data(data)
         for event in events:
             if type(event) is Request:
                 self._on_request(event)
             elif type(event) is Data:
-                if self.parsing is not None:
-                    self.parsing.feed_body(event.data)
+                parsing = self.parsing
+                if parsing is not None and not parsing.feed_body(event.data):
+                    self._body_failed(parsing, ProtocolError("Request body too large.", 413))
+                    return
             elif type(event) is EndOfMessage:
                 if self.parsing is not None:
                     self.parsing.end_body()
                     self.parsing = None
+                    if self.cycle is not None:
+                        self.idle_deadline = 0.0  # no body timeout any more
             elif type(event) is Upgrade:
                 if self.upgrading is not None:
                     self._switch_to_websocket(event.trailing)
                 elif self.upgrading_h2 is not None:
                     self._switch_to_h2(event.trailing, self.upgrading_h2)
             elif type(event) is Malformed:
-                self._on_error(event.error)
+                if self.parsing is not None:  # the body of a request in progress
+                    self._body_failed(self.parsing, event.error)
+                else:
+                    self._on_error(event.error)
+                return
+        # Deadlines: a body being received must keep coming; a head must end in time.
+        parsing = self.parsing
+        if parsing is not None:
+            timeout = parsing.mount.body_timeout
+            if timeout:
+                self.idle_deadline = self.shared.clock.now + timeout
+        elif core.in_head and not self.head_timing:
+            timeout = self.limits.head_timeout
+            if timeout:
+                self.head_timing = True
+                self.idle_deadline = self.shared.clock.now + timeout
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -261,8 +336,11 @@ class H1Protocol(asyncio.Protocol):
 
     def _on_request(self, request: Request) -> None:
         self.idle_deadline = 0.0
-        if self.draining:
-            request.keep_alive = False  # the server is stopping: this is the last one
+        self.head_timing = False
+        self.requests += 1
+        cap = self.limits.requests_per_connection
+        if self.draining or (cap is not None and self.requests >= cap):
+            request.keep_alive = False  # the server is stopping, or the cap: this is the last one
         try:
             raw_path, query = split_target(request.target)
             path = decode_path(raw_path)
@@ -288,6 +366,10 @@ class H1Protocol(asyncio.Protocol):
                 if settings is not None:
                     self.upgrading_h2 = (request, settings)
                     return
+        if request.content_length > mount.body_size:
+            self.core.stop()  # the body is not read: 413 at once, even with Expect: 100-continue
+            self._on_error(ProtocolError("Request body too large.", 413))
+            return
         cycle = HTTPCycle(self, request, http_scope(self.info, request, mount, raw_path, path, query), mount)
         self.parsing = cycle
         if self.cycle is None:
@@ -356,6 +438,43 @@ class H1Protocol(asyncio.Protocol):
         else:
             self.pipeline.append(error)
             self.pause_reading()
+
+    def _body_failed(self, cycle: HTTPCycle, error: ProtocolError) -> None:
+        """A request body that cannot go on (malformed, too large, too slow): answer with the
+        error if the response has not begun, tell the app the client is gone, close."""
+        self.core.stop()
+        self.parsing = None
+        self.idle_deadline = 0.0
+        if cycle is not self.cycle:  # still waiting in the pipeline: the error takes its turn
+            self.pipeline.remove(cycle)
+            cycle.disconnect()
+            self.pipeline.append(error)
+            self.pause_reading()
+            return
+        if cycle.state is Response.START or not self.core.head_written:
+            self.cycle = None  # nothing of its response was written: the error is the response
+            if self.shared.access_logger is not None:
+                self._log_access(cycle, error.status_hint)
+            self._write_error(error)
+        else:
+            self.close()
+        cycle.disconnect()
+
+    def timed_out(self) -> None:
+        """The tick found ``idle_deadline`` passed: a body stalled, a head too slow, or idle."""
+        self.idle_deadline = 0.0
+        parsing = self.parsing
+        if parsing is not None:
+            if self.read_paused:  # we hold the body back (the app is not reading): not the peer's fault
+                self.idle_deadline = self.shared.clock.now + parsing.mount.body_timeout
+                return
+            self._body_failed(parsing, ProtocolError("Request body timeout.", 408))
+        elif self.core.in_head:
+            self.core.stop()
+            self.head_timing = False
+            self._on_error(ProtocolError("Request head timeout.", 408))
+        elif self.cycle is None:
+            self.close()
 
     def _write_error(self, error: ProtocolError) -> None:
         if self.logger.isEnabledFor(logging.DEBUG):

@@ -290,11 +290,14 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
     ) -> None:
         super().__init__(shared, loop, info, request, handshake, mount, scope, trailing)
         self.transport = transport
-        self.idle_deadline = 0.0  # never idle in the keep-alive sense
+        self.idle_deadline = 0.0  # never idle in the keep-alive sense: timed_out is never called
         self._write_paused = write_paused
         self.read_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._response: H1Connection | None = None
+
+    def timed_out(self) -> None:
+        self.idle_deadline = 0.0
 
     def start(self, app: Any) -> None:
         self.shared.connections.add(self)

@@ -33,7 +33,7 @@ from .clock import Clock
 from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
-from .transport import H1Protocol, Mount, ServerState
+from .transport import ConnectionLimits, H1Protocol, Mount, ServerState
 
 if TYPE_CHECKING:
     from ..api import Config
@@ -154,6 +154,8 @@ class Server:
                 spec.concurrency,
                 spec.keep_alive_timeout,
                 spec.websocket,
+                spec.body_size,
+                spec.body_timeout,
             )
             for spec, lifespan in zip(plan.apps, lifespans, strict=True)
         }
@@ -206,14 +208,16 @@ class Server:
             scheme = "https" if context is not None else "http"
             h2 = http2 if "h2" in listener.protocols else None
             h1 = "http/1.1" in listener.protocols
+            limits = ConnectionLimits.from_config(listener.limits)
 
             def factory(
                 routes: RouteTable[Mount] = routes,
                 scheme: str = scheme,
                 h2: H2Settings | None = h2,
                 h1: bool = h1,
+                limits: ConnectionLimits = limits,
             ) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme, h2, h1)
+                return H1Protocol(state, routes, loop, scheme, h2, h1, limits)
 
             server = await loop.create_server(
                 factory,

@@ -219,6 +219,15 @@ def test_every_shared_flag_has_uvicorns_name_and_default():
         if param.multiple:  # click's "not given" for a repeatable flag
             expected = []
         assert default_of(option) == expected, option.flag
-    ours_only = {"--uds-mode", "--pid"}  # flags Uvicorn does not have
+    ours_only = {  # flags Uvicorn does not have
+        "--uds-mode",
+        "--pid",
+        "--limit-request-line",
+        "--limit-request-fields",
+        "--limit-request-field-size",
+        "--limit-body-size",
+        "--timeout-request-head",
+        "--timeout-request-body",
+    }
     assert shared == len(OPTIONS) - len(ours_only)
     assert all(flag in ours for flag in ours_only)

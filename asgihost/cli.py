@@ -18,7 +18,7 @@ from .config.flags import OPTIONS, Option, default_of
 DEFAULT_FILE = "asgihost.toml"
 
 _GROUPS = {
-    "Listening": ("host", "port", "uds", "uds_mode", "fd", "backlog"),
+    "Listening": ("host", "port", "uds", "uds_mode", "fd", "backlog", "proxy_headers", "forwarded_allow_ips"),
     "TLS": (
         "ssl_keyfile",
         "ssl_certfile",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Reload, Server, Tls, WebSocket
+from .model import App, Bind, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
 
 LISTENER = "default"
 APP = "main"
@@ -50,6 +50,8 @@ class Option:
             return None
         if parts[0] == "listeners" and parts[2] == "tls":
             return Tls, parts[-1]
+        if parts[0] == "listeners" and parts[2] == "proxy":
+            return Proxy, parts[-1]
         return _SECTIONS[parts[0]], parts[-1]
 
 
@@ -247,6 +249,19 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("server_header", "server.server_header", "Enable/disable the default Server header.", "bool"),
     Option("date_header", "server.date_header", "Enable/disable the default Date header.", "bool"),
+    Option(
+        "proxy_headers",
+        f"listeners.{LISTENER}.proxy.enabled",
+        "Enable/disable X-Forwarded-Proto, X-Forwarded-For to populate url scheme and remote address info.",
+        "bool",
+    ),
+    Option(
+        "forwarded_allow_ips",
+        f"listeners.{LISTENER}.proxy.trusted",
+        'Comma separated list of IP addresses, networks or literals ("unix", "*") to trust with proxy '
+        "headers. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.",
+        metavar="IPS",
+    ),
     Option("pid", "server.pid_file", "Write the process id to this file while serving.", metavar="PATH"),
 )
 
@@ -331,6 +346,8 @@ def _tree(
             value = _LOG_LEVELS_BY_NUMBER.get(value, value)
         if name == "headers":
             value = [item if isinstance(item, str) else f"{item[0]}: {item[1]}" for item in value]
+        if name == "forwarded_allow_ips" and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
         key = option.key.replace(f"listeners.{LISTENER}.", f"listeners.{listener}.", 1)
         _set(tree, key.replace(f"apps.{APP}.", f"apps.{app}.", 1), value)
     return tree

@@ -7,6 +7,7 @@ they do not know.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -469,6 +470,37 @@ class Tls(_Model):
         return self
 
 
+def _forwarded_allow_ips() -> list[str]:
+    value = os.environ.get("FORWARDED_ALLOW_IPS", "")
+    return [item.strip() for item in value.split(",") if item.strip()] or ["127.0.0.1"]
+
+
+def _trusted_entry(value: str) -> str:
+    if value in ("*", "unix"):
+        return value
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f'{value!r} is not an IP address, a network (CIDR), "unix" or "*"') from None
+    return value
+
+
+class Proxy(_Model):
+    """Proxy headers: which peers are believed when they say who the client is and which scheme
+    it used. Headers from any other peer are passed to the app as they are and not believed."""
+
+    enabled: bool = Field(True, description="Read proxy headers from trusted peers.")
+    trusted: list[Annotated[str, AfterValidator(_trusted_entry)]] = Field(
+        default_factory=_forwarded_allow_ips,
+        description='Peers whose proxy headers are believed: IP addresses, networks ("10.0.0.0/8"), '
+        '"unix" for Unix-socket peers, or "*" for all. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.',
+    )
+    headers: Literal["x-forwarded", "forwarded"] = Field(
+        "x-forwarded",
+        description="x-forwarded: X-Forwarded-For and X-Forwarded-Proto; forwarded: RFC 7239 Forwarded.",
+    )
+
+
 class Listener(_Model):
     bind: BindAddress = Field(
         Bind.tcp("127.0.0.1", 8000),
@@ -479,6 +511,9 @@ class Listener(_Model):
     tls: Tls | None = Field(None, description="Serve HTTPS: certificate, key and client authentication.")
     limits: ListenerLimits = Field(
         default_factory=ListenerLimits, description="Limits on request heads, overriding [limits]."
+    )
+    proxy: Proxy = Field(
+        default_factory=Proxy, description="Which proxies' client and scheme headers are believed."
     )
     protocols: list[Literal["h2", "http/1.1"]] | None = Field(
         None,

@@ -26,6 +26,7 @@ from .model import (
     Listener,
     ListenerLimits,
     Logging,
+    Proxy,
     Reload,
     Server,
     Tls,
@@ -52,6 +53,11 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
     ("[reload]", Reload, "Development reload on file changes (watchfiles)."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
+    (
+        "[listeners.NAME.proxy]",
+        Proxy,
+        "Proxy headers on a listener (often inline: proxy = { trusted = [...] }).",
+    ),
     (
         "[listeners.NAME.limits]",
         ListenerLimits,

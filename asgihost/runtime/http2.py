@@ -32,6 +32,7 @@ from ..protocols.websocket import BoundedDeflate, Handshake, accept_fields, chec
 from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
+    from ..asgi.proxy import ProxyPolicy
     from ..routing import RouteTable
     from .transport import Mount, ServerState
 
@@ -284,12 +285,14 @@ class H2Protocol(asyncio.Protocol):
         transport: asyncio.Transport,
         info: ConnectionInfo,
         settings: H2Settings,
+        proxy: ProxyPolicy | None = None,
     ) -> None:
         self.shared = shared
         self.routes = routes
         self.loop = loop
         self.transport = transport
         self.info = info
+        self.proxy = proxy  # set only when the peer is trusted
         # HTTP/2 requests also offer response trailers: the scope extensions, made once
         self.http_info = ConnectionInfo(
             info.server, info.client, info.scheme, {**(info.extensions or {}), "http.response.trailers": {}}
@@ -450,7 +453,8 @@ class H2Protocol(asyncio.Protocol):
             self.streams[stream_id] = stream
             stream.reject(413)
             return
-        scope = http_scope(self.http_info, request, mount, raw_path, path, query)
+        info = self.http_info if self.proxy is None else self.proxy.apply(self.http_info, request.headers)
+        scope = http_scope(info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
         stream.cycle = cycle
         self.streams[stream_id] = stream
@@ -469,7 +473,8 @@ class H2Protocol(asyncio.Protocol):
             self.core.send_headers(stream_id, status, [(b"content-length", b"0")], self.defaults(), True)
             self.flush_soon()
             return
-        scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
+        info = self.info if self.proxy is None else self.proxy.apply(self.info, request.headers)
+        scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
         self.websockets[stream_id] = session
         session.start(self.shared.app_for(mount))
@@ -555,7 +560,7 @@ class H2Protocol(asyncio.Protocol):
         request = cycle.request
         self.shared.access_logger.info(  # type: ignore[union-attr]
             '%s - "%s %s HTTP/2" %d',
-            format_client(self.info.client),
+            format_client(cycle.scope.get("client", self.info.client)),
             request.method,
             format_target(request.target),
             status,

@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
+from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..config.model import Limits, WebSocket
 from ..logs.access import format_client, format_target
@@ -206,8 +207,10 @@ class H1Protocol(asyncio.Protocol):
         h2: H2Settings | None = None,
         h1: bool = True,
         limits: ConnectionLimits | None = None,
+        proxy: ProxyPolicy | None = None,
     ) -> None:
         self.shared = shared
+        self.proxy = proxy  # the listener's; kept by connection_made only for a trusted peer
         self.routes = routes
         self.loop = loop
         self.limits = limits = limits or DEFAULT_CONNECTION_LIMITS
@@ -248,6 +251,8 @@ class H1Protocol(asyncio.Protocol):
         self.info = ConnectionInfo(
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
+        if self.proxy is not None and not self.proxy.trusts_peer(self.info):
+            self.proxy = None  # its proxy headers are not believed
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
         if self.h2 is not None and ssl_object is not None:
             if ssl_object.selected_alpn_protocol() == "h2" or not self.h1:
@@ -357,9 +362,10 @@ class H1Protocol(asyncio.Protocol):
                         host = value
                         break
             mount = routes.match(host, path) or self.shared.not_found
+        info = self.info if self.proxy is None else self.proxy.apply(self.info, request.headers)
         if request.upgrade is not None:
             if mount.websocket is not None and has_token(request.upgrade, b"websocket"):
-                self._on_websocket(request, mount, raw_path, path, query)
+                self._on_websocket(request, mount, raw_path, path, query, info)
                 return
             if self.h2 is not None and self.cycle is None and self.scheme == "http":
                 settings = h2c_upgrade_settings(request)
@@ -370,7 +376,7 @@ class H1Protocol(asyncio.Protocol):
             self.core.stop()  # the body is not read: 413 at once, even with Expect: 100-continue
             self._on_error(ProtocolError("Request body too large.", 413))
             return
-        cycle = HTTPCycle(self, request, http_scope(self.info, request, mount, raw_path, path, query), mount)
+        cycle = HTTPCycle(self, request, http_scope(info, request, mount, raw_path, path, query), mount)
         self.parsing = cycle
         if self.cycle is None:
             self._start(cycle)
@@ -378,14 +384,16 @@ class H1Protocol(asyncio.Protocol):
             self.pipeline.append(cycle)
             self.pause_reading()
 
-    def _on_websocket(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+    def _on_websocket(
+        self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes, info: ConnectionInfo
+    ) -> None:
         handshake = check_upgrade(request)
         if isinstance(handshake, ProtocolError):
             self._on_error(handshake)
         elif self.cycle is not None:
             self._on_error(ProtocolError("A WebSocket upgrade may not be pipelined.", 400))
         else:
-            scope = websocket_scope(self.info, request, mount, raw_path, path, query, handshake.subprotocols)
+            scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
             self.upgrading = (request, handshake, mount, scope)
 
     def _switch_to_h2(self, initial: bytes, upgrade: tuple[Request, bytes] | None = None) -> None:
@@ -397,7 +405,7 @@ class H1Protocol(asyncio.Protocol):
         self.closing = True
         self.idle_deadline = 0.0
         self.upgrading_h2 = None
-        protocol = H2Protocol(shared, self.routes, self.loop, self.transport, self.info, self.h2)
+        protocol = H2Protocol(shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy)
         self.transport.set_protocol(protocol)
         if upgrade is None:
             protocol.start(initial)
@@ -605,7 +613,7 @@ class H1Protocol(asyncio.Protocol):
         request = cycle.request
         self.shared.access_logger.info(  # type: ignore[union-attr]
             '%s - "%s %s HTTP/%s" %d',
-            format_client(self.info.client),
+            format_client(cycle.scope["client"]),
             request.method,
             format_target(request.target),
             request.http_version,

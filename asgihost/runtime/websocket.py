@@ -198,7 +198,9 @@ class WebSocketSession:
 
     def _pong_missed(self) -> None:
         self._pong_timer = None
-        self.logger.info("WebSocket %s did not answer a ping; closing.", format_client(self.info.client))
+        self.logger.info(
+            "WebSocket %s did not answer a ping; closing.", format_client(self.cycle.scope["client"])
+        )
         ws = self.ws
         if ws is not None:
             ws.close(1011, "keepalive ping timeout")
@@ -266,7 +268,7 @@ class WebSocketSession:
         if access is not None:
             access.info(
                 '%s - "WebSocket %s" %d',
-                format_client(self.info.client),
+                format_client(self.cycle.scope["client"]),
                 format_target(self.request.target),
                 status,
             )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
+from ..asgi.proxy import ProxyPolicy
 from ..logs import reopen_log_files
 from ..logs.summary import print_summary
 from ..protocols.http1 import DefaultHeaders
@@ -209,6 +210,8 @@ class Server:
             h2 = http2 if "h2" in listener.protocols else None
             h1 = "http/1.1" in listener.protocols
             limits = ConnectionLimits.from_config(listener.limits)
+            proxy_cfg = listener.config.proxy
+            proxy = ProxyPolicy(proxy_cfg.trusted, proxy_cfg.headers) if proxy_cfg.enabled else None
 
             def factory(
                 routes: RouteTable[Mount] = routes,
@@ -216,8 +219,9 @@ class Server:
                 h2: H2Settings | None = h2,
                 h1: bool = h1,
                 limits: ConnectionLimits = limits,
+                proxy: ProxyPolicy | None = proxy,
             ) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme, h2, h1, limits)
+                return H1Protocol(state, routes, loop, scheme, h2, h1, limits, proxy)
 
             server = await loop.create_server(
                 factory,

@@ -101,8 +101,8 @@ def test_mode_on_a_tcp_listener_is_an_error():
 
 
 def test_unknown_keyword_is_a_type_error():
-    with pytest.raises(TypeError, match="proxy_headers"):
-        from_options("m:app", {"proxy_headers": True})
+    with pytest.raises(TypeError, match="ws_max_queue"):
+        from_options("m:app", {"ws_max_queue": 32})
 
 
 def test_unknown_keys_are_rejected_everywhere():
@@ -199,6 +199,7 @@ DELIBERATE = {
     "--app-dir": ".",  # Uvicorn's "" means the working directory too
     "--ssl-cert-reqs": "none",  # Uvicorn's 0 (ssl.CERT_NONE), as a word in the file
     "--workers": 1,  # Uvicorn's None means $WEB_CONCURRENCY or 1, which is what the model computes
+    "--forwarded-allow-ips": ["127.0.0.1"],  # Uvicorn's None means $FORWARDED_ALLOW_IPS or 127.0.0.1, as here
 }
 
 

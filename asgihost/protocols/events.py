@@ -18,6 +18,7 @@ class Request:
         "expect_continue",
         "upgrade",
         "content_length",
+        "forwarded",
     )
 
     def __init__(
@@ -31,6 +32,7 @@ class Request:
         expect_continue: bool,
         upgrade: bytes | None = None,
         content_length: int = -1,
+        forwarded: bool = False,
     ) -> None:
         self.stream_id = stream_id
         self.method = method
@@ -41,6 +43,7 @@ class Request:
         self.expect_continue = expect_continue
         self.upgrade = upgrade  # the Upgrade header's value when Connection says upgrade, else None
         self.content_length = content_length  # -1: none given (chunked, or no body)
+        self.forwarded = forwarded  # it has X-Forwarded-For, X-Forwarded-Proto or Forwarded
 
 
 class Data:

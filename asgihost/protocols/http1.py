@@ -32,6 +32,9 @@ def _status_line(status: int) -> bytes:
 
 
 STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
+# RFC 9110's names where Python's HTTPStatus keeps older ones
+STATUS_LINES[413] = b"HTTP/1.1 413 Content Too Large\r\n"
+STATUS_LINES[414] = b"HTTP/1.1 414 URI Too Long\r\n"
 CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _METHODS: dict[bytes, str] = {}
@@ -76,6 +79,29 @@ class HeadLimits:
 
 # Characters of a Host header value (RFC 3986 reg-name, IP literals, port); anything else: 400.
 _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]"
+_good_hosts: set[bytes] = set()  # hosts already found valid: most requests name one of a few
+_GOOD_HOSTS_MAX = 256
+
+
+# Request headers the core looks at; every other name costs one dict lookup.
+_HOST, _FORWARDED, _CONTENT_LENGTH_H, _TRANSFER_ENCODING_H, _EXPECT, _UPGRADE = range(6)
+_SPECIAL_HEADERS = {
+    b"host": _HOST,
+    b"x-forwarded-for": _FORWARDED,
+    b"x-forwarded-proto": _FORWARDED,
+    b"forwarded": _FORWARDED,
+    b"content-length": _CONTENT_LENGTH_H,
+    b"transfer-encoding": _TRANSFER_ENCODING_H,
+    b"expect": _EXPECT,
+    b"upgrade": _UPGRADE,
+}
+
+
+def _check_host(value: bytes) -> None:
+    if value.translate(None, _HOST_CHARS):
+        raise ProtocolError("Invalid Host header.", 400)
+    if len(_good_hosts) < _GOOD_HOSTS_MAX:
+        _good_hosts.add(value)
 
 
 class H1Connection:
@@ -83,7 +109,13 @@ class H1Connection:
 
     def __init__(self, limits: HeadLimits | None = None) -> None:
         self._parser = httptools.HttpRequestParser(self)
-        self._limits = limits or HeadLimits()
+        self._limits = limits = limits or HeadLimits()
+        # The limits as plain attributes: they are read for every request and header.
+        self._max_url = limits.request_line - 10 - 32  # below it no method makes the line too long
+        self._max_field = limits.header_field_size
+        self._max_block = limits.header_block_size
+        self._max_count = limits.header_count
+        self._max_head = limits.request_line + limits.header_block_size
         self._events: list[Event] = []
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -93,9 +125,14 @@ class H1Connection:
         self._head_bytes = 0  # bytes fed whole while in a head (the one that began it not counted)
         self._header_bytes = 0
         self._hosts = 0
-        self._host = b""
         self._transfer_encoding: bytes | None = None
         self._content_length = -1
+        self._forwarded = False  # a proxy header is present (read only from trusted peers)
+        self._in_body = False  # a head is complete and its message is not
+        self._got_data = False  # body bytes came out of the last feed
+        self._overhead = 0  # body-phase bytes without body data: chunk lines, extensions, trailers
+        self._trailer_bytes = 0
+        self._trailers = 0
         self._raw_body = 0  # body bytes of an upgrade request still to come
         self._stream_id = 0
         self._current: Request | None = None
@@ -123,14 +160,28 @@ class H1Connection:
             self._parser.feed_data(data)
             if self.in_head:
                 # httptools buffers a header line until it ends: bound what a head may hold
-                # before its lines are seen (the exact checks are in the callbacks).
-                if was_in_head:
+                # before its lines are seen (the exact checks are in the callbacks). The piece
+                # that began the head is not counted: it may hold the end of a previous body.
+                if not was_in_head:
+                    self._head_bytes = 0
+                else:
                     self._head_bytes += len(data)
-                limits = self._limits
-                if self._head_bytes > limits.request_line + limits.header_block_size:
-                    raise httptools.HttpParserError("head too large") from ProtocolError(
-                        "Request header fields too large.", 431
-                    )
+                    if self._head_bytes > self._max_head:
+                        raise httptools.HttpParserError("head too large") from ProtocolError(
+                            "Request header fields too large.", 431
+                        )
+            elif self._in_body:
+                # The same bound for what a body carries besides data (chunk extensions,
+                # trailers): httptools holds a trailer line until it ends.
+                if self._got_data:
+                    self._got_data = False
+                    self._overhead = 0
+                else:
+                    self._overhead += len(data)
+                    if self._overhead > self._max_head:
+                        raise httptools.HttpParserError("chunk metadata too large") from ProtocolError(
+                            "Chunk extensions or trailers too large.", 431
+                        )
         except httptools.HttpParserUpgrade as exc:
             # Upgrade or CONNECT: the bytes after this request belong to another protocol. The
             # transport switches (WebSocket, h2c) or answers the request and closes. An upgrade
@@ -175,59 +226,73 @@ class H1Connection:
         self._expect_continue = False
         self._upgrade = None
         self.in_head = True
-        self._head_bytes = 0
         self._header_bytes = 0
         self._hosts = 0
-        self._host = b""
         self._transfer_encoding = None
         self._content_length = -1
+        self._forwarded = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > self._limits.request_line - 14:  # "GET " + " HTTP/1.1" + CRLF at least
-            method = self._parser.get_method()
-            if len(method) + len(self._url) + 11 > self._limits.request_line:
+        if len(self._url) > self._max_url:
+            # method SP target SP "HTTP/1.1" (the CRLF not counted)
+            if len(self._parser.get_method()) + len(self._url) + 10 > self._limits.request_line:
                 raise ProtocolError("Request line too long.", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.in_head:  # a trailer field of a chunked body: bounded as header fields are, dropped
+            size = len(name) + len(value)
+            self._trailer_bytes += size + 4
+            self._trailers += 1
+            if (
+                size > self._max_field
+                or self._trailer_bytes > self._max_block
+                or self._trailers > self._max_count
+            ):
+                raise ProtocolError("Request trailer fields too large.", 431)
+            return
         name = name.lower()
+        value = value.rstrip(b" \t")  # trailing whitespace is not part of a value (RFC 9112 5)
         size = len(name) + len(value)
-        self._header_bytes += size + 4  # ": " and CRLF
-        limits = self._limits
-        if (
-            size > limits.header_field_size
-            or self._header_bytes > limits.header_block_size
-            or len(self._headers) >= limits.header_count
-        ):
+        if size > self._max_field:
             raise ProtocolError("Request header fields too large.", 431)
-        if name == b"host":
-            self._hosts += 1
-            self._host = value
-        elif name == b"content-length":
-            if not value.isdigit():  # llhttp checks it too; never trust an int() of it blindly
-                raise ProtocolError("Invalid Content-Length.", 400)
-            self._content_length = int(value)
-        elif name == b"transfer-encoding":
-            te = self._transfer_encoding
-            self._transfer_encoding = value if te is None else te + b"," + value
-        elif name == b"expect" and value.lower() == b"100-continue":
-            self._expect_continue = True
-        elif name == b"upgrade":
-            self._upgrade = value
+        self._header_bytes += size  # the block and the count are checked once the head ends
+        kind = _SPECIAL_HEADERS.get(name)
+        if kind is not None:
+            if kind == _HOST:
+                self._hosts += 1
+                if value not in _good_hosts:
+                    _check_host(value)
+            elif kind == _FORWARDED:
+                self._forwarded = True
+            elif kind == _CONTENT_LENGTH_H:
+                if not value.isdigit():  # llhttp checks it too; never trust an int() of it blindly
+                    raise ProtocolError("Invalid Content-Length.", 400)
+                self._content_length = int(value)
+            elif kind == _TRANSFER_ENCODING_H:
+                te = self._transfer_encoding
+                self._transfer_encoding = value if te is None else te + b"," + value
+            elif kind == _EXPECT:
+                if value.lower() == b"100-continue":
+                    self._expect_continue = True
+            else:
+                self._upgrade = value
         self._headers.append((name, value))
 
     def _check_head(self, method: bytes, version: str) -> None:
         """What llhttp lets through and RFC 9112 does not (raised as ProtocolError)."""
+        headers = self._headers
+        if len(headers) > self._max_count or self._header_bytes + 4 * len(headers) > self._max_block:
+            raise ProtocolError("Request header fields too large.", 431)
         if version != "1.1" and version != "1.0":
             raise ProtocolError(f"HTTP/{version} is not supported.", 505)
         if self._hosts != 1 and (version == "1.1" or self._hosts):
             raise ProtocolError("A request needs exactly one Host header.", 400)
-        if self._hosts and self._host.translate(None, _HOST_CHARS):
-            raise ProtocolError("Invalid Host header.", 400)
         te = self._transfer_encoding
         if te is not None:
             codings = [coding.strip().lower() for coding in te.split(b",")]
-            if version == "1.0" or codings[-1] != b"chunked":
+            codings = [coding for coding in codings if coding]  # empty list items do not count
+            if version == "1.0" or not codings or codings[-1] != b"chunked":
                 raise ProtocolError("Transfer-Encoding must end in chunked (RFC 9112 6.1).", 400)
             if len(codings) > 1:
                 raise ProtocolError("Transfer codings other than chunked are not implemented.", 501)
@@ -238,13 +303,18 @@ class H1Connection:
         parser = self._parser
         raw_method = parser.get_method()
         self.in_head = False
+        self._in_body = True
+        self._trailer_bytes = 0
+        self._trailers = 0
         version = parser.get_http_version()
+        headers = self._headers
         if (
             self._hosts != 1
             or version != "1.1"
             or self._transfer_encoding is not None
             or self._url == b"*"
-            or self._host.translate(None, _HOST_CHARS)
+            or len(headers) > self._max_count
+            or self._header_bytes + 4 * len(headers) > self._max_block  # with ": " and CRLF
         ):
             self._check_head(raw_method, version)
         method = _METHODS.get(raw_method)
@@ -271,13 +341,16 @@ class H1Connection:
             self._expect_continue and version == "1.1",
             upgrade,
             self._content_length,
+            self._forwarded,
         )
         self._events.append(request)
 
     def on_body(self, body: bytes) -> None:
+        self._got_data = True
         self._events.append(Data(self._stream_id, body))
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         if not self._raw_body:
             self._events.append(EndOfMessage(self._stream_id))
 

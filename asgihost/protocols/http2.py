@@ -60,6 +60,7 @@ if not hasattr(h2.stream.H2Stream, "_initialize_content_length"):  # fail loudly
 h2.stream.H2Stream._initialize_content_length = _count_no_content_length  # type: ignore[method-assign,assignment]
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
+_FORWARDED_NAMES = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
 _CONNECTION_SPECIFIC = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
@@ -313,6 +314,7 @@ class H2Connection:
         fields: list[tuple[bytes, bytes]] = []
         host = None
         content_length: int | None = None
+        forwarded = False
         regular = False
         for name, value in headers:
             if name[:1] == b":":
@@ -354,6 +356,8 @@ class H2Connection:
                 if not value.isdigit() or (content_length is not None and int(value) != content_length):
                     return self._malformed(stream_id)
                 content_length = int(value)
+            elif name in _FORWARDED_NAMES:
+                forwarded = True
             fields.append((name, value))
         if method is None or scheme is None or not path or (method == b"CONNECT") != (protocol is not None):
             return self._malformed(stream_id)  # a plain CONNECT (no :path, :scheme) lands here too
@@ -370,7 +374,7 @@ class H2Connection:
         if content_length is not None:
             self._lengths[stream_id] = [content_length, 0]
         length = -1 if content_length is None else content_length
-        return Request(stream_id, method_text, path, fields, "2", True, False, protocol, length)
+        return Request(stream_id, method_text, path, fields, "2", True, False, protocol, length, forwarded)
 
     def _malformed(self, stream_id: int) -> Request | None:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""

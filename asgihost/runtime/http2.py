@@ -453,7 +453,11 @@ class H2Protocol(asyncio.Protocol):
             self.streams[stream_id] = stream
             stream.reject(413)
             return
-        info = self.http_info if self.proxy is None else self.proxy.apply(self.http_info, request.headers)
+        info = (
+            self.http_info
+            if self.proxy is None or not request.forwarded
+            else self.proxy.apply(self.http_info, request.headers)
+        )
         scope = http_scope(info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
         stream.cycle = cycle
@@ -473,7 +477,11 @@ class H2Protocol(asyncio.Protocol):
             self.core.send_headers(stream_id, status, [(b"content-length", b"0")], self.defaults(), True)
             self.flush_soon()
             return
-        info = self.info if self.proxy is None else self.proxy.apply(self.info, request.headers)
+        info = (
+            self.info
+            if self.proxy is None or not request.forwarded
+            else self.proxy.apply(self.info, request.headers)
+        )
         scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
         self.websockets[stream_id] = session

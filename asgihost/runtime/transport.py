@@ -92,7 +92,7 @@ class Mount(AppPlace):
 class ConnectionLimits:
     """A listener's limits on each connection: its request heads, and requests per connection."""
 
-    __slots__ = ("head", "head_timeout", "requests_per_connection")
+    __slots__ = ("head", "head_timeout", "requests_per_connection", "last_request")
 
     def __init__(
         self,
@@ -103,6 +103,7 @@ class ConnectionLimits:
         self.head = head or HeadLimits()
         self.head_timeout = head_timeout  # 0: none
         self.requests_per_connection = requests_per_connection
+        self.last_request = requests_per_connection or -1  # the request that says "connection: close"
 
     @classmethod
     def from_config(cls, limits: Limits) -> ConnectionLimits:
@@ -343,8 +344,7 @@ class H1Protocol(asyncio.Protocol):
         self.idle_deadline = 0.0
         self.head_timing = False
         self.requests += 1
-        cap = self.limits.requests_per_connection
-        if self.draining or (cap is not None and self.requests >= cap):
+        if self.draining or self.requests == self.limits.last_request:
             request.keep_alive = False  # the server is stopping, or the cap: this is the last one
         try:
             raw_path, query = split_target(request.target)
@@ -362,7 +362,11 @@ class H1Protocol(asyncio.Protocol):
                         host = value
                         break
             mount = routes.match(host, path) or self.shared.not_found
-        info = self.info if self.proxy is None else self.proxy.apply(self.info, request.headers)
+        info = (
+            self.info
+            if self.proxy is None or not request.forwarded
+            else self.proxy.apply(self.info, request.headers)
+        )
         if request.upgrade is not None:
             if mount.websocket is not None and has_token(request.upgrade, b"websocket"):
                 self._on_websocket(request, mount, raw_path, path, query, info)

@@ -104,8 +104,48 @@ def _check_host(value: bytes) -> None:
         _good_hosts.add(value)
 
 
+IDLE, HEAD, BODY = 0, 1, 2  # H1Connection.phase
+
+
 class H1Connection:
     """One HTTP/1.1 connection, server side."""
+
+    # Slots: more than 30 instance attributes would leave CPython's shared-key instance
+    # layout for a plain dict, and every attribute access on the hot path would pay for it.
+    __slots__ = (
+        "_parser",
+        "_limits",
+        "_max_url",
+        "_max_field",
+        "_max_block",
+        "_max_count",
+        "_max_head",
+        "_events",
+        "_url",
+        "_headers",
+        "_expect_continue",
+        "_upgrade",
+        "phase",
+        "_head_bytes",
+        "_header_bytes",
+        "_hosts",
+        "_transfer_encoding",
+        "_content_length",
+        "_forwarded",
+        "_got_data",
+        "_overhead",
+        "_trailers",
+        "_raw_body",
+        "_stream_id",
+        "_current",
+        "_stopped",
+        "head_written",
+        "keep_alive",
+        "_pending_head",
+        "_chunked",
+        "_no_body",
+        "_remaining",
+    )
 
     def __init__(self, limits: HeadLimits | None = None) -> None:
         self._parser = httptools.HttpRequestParser(self)
@@ -121,17 +161,15 @@ class H1Connection:
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
         self._upgrade: bytes | None = None
-        self.in_head = False  # a request head has begun and is not complete
+        self.phase = IDLE  # HEAD: a request head has begun, not ended; BODY: its message has not
         self._head_bytes = 0  # bytes fed whole while in a head (the one that began it not counted)
         self._header_bytes = 0
         self._hosts = 0
         self._transfer_encoding: bytes | None = None
         self._content_length = -1
         self._forwarded = False  # a proxy header is present (read only from trusted peers)
-        self._in_body = False  # a head is complete and its message is not
         self._got_data = False  # body bytes came out of the last feed
         self._overhead = 0  # body-phase bytes without body data: chunk lines, extensions, trailers
-        self._trailer_bytes = 0
         self._trailers = 0
         self._raw_body = 0  # body bytes of an upgrade request still to come
         self._stream_id = 0
@@ -155,14 +193,15 @@ class H1Connection:
             return []
         events: list[Event] = []
         self._events = events
-        was_in_head = self.in_head
+        phase_before = self.phase
         try:
             self._parser.feed_data(data)
-            if self.in_head:
+            phase = self.phase
+            if phase == HEAD:
                 # httptools buffers a header line until it ends: bound what a head may hold
                 # before its lines are seen (the exact checks are in the callbacks). The piece
                 # that began the head is not counted: it may hold the end of a previous body.
-                if not was_in_head:
+                if phase_before != HEAD:
                     self._head_bytes = 0
                 else:
                     self._head_bytes += len(data)
@@ -170,7 +209,7 @@ class H1Connection:
                         raise httptools.HttpParserError("head too large") from ProtocolError(
                             "Request header fields too large.", 431
                         )
-            elif self._in_body:
+            elif phase == BODY:
                 # The same bound for what a body carries besides data (chunk extensions,
                 # trailers): httptools holds a trailer line until it ends.
                 if self._got_data:
@@ -195,7 +234,7 @@ class H1Connection:
             events.append(Upgrade(self._stream_id, trailing))
         except httptools.HttpParserError as exc:
             self._stopped = True
-            self.in_head = False
+            self.phase = IDLE
             cause = exc.__cause__ or exc.__context__  # a limit or check raised in a callback
             if isinstance(cause, ProtocolError):
                 events.append(Malformed(cause))
@@ -207,7 +246,7 @@ class H1Connection:
         """Parse nothing more: the connection is answered and closed."""
         self._stopped = True
         self._raw_body = 0
-        self.in_head = False
+        self.phase = IDLE
 
     def _take_raw_body(self, data: bytes, events: list[Event]) -> list[Event]:
         """The body of an upgrade request, which llhttp does not parse (Content-Length only)."""
@@ -225,12 +264,13 @@ class H1Connection:
         self._headers = []
         self._expect_continue = False
         self._upgrade = None
-        self.in_head = True
+        self.phase = HEAD
         self._header_bytes = 0
         self._hosts = 0
         self._transfer_encoding = None
         self._content_length = -1
         self._forwarded = False
+        self._trailers = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -240,13 +280,13 @@ class H1Connection:
                 raise ProtocolError("Request line too long.", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.in_head:  # a trailer field of a chunked body: bounded as header fields are, dropped
+        if self.phase != HEAD:  # a trailer field: bounded with the head's fields, then dropped
             size = len(name) + len(value)
-            self._trailer_bytes += size + 4
+            self._header_bytes += size + 4
             self._trailers += 1
             if (
                 size > self._max_field
-                or self._trailer_bytes > self._max_block
+                or self._header_bytes > self._max_block
                 or self._trailers > self._max_count
             ):
                 raise ProtocolError("Request trailer fields too large.", 431)
@@ -256,7 +296,7 @@ class H1Connection:
         size = len(name) + len(value)
         if size > self._max_field:
             raise ProtocolError("Request header fields too large.", 431)
-        self._header_bytes += size  # the block and the count are checked once the head ends
+        self._header_bytes += size + 4  # with ": " and CRLF; the block and count are checked at its end
         kind = _SPECIAL_HEADERS.get(name)
         if kind is not None:
             if kind == _HOST:
@@ -282,7 +322,7 @@ class H1Connection:
     def _check_head(self, method: bytes, version: str) -> None:
         """What llhttp lets through and RFC 9112 does not (raised as ProtocolError)."""
         headers = self._headers
-        if len(headers) > self._max_count or self._header_bytes + 4 * len(headers) > self._max_block:
+        if len(headers) > self._max_count or self._header_bytes > self._max_block:
             raise ProtocolError("Request header fields too large.", 431)
         if version != "1.1" and version != "1.0":
             raise ProtocolError(f"HTTP/{version} is not supported.", 505)
@@ -302,10 +342,7 @@ class H1Connection:
     def on_headers_complete(self) -> None:
         parser = self._parser
         raw_method = parser.get_method()
-        self.in_head = False
-        self._in_body = True
-        self._trailer_bytes = 0
-        self._trailers = 0
+        self.phase = BODY
         version = parser.get_http_version()
         headers = self._headers
         if (
@@ -314,7 +351,7 @@ class H1Connection:
             or self._transfer_encoding is not None
             or self._url == b"*"
             or len(headers) > self._max_count
-            or self._header_bytes + 4 * len(headers) > self._max_block  # with ": " and CRLF
+            or self._header_bytes > self._max_block
         ):
             self._check_head(raw_method, version)
         method = _METHODS.get(raw_method)
@@ -350,7 +387,7 @@ class H1Connection:
         self._events.append(Data(self._stream_id, body))
 
     def on_message_complete(self) -> None:
-        self._in_body = False
+        self.phase = IDLE
         if not self._raw_body:
             self._events.append(EndOfMessage(self._stream_id))
 

@@ -25,7 +25,7 @@ from ..logs.access import format_client, format_target
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
-from ..protocols.http1 import CONTINUE_100, DefaultHeaders, H1Connection, HeadLimits, simple_response
+from ..protocols.http1 import CONTINUE_100, HEAD, DefaultHeaders, H1Connection, HeadLimits, simple_response
 from ..protocols.http2 import H2Settings, h2c_upgrade_settings
 from ..protocols.websocket import Handshake, check_upgrade
 from ..routing import RouteTable
@@ -321,7 +321,7 @@ class H1Protocol(asyncio.Protocol):
             timeout = parsing.mount.body_timeout
             if timeout:
                 self.idle_deadline = self.shared.clock.now + timeout
-        elif core.in_head and not self.head_timing:
+        elif core.phase == HEAD and not self.head_timing:
             timeout = self.limits.head_timeout
             if timeout:
                 self.head_timing = True
@@ -481,7 +481,7 @@ class H1Protocol(asyncio.Protocol):
                 self.idle_deadline = self.shared.clock.now + parsing.mount.body_timeout
                 return
             self._body_failed(parsing, ProtocolError("Request body timeout.", 408))
-        elif self.core.in_head:
+        elif self.core.phase == HEAD:
             self.core.stop()
             self.head_timing = False
             self._on_error(ProtocolError("Request head timeout.", 408))

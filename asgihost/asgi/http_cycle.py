@@ -77,6 +77,8 @@ class HTTPCycle:
         "body_size",
         "received",
         "body_limit",
+        "sent",
+        "started",
         "body_complete",
         "body_paused",
         "delivered",
@@ -99,6 +101,8 @@ class HTTPCycle:
         self.body_size = 0  # buffered, not yet handed to the app
         self.received = 0  # the whole body so far
         self.body_limit: int = mount.body_size
+        self.sent = 0  # response body bytes the app gave, for the access log
+        self.started = 0.0  # perf_counter() at the request, when the access log needs it
         self.body_complete = False
         self.body_paused = False
         self.delivered = False
@@ -214,8 +218,10 @@ class HTTPCycle:
             if kind != "http.response.body":
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got {kind!r}.")
             more = message.get("more_body", False)
+            body = message.get("body", b"")
+            self.sent += len(body)
             if not self.disconnected:
-                stream.send_body(self, message.get("body", b""), more or self.trailers)
+                stream.send_body(self, body, more or self.trailers)
             if not more:
                 if self.trailers:
                     self.state = _TRAILERS

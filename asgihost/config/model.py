@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import string
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -370,10 +371,64 @@ class Reload(_Model):
     delay: Seconds = Field(0.25, description="Time between checks for changes.")
 
 
+ACCESS_FIELDS = (
+    "client",
+    "method",
+    "path",
+    "query",
+    "target",
+    "status",
+    "bytes",
+    "duration_ms",
+    "app",
+    "listener",
+    "protocol",
+)
+DEFAULT_ACCESS_FORMAT = '{client} - "{method} {target} {protocol}" {status}'
+
+
+def access_format_fields(template: str) -> tuple[list[str], list[str]]:
+    """The fields and the request headers (``{header[user-agent]}``) an access format names;
+    ValueError for anything else."""
+    fields: list[str] = []
+    headers: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"not a format string: {exc}") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if conversion or spec:
+            raise ValueError(f"{{{name}}}: conversions and format specs are not supported")
+        match = re.fullmatch(r"header\[([A-Za-z0-9!#$%&'*+.^_`|~-]+)\]", name)
+        if match:
+            headers.append(match.group(1).lower())
+        elif name in ACCESS_FIELDS:
+            fields.append(name)
+        else:
+            raise ValueError(
+                f"unknown field {{{name}}}; fields: {', '.join(ACCESS_FIELDS)}, and header[NAME] for a request header"
+            )
+    return fields, headers
+
+
+def _check_access_format(template: str) -> str:
+    access_format_fields(template)
+    return template
+
+
 class Logging(_Model):
     level: LogLevel = Field("info", description="Log level of the server's loggers.")
-    format: Literal["auto", "plain"] = Field("auto", description="auto: rich on a terminal, plain otherwise.")
+    format: Literal["auto", "plain", "json"] = Field(
+        "auto", description="auto: rich on a terminal, plain otherwise; json: one JSON object per line."
+    )
     access_log: bool = Field(True, description="Log one line per response.")
+    access_format: Annotated[str, AfterValidator(_check_access_format)] = Field(
+        DEFAULT_ACCESS_FORMAT,
+        description="The access line: {client} {method} {path} {query} {target} {status} {bytes} {duration_ms} "
+        "{app} {listener} {protocol}, and {header[NAME]} for a request header. JSON lines carry the same fields.",
+    )
     use_colors: bool | None = Field(
         None, description="Colour the log on a terminal (rich); null: when stderr is a terminal."
     )

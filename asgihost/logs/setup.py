@@ -6,6 +6,7 @@ per response). Level names are Uvicorn's, including ``trace`` below ``debug``.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import logging
@@ -27,7 +28,11 @@ LEVELS = {
 }
 
 _PLAIN_FORMAT = "%(levelname)-9s %(message)s"
-_ACCESS_FORMAT = "%(levelname)-9s %(message)s"
+
+
+# Control characters other than newline and tab, written as \xNN: a message may quote what a
+# client sent (an exception's text, a header), and must not forge lines or drive a terminal.
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), *range(0x7F, 0xA0)] if i not in (0x09, 0x0A)}
 
 
 class _PlainFormatter(logging.Formatter):
@@ -38,16 +43,45 @@ class _PlainFormatter(logging.Formatter):
         finally:
             record.levelname = record.levelname[:-1]
 
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return super().formatMessage(record).translate(_CONTROL)
 
-def _handler(use_rich: bool, force_terminal: bool) -> logging.Handler:
-    if use_rich:
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return super().formatException(ei).translate(_CONTROL)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message; an access line's fields
+    (client, method, path, query, status, bytes, duration_ms, app, listener, protocol, ...);
+    a traceback as ``exc_info``. JSON escapes every control character."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):
+            data.update(access)
+        if record.exc_info:
+            data["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+def _handler(use_rich: bool, force_terminal: bool, json_lines: bool = False) -> logging.Handler:
+    if json_lines:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    elif use_rich:
         from rich.console import Console
         from rich.logging import RichHandler
 
         console = Console(stderr=True, force_terminal=force_terminal or None)
-        handler: logging.Handler = RichHandler(
-            console=console, show_path=False, rich_tracebacks=True, markup=False
-        )
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=True, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -112,7 +146,7 @@ def configure_logging(
         for old in list(log.handlers):
             if getattr(old, "_asgihost", False):
                 log.removeHandler(old)
-        handler = _handler(use_rich, force_terminal=bool(use_colors))
+        handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
         handler._asgihost = True  # type: ignore[attr-defined]
         log.addHandler(handler)
         log.propagate = False

@@ -11,9 +11,12 @@ from ..plan import Plan, route_rows
 
 
 def print_summary(plan: Plan, addresses: list[str], workers: int, pid: int) -> None:
-    """Print the table to stderr through rich, unless the server logs below info."""
-    if not logging.getLogger("asgihost.error").isEnabledFor(logging.INFO):
-        return
+    """Print the table to stderr through rich, unless the server logs below info or in JSON."""
+    if (
+        not logging.getLogger("asgihost.error").isEnabledFor(logging.INFO)
+        or plan.config.logging.format == "json"
+    ):
+        return  # below info, or JSON lines for machines: the "running on" lines say it
     from rich import box
     from rich.console import Console
     from rich.table import Table

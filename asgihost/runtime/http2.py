@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
-from ..logs.access import format_client, format_target
+from ..logs.access import format_client
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
@@ -107,8 +108,6 @@ class H2Stream:
         conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
         self.head_sent = True
         conn.flush_soon()
-        if conn.shared.access_logger is not None:
-            conn.log_access(cycle, status)
 
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
         conn = self.conn
@@ -131,8 +130,7 @@ class H2Stream:
         if self.done:
             return
         conn = self.conn
-        if conn.shared.access_logger is not None:
-            conn.log_access(cycle, status)
+        cycle.status = status
         body = HTTPStatus(status).phrase.encode()
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
         conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
@@ -161,8 +159,12 @@ class H2Stream:
 
     def app_finished(self, cycle: HTTPCycle) -> None:
         cycle.mount.active -= 1
-        self.conn.shared.tasks.discard(cycle.task)
+        conn = self.conn
+        conn.shared.tasks.discard(cycle.task)
         cycle.task = None
+        access = conn.shared.access_log
+        if access is not None:
+            access.log_cycle(cycle, conn.listener_name, "HTTP/2")
 
     def _complete(self, cycle: HTTPCycle) -> None:
         self.done = True
@@ -286,6 +288,7 @@ class H2Protocol(asyncio.Protocol):
         info: ConnectionInfo,
         settings: H2Settings,
         proxy: ProxyPolicy | None = None,
+        listener_name: str = "default",
     ) -> None:
         self.shared = shared
         self.routes = routes
@@ -293,6 +296,7 @@ class H2Protocol(asyncio.Protocol):
         self.transport = transport
         self.info = info
         self.proxy = proxy  # set only when the peer is trusted
+        self.listener_name = listener_name
         # HTTP/2 requests also offer response trailers: the scope extensions, made once
         self.http_info = ConnectionInfo(
             info.server, info.client, info.scheme, {**(info.extensions or {}), "http.response.trailers": {}}
@@ -449,9 +453,11 @@ class H2Protocol(asyncio.Protocol):
             return
         stream = H2Stream(self, stream_id)
         if request.content_length > mount.body_size:
-            stream.cycle = HTTPCycle(stream, request, {}, mount)
+            stream.cycle = cycle = HTTPCycle(stream, request, {}, mount)
             self.streams[stream_id] = stream
             stream.reject(413)
+            if shared.access_log is not None:
+                shared.access_log.log_cycle(cycle, self.listener_name, "HTTP/2")
             return
         info = (
             self.http_info
@@ -460,6 +466,8 @@ class H2Protocol(asyncio.Protocol):
         )
         scope = http_scope(info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
+        if shared.access_log is not None:
+            cycle.started = time.perf_counter()
         stream.cycle = cycle
         self.streams[stream_id] = stream
         app = shared.app_for(mount)
@@ -484,6 +492,7 @@ class H2Protocol(asyncio.Protocol):
         )
         scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
+        session.listener_name = self.listener_name
         self.websockets[stream_id] = session
         session.start(self.shared.app_for(mount))
 
@@ -563,13 +572,3 @@ class H2Protocol(asyncio.Protocol):
             self._flush()
         if not self.streams and not self.websockets:
             self.close()
-
-    def log_access(self, cycle: HTTPCycle, status: int) -> None:
-        request = cycle.request
-        self.shared.access_logger.info(  # type: ignore[union-attr]
-            '%s - "%s %s HTTP/2" %d',
-            format_client(cycle.scope.get("client", self.info.client)),
-            request.method,
-            format_target(request.target),
-            status,
-        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..config.model import Limits, WebSocket
-from ..logs.access import format_client, format_target
+from ..logs.access import AccessLog
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
@@ -89,31 +90,36 @@ class Mount(AppPlace):
         self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
 
 
-class ConnectionLimits:
-    """A listener's limits on each connection: its request heads, and requests per connection."""
+class ListenerSettings:
+    """What a listener's connections share: its name, its limits on request heads and requests
+    per connection, and whose proxy headers it believes."""
 
-    __slots__ = ("head", "head_timeout", "requests_per_connection", "last_request")
+    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy")
 
     def __init__(
         self,
+        name: str = "default",
         head: HeadLimits | None = None,
         head_timeout: float = DEFAULT_LIMITS.head_timeout,
         requests_per_connection: int | None = None,
+        proxy: ProxyPolicy | None = None,
     ) -> None:
+        self.name = name
+        self.proxy = proxy
         self.head = head or HeadLimits()
         self.head_timeout = head_timeout  # 0: none
         self.requests_per_connection = requests_per_connection
         self.last_request = requests_per_connection or -1  # the request that says "connection: close"
 
     @classmethod
-    def from_config(cls, limits: Limits) -> ConnectionLimits:
+    def from_config(cls, name: str, limits: Limits, proxy: ProxyPolicy | None) -> ListenerSettings:
         head = HeadLimits(
             limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
         )
-        return cls(head, limits.head_timeout, limits.requests_per_connection)
+        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy)
 
 
-DEFAULT_CONNECTION_LIMITS = ConnectionLimits()
+DEFAULT_LISTENER_SETTINGS = ListenerSettings()
 
 
 class ServerState:
@@ -126,14 +132,14 @@ class ServerState:
         keep_alive_timeout: float,
         limit_concurrency: int | None,
         logger: logging.Logger,
-        access_logger: logging.Logger | None,
+        access_log: AccessLog | None,
     ) -> None:
         self.defaults = defaults
         self.clock = clock
         self.keep_alive_timeout = keep_alive_timeout
         self.limit_concurrency = limit_concurrency
         self.logger = logger
-        self.access_logger = access_logger
+        self.access_log = access_log  # None when the access log is off
         self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.requests = 0  # served so far, for max_requests
@@ -207,21 +213,20 @@ class H1Protocol(asyncio.Protocol):
         scheme: str = "http",
         h2: H2Settings | None = None,
         h1: bool = True,
-        limits: ConnectionLimits | None = None,
-        proxy: ProxyPolicy | None = None,
+        listener: ListenerSettings | None = None,
     ) -> None:
         self.shared = shared
-        self.proxy = proxy  # the listener's; kept by connection_made only for a trusted peer
+        self.listener = listener = listener or DEFAULT_LISTENER_SETTINGS
+        self.proxy = listener.proxy  # kept by connection_made only for a trusted peer
         self.routes = routes
         self.loop = loop
-        self.limits = limits = limits or DEFAULT_CONNECTION_LIMITS
         self.scheme = scheme
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
         self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
         self.fresh = True  # no byte received yet
         self.served = False  # a response has been completed on this connection
         self.logger = shared.logger
-        self.core = H1Connection(limits.head)
+        self.core = H1Connection(listener.head)
         self.requests = 0  # requests begun on this connection
         self.head_timing = False  # idle_deadline is the deadline of the head being received
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
@@ -322,7 +327,7 @@ class H1Protocol(asyncio.Protocol):
             if timeout:
                 self.idle_deadline = self.shared.clock.now + timeout
         elif core.phase == HEAD and not self.head_timing:
-            timeout = self.limits.head_timeout
+            timeout = self.listener.head_timeout
             if timeout:
                 self.head_timing = True
                 self.idle_deadline = self.shared.clock.now + timeout
@@ -344,7 +349,7 @@ class H1Protocol(asyncio.Protocol):
         self.idle_deadline = 0.0
         self.head_timing = False
         self.requests += 1
-        if self.draining or self.requests == self.limits.last_request:
+        if self.draining or self.requests == self.listener.last_request:
             request.keep_alive = False  # the server is stopping, or the cap: this is the last one
         try:
             raw_path, query = split_target(request.target)
@@ -381,6 +386,8 @@ class H1Protocol(asyncio.Protocol):
             self._on_error(ProtocolError("Request body too large.", 413))
             return
         cycle = HTTPCycle(self, request, http_scope(info, request, mount, raw_path, path, query), mount)
+        if self.shared.access_log is not None:
+            cycle.started = time.perf_counter()
         self.parsing = cycle
         if self.cycle is None:
             self._start(cycle)
@@ -409,7 +416,9 @@ class H1Protocol(asyncio.Protocol):
         self.closing = True
         self.idle_deadline = 0.0
         self.upgrading_h2 = None
-        protocol = H2Protocol(shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy)
+        protocol = H2Protocol(
+            shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy, self.listener.name
+        )
         self.transport.set_protocol(protocol)
         if upgrade is None:
             protocol.start(initial)
@@ -439,6 +448,7 @@ class H1Protocol(asyncio.Protocol):
             self.write_paused,
         )
         protocol.read_paused = self.read_paused
+        protocol.listener_name = self.listener.name
         self.transport.set_protocol(protocol)
         protocol.start(app)
 
@@ -465,8 +475,7 @@ class H1Protocol(asyncio.Protocol):
             return
         if cycle.state is Response.START or not self.core.head_written:
             self.cycle = None  # nothing of its response was written: the error is the response
-            if self.shared.access_logger is not None:
-                self._log_access(cycle, error.status_hint)
+            cycle.status = error.status_hint  # what the access log says once the app has finished
             self._write_error(error)
         else:
             self.close()
@@ -579,9 +588,6 @@ class H1Protocol(asyncio.Protocol):
         data = self.core.start_response(cycle.request, status, headers, self.shared.defaults)
         if data:
             self.transport.write(data)
-        access = self.shared.access_logger
-        if access is not None:
-            self._log_access(cycle, status)
 
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
         data = self.core.send_body(body, more)
@@ -600,8 +606,6 @@ class H1Protocol(asyncio.Protocol):
         if cycle is not self.cycle or self.closing:
             return
         self.cycle = None
-        if self.shared.access_logger is not None:
-            self._log_access(cycle, status)
         self.transport.write(simple_response(status, _REASONS[status], self.shared.defaults))
         self.close()
 
@@ -612,14 +616,6 @@ class H1Protocol(asyncio.Protocol):
         cycle.mount.active -= 1
         self.shared.tasks.discard(cycle.task)
         cycle.task = None
-
-    def _log_access(self, cycle: HTTPCycle, status: int) -> None:
-        request = cycle.request
-        self.shared.access_logger.info(  # type: ignore[union-attr]
-            '%s - "%s %s HTTP/%s" %d',
-            format_client(cycle.scope["client"]),
-            request.method,
-            format_target(request.target),
-            request.http_version,
-            status,
-        )
+        access = self.shared.access_log
+        if access is not None:
+            access.log_cycle(cycle, self.listener.name, "HTTP/" + cycle.request.http_version)

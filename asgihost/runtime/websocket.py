@@ -25,7 +25,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.ws_cycle import WebSocketCycle
-from ..logs.access import format_client, format_target
+from ..logs.access import format_client
 from ..protocols.events import Request
 from ..protocols.http1 import H1Connection, simple_response
 from ..protocols.websocket import (
@@ -72,6 +72,7 @@ class WebSocketSession:
         self.closing = False  # the session has ended (or is ending): nothing more is written
         self.ws: WSConnection | None = None
         self.pending = bytearray(trailing)  # bytes before the accept
+        self.listener_name = "default"  # the listener's, for the access log; set by who creates it
         self.cycle = WebSocketCycle(self, scope, mount)
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
@@ -264,13 +265,20 @@ class WebSocketSession:
             self.abort()
 
     def _log_access(self, status: int) -> None:
-        access = self.shared.access_logger
+        access = self.shared.access_log
         if access is not None:
-            access.info(
-                '%s - "WebSocket %s" %d',
-                format_client(self.cycle.scope["client"]),
-                format_target(self.request.target),
+            request = self.request
+            access.log(
+                self.cycle.scope["client"],
+                request.method,
+                request.target,
+                request.headers,
                 status,
+                0,
+                0.0,
+                self.mount.name,
+                self.listener_name,
+                "WebSocket",
             )
 
 

@@ -25,6 +25,7 @@ from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
 from ..asgi.proxy import ProxyPolicy
 from ..logs import reopen_log_files
+from ..logs.access import AccessLog
 from ..logs.summary import print_summary
 from ..protocols.http1 import DefaultHeaders
 from ..protocols.http2 import H2Settings
@@ -34,7 +35,7 @@ from .clock import Clock
 from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
-from .transport import ConnectionLimits, H1Protocol, Mount, ServerState
+from .transport import H1Protocol, ListenerSettings, Mount, ServerState
 
 if TYPE_CHECKING:
     from ..api import Config
@@ -143,7 +144,11 @@ class Server:
             keep_alive_timeout=hc.limits.keep_alive_timeout,
             limit_concurrency=hc.limits.concurrency,
             logger=logger,
-            access_logger=access if access.isEnabledFor(logging.INFO) and not access.disabled else None,
+            access_log=(
+                AccessLog(access, hc.logging.access_format)
+                if access.isEnabledFor(logging.INFO) and not access.disabled
+                else None
+            ),
         )
         mounts = {
             spec.name: Mount(
@@ -209,19 +214,18 @@ class Server:
             scheme = "https" if context is not None else "http"
             h2 = http2 if "h2" in listener.protocols else None
             h1 = "http/1.1" in listener.protocols
-            limits = ConnectionLimits.from_config(listener.limits)
             proxy_cfg = listener.config.proxy
             proxy = ProxyPolicy(proxy_cfg.trusted, proxy_cfg.headers) if proxy_cfg.enabled else None
+            settings = ListenerSettings.from_config(listener.name, listener.limits, proxy)
 
             def factory(
                 routes: RouteTable[Mount] = routes,
                 scheme: str = scheme,
                 h2: H2Settings | None = h2,
                 h1: bool = h1,
-                limits: ConnectionLimits = limits,
-                proxy: ProxyPolicy | None = proxy,
+                settings: ListenerSettings = settings,
             ) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme, h2, h1, limits, proxy)
+                return H1Protocol(state, routes, loop, scheme, h2, h1, settings)
 
             server = await loop.create_server(
                 factory,

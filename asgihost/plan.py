@@ -120,6 +120,14 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
     problems += _bind_conflicts(config, base)
     problems += _tls_problems(config, base)
     problems += _process_file_problems(config, base)
+    for index, ref in enumerate(config.health.listeners or ()):
+        if ref not in config.listeners:
+            problems.append(
+                Problem(
+                    f"health.listeners.{index}",
+                    f'no listener is named "{ref}" (listeners: {", ".join(names)})',
+                )
+            )
     return problems
 
 

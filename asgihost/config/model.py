@@ -352,6 +352,24 @@ class Http2(_Model):
     )
 
 
+class Health(_Model):
+    """A health check the server answers itself, before any app: 200 once every app's lifespan
+    startup has finished, 503 while the server drains (so a load balancer or a Kubernetes
+    probe stops sending before it stops)."""
+
+    path: MountPath | None = Field(
+        None, description='The path, such as "/healthz"; not set: no health check.'
+    )
+    listeners: list[Name] | None = Field(
+        None, description="The listeners that answer it; not set: every one."
+    )
+    drain_delay: Seconds = Field(
+        0.0,
+        description="On SIGTERM or SIGINT, go on serving this long with the health check at 503 (so "
+        "load balancers stop sending) before the graceful stop begins.",
+    )
+
+
 class Reload(_Model):
     """Development reload: restart the server when a watched file changes (never in production)."""
 
@@ -630,5 +648,6 @@ class HostConfig(_Model):
     websocket: WebSocket = Field(default_factory=WebSocket)
     http2: Http2 = Field(default_factory=Http2)
     reload: Reload = Field(default_factory=Reload)
+    health: Health = Field(default_factory=Health)
     listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
     apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

@@ -20,6 +20,7 @@ from .model import (
     AppLimits,
     AppWebSocket,
     Bind,
+    Health,
     HostConfig,
     Http2,
     Limits,
@@ -52,6 +53,7 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[websocket]", WebSocket, "WebSocket settings; an app may override them."),
     ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
     ("[reload]", Reload, "Development reload on file changes (watchfiles)."),
+    ("[health]", Health, "A health check answered by the server itself."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
     (
         "[listeners.NAME.proxy]",

@@ -35,7 +35,7 @@ from .websocket import WebSocketSession
 if TYPE_CHECKING:
     from ..asgi.proxy import ProxyPolicy
     from ..routing import RouteTable
-    from .transport import Mount, ServerState
+    from .transport import ListenerSettings, Mount, ServerState
 
 _NO_ERROR = 0x0
 _CANCEL = 0x8
@@ -287,8 +287,8 @@ class H2Protocol(asyncio.Protocol):
         transport: asyncio.Transport,
         info: ConnectionInfo,
         settings: H2Settings,
-        proxy: ProxyPolicy | None = None,
-        listener_name: str = "default",
+        proxy: ProxyPolicy | None,
+        listener: ListenerSettings,
     ) -> None:
         self.shared = shared
         self.routes = routes
@@ -296,7 +296,8 @@ class H2Protocol(asyncio.Protocol):
         self.transport = transport
         self.info = info
         self.proxy = proxy  # set only when the peer is trusted
-        self.listener_name = listener_name
+        self.listener = listener
+        self.listener_name = listener.name
         # HTTP/2 requests also offer response trailers: the scope extensions, made once
         self.http_info = ConnectionInfo(
             info.server, info.client, info.scheme, {**(info.extensions or {}), "http.response.trailers": {}}
@@ -440,7 +441,9 @@ class H2Protocol(asyncio.Protocol):
             return
         routes = self.routes
         mount = routes.only
-        if mount is None:
+        if path == self.listener.health:
+            mount = shared.health
+        elif mount is None:
             host = None
             if routes.needs_host:
                 for name, value in request.headers:

@@ -94,7 +94,7 @@ class ListenerSettings:
     """What a listener's connections share: its name, its limits on request heads and requests
     per connection, and whose proxy headers it believes."""
 
-    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy")
+    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy", "health")
 
     def __init__(
         self,
@@ -103,20 +103,24 @@ class ListenerSettings:
         head_timeout: float = DEFAULT_LIMITS.head_timeout,
         requests_per_connection: int | None = None,
         proxy: ProxyPolicy | None = None,
+        health: str | None = None,
     ) -> None:
         self.name = name
         self.proxy = proxy
+        self.health = health  # the path the server answers itself, if any
         self.head = head or HeadLimits()
         self.head_timeout = head_timeout  # 0: none
         self.requests_per_connection = requests_per_connection
         self.last_request = requests_per_connection or -1  # the request that says "connection: close"
 
     @classmethod
-    def from_config(cls, name: str, limits: Limits, proxy: ProxyPolicy | None) -> ListenerSettings:
+    def from_config(
+        cls, name: str, limits: Limits, proxy: ProxyPolicy | None, health: str | None
+    ) -> ListenerSettings:
         head = HeadLimits(
             limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
         )
-        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy)
+        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy, health)
 
 
 DEFAULT_LISTENER_SETTINGS = ListenerSettings()
@@ -144,6 +148,8 @@ class ServerState:
         self.tasks: set[asyncio.Task[None]] = set()
         self.requests = 0  # served so far, for max_requests
         self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)  # reads no body
+        self.draining = False  # shutting down: the health check says 503
+        self.health = Mount("health", self.health_check, "", "", {}, None, keep_alive_timeout)
 
     def app_for(self, mount: Mount) -> Any:
         """The app that answers a new request or WebSocket on ``mount``: its own, or a 503 when
@@ -155,6 +161,18 @@ class ServerState:
             self.logger.warning("Exceeded concurrency limit.")
             return service_unavailable
         return mount.app
+
+    async def health_check(self, scope: Any, receive: Any, send: Any) -> None:
+        """The server's own answer on the health path: it serves (every lifespan startup has
+        finished before any listener accepts), or it drains."""
+        status, body = (503, b"draining\n") if self.draining else (200, b"ok\n")
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(body)),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def sweep_idle(self) -> None:
         """Every connection past its deadline (idle keep-alive, slow head, stalled body) is told."""
@@ -359,7 +377,9 @@ class H1Protocol(asyncio.Protocol):
             return
         routes = self.routes
         mount = routes.only
-        if mount is None:
+        if path == self.listener.health:
+            mount = self.shared.health
+        elif mount is None:
             host = None
             if routes.needs_host:
                 for name, value in request.headers:
@@ -417,7 +437,7 @@ class H1Protocol(asyncio.Protocol):
         self.idle_deadline = 0.0
         self.upgrading_h2 = None
         protocol = H2Protocol(
-            shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy, self.listener.name
+            shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy, self.listener
         )
         self.transport.set_protocol(protocol)
         if upgrade is None:

@@ -216,7 +216,11 @@ class Server:
             h1 = "http/1.1" in listener.protocols
             proxy_cfg = listener.config.proxy
             proxy = ProxyPolicy(proxy_cfg.trusted, proxy_cfg.headers) if proxy_cfg.enabled else None
-            settings = ListenerSettings.from_config(listener.name, listener.limits, proxy)
+            health = self.config.host_config.health
+            health_path = (
+                health.path if health.listeners is None or listener.name in health.listeners else None
+            )
+            settings = ListenerSettings.from_config(listener.name, listener.limits, proxy, health_path)
 
             def factory(
                 routes: RouteTable[Mount] = routes,
@@ -241,7 +245,16 @@ class Server:
     async def _main_loop(self, state: ServerState) -> None:
         clock = state.clock
         ticks = 0
-        while not self.should_exit:
+        drain_delay = self.config.host_config.health.drain_delay
+        stop_at = 0.0  # with a drain delay, once asked to stop: when the graceful stop begins
+        while True:
+            if self.should_exit:
+                if self.force_exit or not drain_delay or 0.0 < stop_at <= clock.now:
+                    break
+                if not stop_at:
+                    stop_at = clock.now + drain_delay
+                    state.draining = True
+                    logger.info("Health check answers 503; the graceful stop begins in %.3g s", drain_delay)
             await asyncio.sleep(TICK_S)
             clock.tick()
             ticks += 1
@@ -260,6 +273,7 @@ class Server:
 
     async def _shutdown(self, state: ServerState) -> None:
         logger.info("Shutting down")
+        state.draining = True  # the health check answers 503 from now on
         for server in self.servers:
             server.close()
         for path in self._unix_paths:

@@ -176,8 +176,9 @@ def _child_config(recipe: Recipe) -> Config:
 
 def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: int | None) -> None:
     """One worker of a supervisor: serve on the inherited sockets; say "ready" once serving,
-    answer pings from the event loop (so a stuck loop fails its health check), ask to be
-    recycled after ``max_requests``."""
+    answer pings from the event loop (so a stuck loop fails its health check; with metrics, a
+    ping brings the sum over all workers and the pong takes this one's), ask to be recycled
+    after ``max_requests``."""
     import asyncio
 
     from .runtime import loop as loops
@@ -187,11 +188,16 @@ def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: in
     server = Server(config)
     server.supervised = True
     server.show_summary = False
+    server.metrics_from_supervisor = True
 
     def on_pipe() -> None:
         try:
-            if pipe.recv() == "ping":
+            message = pipe.recv()
+            if message == "ping":
                 pipe.send("pong")
+            elif isinstance(message, tuple) and message[0] == "ping":  # with metrics: the sum, ours back
+                server.metrics_aggregate = message[1]
+                pipe.send(("pong", server.metrics_snapshot()))
         except (EOFError, OSError):  # the supervisor is gone: stop
             asyncio.get_running_loop().remove_reader(pipe.fileno())
             server.should_exit = True

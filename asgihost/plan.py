@@ -53,6 +53,7 @@ class Plan:
     config: HostConfig
     apps: tuple[AppSpec, ...]
     listeners: tuple[ListenerSpec, ...]
+    metrics_bind: Bind | None = None  # [metrics] bind, with a relative Unix path resolved
 
 
 def _resolve(base_dir: Path, path: str) -> str:
@@ -120,14 +121,21 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
     problems += _bind_conflicts(config, base)
     problems += _tls_problems(config, base)
     problems += _process_file_problems(config, base)
-    for index, ref in enumerate(config.health.listeners or ()):
-        if ref not in config.listeners:
-            problems.append(
-                Problem(
-                    f"health.listeners.{index}",
-                    f'no listener is named "{ref}" (listeners: {", ".join(names)})',
+    for section in ("health", "metrics"):
+        for index, ref in enumerate(getattr(config, section).listeners or ()):
+            if ref not in config.listeners:
+                problems.append(
+                    Problem(
+                        f"{section}.listeners.{index}",
+                        f'no listener is named "{ref}" (listeners: {", ".join(names)})',
+                    )
                 )
-            )
+    metrics_bind = config.metrics.bind
+    if metrics_bind is not None:
+        taken = {str(_bind(base, listener.bind)): name for name, listener in config.listeners.items()}
+        other = taken.get(str(_bind(base, metrics_bind)))
+        if other is not None:
+            problems.append(Problem("metrics.bind", f'{metrics_bind} is the address of listener "{other}"'))
     return problems
 
 
@@ -280,7 +288,8 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 ),
             )
         )
-    return Plan(config, tuple(apps), tuple(listeners))
+    metrics_bind = None if config.metrics.bind is None else _bind(base, config.metrics.bind)
+    return Plan(config, tuple(apps), tuple(listeners), metrics_bind)
 
 
 def route_rows(plan: Plan) -> list[dict[str, Any]]:

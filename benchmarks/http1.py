@@ -197,6 +197,9 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
 # ---- servers ---------------------------------------------------------------------------------------
 
 
+METRICS = "asgihost+metrics"
+
+
 def server_argv(name: str, app: str, port: int, loop: str, extra: list[str]) -> list[str]:
     common = [
         f"apps:{app}",
@@ -217,6 +220,10 @@ def server_argv(name: str, app: str, port: int, loop: str, extra: list[str]) -> 
     ]
     if name == "asgihost":
         return [sys.executable, "-m", "asgihost", "run", *common]
+    if name == METRICS:  # the same, with [metrics] counting every request (a file: no flag turns them on)
+        site = Path(tempfile.gettempdir()) / f"asgihost-bench-metrics-{app}.toml"
+        site.write_text(f'[metrics]\npath = "/metrics"\n[apps.main]\napp = "apps:{app}"\n')
+        return [sys.executable, "-m", "asgihost", "run", str(site), *common[1:]]
     if name == "uvicorn":
         return [sys.executable, "-m", "uvicorn", *common]
     raise ValueError(name)
@@ -472,6 +479,9 @@ def summarize(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
             "median_rss_after_load_kib": median_or_none([r["rss_after_kib"] for r in rounds]),
             "median_kib_per_idle_conn": median_or_none([r["kib_per_conn"] for r in idle]),
         }
+    if "asgihost" in summary and METRICS in summary:
+        plain, counted = summary["asgihost"]["median_rps"], summary[METRICS]["median_rps"]
+        summary["metrics_cost"] = counted / plain if plain and counted else None
     if "asgihost" in summary and "uvicorn" in summary:
         a, u = summary["asgihost"], summary["uvicorn"]
 
@@ -490,13 +500,13 @@ def print_summary(summary: dict[str, Any], names: list[str], ctx: dict[str, Any]
     print(file=out)
     print(f"throughput ({ctx['label']})", file=out)
     print(
-        f"{'server':<10} {'median req/s':>12} {'min':>9} {'max':>9} {'p50':>9} {'p99':>9} {'errors':>7}",
+        f"{'server':<17} {'median req/s':>12} {'min':>9} {'max':>9} {'p50':>9} {'p99':>9} {'errors':>7}",
         file=out,
     )
     for name in names:
         s = summary[name]
         print(
-            f"{name:<10} {s['median_rps']:>12,.0f} {s['min_rps']:>9,.0f} {s['max_rps']:>9,.0f} "
+            f"{name:<17} {s['median_rps']:>12,.0f} {s['min_rps']:>9,.0f} {s['max_rps']:>9,.0f} "
             f"{fmt_ms(s['median_p50_ms']):>9} {fmt_ms(s['median_p99_ms']):>9} {s['errors']:>7}",
             file=out,
         )
@@ -506,6 +516,9 @@ def print_summary(summary: dict[str, Any], names: list[str], ctx: dict[str, Any]
         for name in names:
             v = summary[name]["median_kib_per_idle_conn"]
             print(f"{name:<10} {v:>8.1f} KiB/conn" if v is not None else f"{name:<10} ?", file=out)
+    cost = summary.get("metrics_cost")
+    if cost is not None:
+        print(f"{METRICS}/asgihost: req/s {cost:.3f}x ({(1 - cost) * 100:.1f}% for counting)", file=out)
     ratios = summary.get("ratio_asgihost_over_uvicorn")
     if ratios:
         print(file=out)
@@ -546,6 +559,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="idle keep-alive connections for the memory phase; 0 skips it [1000]",
     )
     p.add_argument("--idle-rounds", type=bounded_int(1, 20), default=None, help="memory rounds [= --rounds]")
+    p.add_argument(
+        "--with-metrics",
+        action="store_true",
+        help="also measure asgihost with [metrics] on, to show what counting costs",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     return p.parse_args(argv)
 
@@ -582,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     names = ["asgihost"]
+    if args.with_metrics:
+        names.append(METRICS)
     notes: list[str] = []
     if installed("uvicorn"):
         names.append("uvicorn")

@@ -370,6 +370,20 @@ class Health(_Model):
     )
 
 
+class Metrics(_Model):
+    """Prometheus metrics: requests by app, status class and protocol, a latency histogram,
+    open connections, active WebSockets, worker restarts. With workers, the numbers are the
+    sum over all of them (as of the last second)."""
+
+    bind: BindAddress | None = Field(
+        None, description='A listener of their own, such as "127.0.0.1:9100" (served at any path).'
+    )
+    path: MountPath | None = Field(None, description='A path on the app listeners, such as "/metrics".')
+    listeners: list[Name] | None = Field(
+        None, description="The app listeners that answer the path; not set: every one."
+    )
+
+
 class Reload(_Model):
     """Development reload: restart the server when a watched file changes (never in production)."""
 
@@ -649,5 +663,6 @@ class HostConfig(_Model):
     http2: Http2 = Field(default_factory=Http2)
     reload: Reload = Field(default_factory=Reload)
     health: Health = Field(default_factory=Health)
+    metrics: Metrics = Field(default_factory=Metrics)
     listeners: dict[Name, Listener] = Field(default_factory=lambda: {"default": Listener()}, min_length=1)
     apps: dict[Name, App] = Field(min_length=1, description="The applications to serve, by name.")

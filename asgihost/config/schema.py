@@ -27,6 +27,7 @@ from .model import (
     Listener,
     ListenerLimits,
     Logging,
+    Metrics,
     Proxy,
     Reload,
     Server,
@@ -54,6 +55,7 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("[http2]", Http2, "HTTP/2 settings, for every listener that serves h2."),
     ("[reload]", Reload, "Development reload on file changes (watchfiles)."),
     ("[health]", Health, "A health check answered by the server itself."),
+    ("[metrics]", Metrics, "Prometheus metrics, on a listener of their own or a path."),
     ("[listeners.NAME]", Listener, "Where the server listens. Without any, one listener on 127.0.0.1:8000."),
     (
         "[listeners.NAME.proxy]",

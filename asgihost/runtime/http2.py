@@ -162,9 +162,12 @@ class H2Stream:
         conn = self.conn
         conn.shared.tasks.discard(cycle.task)
         cycle.task = None
-        access = conn.shared.access_log
-        if access is not None:
-            access.log_cycle(cycle, conn.listener_name, "HTTP/2")
+        shared = conn.shared
+        stats = cycle.mount.stats
+        if stats is not None:
+            stats.observe(cycle.status, 2, time.perf_counter() - cycle.started)
+        if shared.access_log is not None:
+            shared.access_log.log_cycle(cycle, conn.listener_name, "HTTP/2")
 
     def _complete(self, cycle: HTTPCycle) -> None:
         self.done = True
@@ -441,8 +444,9 @@ class H2Protocol(asyncio.Protocol):
             return
         routes = self.routes
         mount = routes.only
-        if path == self.listener.health:
-            mount = shared.health
+        own = self.listener.own
+        if own is not None and path in own:
+            mount = own[path]
         elif mount is None:
             host = None
             if routes.needs_host:
@@ -469,7 +473,7 @@ class H2Protocol(asyncio.Protocol):
         )
         scope = http_scope(info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
-        if shared.access_log is not None:
+        if shared.timing:
             cycle.started = time.perf_counter()
         stream.cycle = cycle
         self.streams[stream_id] = stream

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..logs import reopen_log_files
 from ..logs.summary import print_summary
+from ..metrics import Snapshot, exposition, merge, retire
+from .metrics_server import serve_metrics
 from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .sockets import BindError, bind, display_address, remove_unix_socket
 
@@ -58,6 +60,7 @@ class Worker:
         "retiring",
         "recycling",
         "killed",
+        "metrics",
     )
 
     def __init__(self, process: BaseProcess, pipe: Connection, generation: int) -> None:
@@ -70,6 +73,7 @@ class Worker:
         self.retiring = False  # SIGTERM sent: draining, not counted
         self.recycling = False  # asked to be replaced; its successor is starting
         self.killed = False  # hung: SIGKILL sent
+        self.metrics: Snapshot | None = None  # its latest, from its last pong
 
 
 class Supervisor:
@@ -88,6 +92,11 @@ class Supervisor:
         self.previous: tuple[Config, list[socket.socket], int] | None = None  # while a reload starts
         self.reopen_logs = False
         self.announced = False  # the summary table is printed once the first workers all serve
+        hc = config.host_config
+        self.metrics_on = hc.metrics.bind is not None or hc.metrics.path is not None
+        self.retired: list[Snapshot] = []  # metrics of workers that are gone, summed into one
+        self.restarts = 0  # workers replaced after dying or hanging
+        self._metrics_server: Any = None
 
     # ---- the loop ----------------------------------------------------------------------------
 
@@ -111,8 +120,15 @@ class Supervisor:
         try:
             for listener in self.config.plan.listeners:
                 self.sockets.append(bind(listener.bind, listener.config.backlog, listener.config.mode))
+            metrics_bind = self.config.plan.metrics_bind
+            if metrics_bind is not None:
+                metrics_sock = bind(metrics_bind, 128, 0o666)
+                self._metrics_server = serve_metrics(metrics_sock, lambda: exposition(self.metrics_total()))
+                logger.info("Metrics on %s (the sum over every worker)", display_address(metrics_sock))
         except BindError as exc:
             logger.error("%s", exc)
+            for sock in self.sockets:
+                sock.close()
             return 1
         for sig in (
             signal.SIGINT,
@@ -142,6 +158,12 @@ class Supervisor:
                 self._step()
         finally:
             self._stop_all()
+            if self._metrics_server is not None:
+                self._metrics_server.shutdown()
+                self._metrics_server.server_close()
+                metrics_bind = self.config.plan.metrics_bind
+                if metrics_bind is not None and metrics_bind.kind == "unix":
+                    remove_unix_socket(metrics_bind.path)
             for sock in self.sockets:
                 sock.close()
             for listener in self.config.plan.listeners:
@@ -182,8 +204,9 @@ class Supervisor:
                     )
                     worker.killed = True
                     worker.process.kill()
+                    self.restarts += 1
                 elif not worker.ping_sent and now - worker.last_ping >= PING_EVERY_S:
-                    self._send(worker, "ping")
+                    self._send(worker, ("ping", self.metrics_total()) if self.metrics_on else "ping")
                     worker.ping_sent = worker.last_ping = now
         serving = [
             w for w in self.workers if w.generation == self.generation and not w.retiring and not w.recycling
@@ -216,6 +239,9 @@ class Supervisor:
                 self._print_summary()
         elif message == "pong":
             worker.ping_sent = 0.0
+        elif isinstance(message, tuple) and message[0] == "pong":
+            worker.ping_sent = 0.0
+            worker.metrics = message[1]
         elif message == "recycle" and not worker.recycling:
             logger.info("Worker [%d] reached its max requests; replacing it", worker.process.pid)
             worker.recycling = True
@@ -224,6 +250,8 @@ class Supervisor:
     def _exited(self, worker: Worker) -> None:
         self.workers.remove(worker)
         worker.pipe.close()
+        if worker.metrics is not None:  # its counts stay in the sums
+            self.retired = [merge([*self.retired, retire(worker.metrics)])]
         code = worker.process.exitcode
         if worker.retiring:
             return
@@ -240,6 +268,15 @@ class Supervisor:
             self.exit_code = code if code and code > 0 else 3
             return
         logger.warning("Worker [%d] died (exit code %s); starting a new one", worker.process.pid, code)
+        self.restarts += 1
+
+    def metrics_total(self) -> Snapshot:
+        """The sum over every worker (as of its last pong) and the workers that are gone."""
+        live = [w.metrics for w in list(self.workers) if w.metrics is not None]  # draining ones too
+        total = merge([*live, *self.retired])
+        total["restarts"] = self.restarts
+        total["workers"] = len([w for w in self.workers if w.ready and not w.retiring])
+        return total
 
     def _print_summary(self) -> None:
         tls = [listener.tls is not None for listener in self.config.plan.listeners]
@@ -346,7 +383,7 @@ class Supervisor:
         if worker.process.is_alive():
             worker.process.terminate()  # SIGTERM: drain and stop
 
-    def _send(self, worker: Worker, message: str) -> None:
+    def _send(self, worker: Worker, message: Any) -> None:
         try:
             worker.pipe.send(message)
         except (BrokenPipeError, OSError):

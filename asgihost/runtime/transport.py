@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from bisect import bisect_left
 from collections import deque
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..config.model import Limits, WebSocket
 from ..logs.access import AccessLog
+from ..metrics import BUCKETS, CONTENT_TYPE, AppStats, Recorder
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
@@ -64,6 +66,7 @@ class Mount(AppPlace):
         "active",
         "body_size",
         "body_timeout",
+        "stats",
     )
 
     def __init__(
@@ -88,13 +91,14 @@ class Mount(AppPlace):
         self.active = 0  # requests and WebSocket sessions of this app in flight
         self.body_size = body_size  # 413 beyond
         self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
+        self.stats: AppStats | None = None  # its metrics, when there are metrics
 
 
 class ListenerSettings:
     """What a listener's connections share: its name, its limits on request heads and requests
     per connection, and whose proxy headers it believes."""
 
-    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy", "health")
+    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy", "own")
 
     def __init__(
         self,
@@ -103,11 +107,11 @@ class ListenerSettings:
         head_timeout: float = DEFAULT_LIMITS.head_timeout,
         requests_per_connection: int | None = None,
         proxy: ProxyPolicy | None = None,
-        health: str | None = None,
+        own: dict[str, Mount] | None = None,
     ) -> None:
         self.name = name
         self.proxy = proxy
-        self.health = health  # the path the server answers itself, if any
+        self.own = own or None  # paths the server answers itself (health, metrics), if any
         self.head = head or HeadLimits()
         self.head_timeout = head_timeout  # 0: none
         self.requests_per_connection = requests_per_connection
@@ -115,12 +119,12 @@ class ListenerSettings:
 
     @classmethod
     def from_config(
-        cls, name: str, limits: Limits, proxy: ProxyPolicy | None, health: str | None
+        cls, name: str, limits: Limits, proxy: ProxyPolicy | None, own: dict[str, Mount]
     ) -> ListenerSettings:
         head = HeadLimits(
             limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
         )
-        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy, health)
+        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy, own)
 
 
 DEFAULT_LISTENER_SETTINGS = ListenerSettings()
@@ -137,6 +141,7 @@ class ServerState:
         limit_concurrency: int | None,
         logger: logging.Logger,
         access_log: AccessLog | None,
+        metrics: Recorder | None = None,
     ) -> None:
         self.defaults = defaults
         self.clock = clock
@@ -144,12 +149,18 @@ class ServerState:
         self.limit_concurrency = limit_concurrency
         self.logger = logger
         self.access_log = access_log  # None when the access log is off
+        self.metrics = metrics  # None when there are no metrics
+        self.timing = access_log is not None or metrics is not None  # exchanges note when they began
+        self.metrics_text: Any = None  # () -> bytes: the exposition the metrics path answers with
         self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.requests = 0  # served so far, for max_requests
-        self.not_found = Mount("", not_found, "", "", {}, None, keep_alive_timeout)  # reads no body
+        self.not_found = Mount(
+            "-", not_found, "", "", {}, None, keep_alive_timeout
+        )  # no app: "-"; reads no body
         self.draining = False  # shutting down: the health check says 503
         self.health = Mount("health", self.health_check, "", "", {}, None, keep_alive_timeout)
+        self.metrics_mount = Mount("metrics", self.metrics_page, "", "", {}, None, keep_alive_timeout)
 
     def app_for(self, mount: Mount) -> Any:
         """The app that answers a new request or WebSocket on ``mount``: its own, or a 503 when
@@ -173,6 +184,21 @@ class ServerState:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def metrics_page(self, scope: Any, receive: Any, send: Any) -> None:
+        body = self.metrics_text()
+        headers = [(b"content-type", CONTENT_TYPE), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def websockets_active(self) -> int:
+        count = 0
+        for conn in self.connections:
+            if isinstance(conn, WSProtocol):
+                count += 1
+            elif isinstance(conn, H2Protocol):
+                count += len(conn.websockets)
+        return count
 
     def sweep_idle(self) -> None:
         """Every connection past its deadline (idle keep-alive, slow head, stalled body) is told."""
@@ -377,8 +403,9 @@ class H1Protocol(asyncio.Protocol):
             return
         routes = self.routes
         mount = routes.only
-        if path == self.listener.health:
-            mount = self.shared.health
+        own = self.listener.own
+        if own is not None and path in own:
+            mount = own[path]
         elif mount is None:
             host = None
             if routes.needs_host:
@@ -406,7 +433,7 @@ class H1Protocol(asyncio.Protocol):
             self._on_error(ProtocolError("Request body too large.", 413))
             return
         cycle = HTTPCycle(self, request, http_scope(info, request, mount, raw_path, path, query), mount)
-        if self.shared.access_log is not None:
+        if self.shared.timing:
             cycle.started = time.perf_counter()
         self.parsing = cycle
         if self.cycle is None:
@@ -636,6 +663,15 @@ class H1Protocol(asyncio.Protocol):
         cycle.mount.active -= 1
         self.shared.tasks.discard(cycle.task)
         cycle.task = None
-        access = self.shared.access_log
-        if access is not None:
-            access.log_cycle(cycle, self.listener.name, "HTTP/" + cycle.request.http_version)
+        shared = self.shared
+        if shared.timing:
+            stats = cycle.mount.stats
+            if stats is not None:  # AppStats.observe, inlined: this runs for every exchange
+                seconds = time.perf_counter() - cycle.started
+                stats.counts[
+                    (10 if cycle.request.http_version == "1.1" else 0) + cycle.status // 100 % 10
+                ] += 1
+                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
+                stats.seconds += seconds
+            if shared.access_log is not None:
+                shared.access_log.log_cycle(cycle, self.listener.name, "HTTP/" + cycle.request.http_version)

@@ -18,20 +18,23 @@ import os
 import socket
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
 from ..asgi.proxy import ProxyPolicy
+from ..config.model import Bind
 from ..logs import reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary
+from ..metrics import Recorder, Snapshot, empty, exposition
 from ..protocols.http1 import DefaultHeaders
 from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
+from .metrics_server import serve_metrics
 from .pidfile import PidFileError, remove_pid_file, write_pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
@@ -61,6 +64,10 @@ class Server:
         self.supervised = False  # a worker of a supervisor or reloader: no pid file, SIGHUP ignored
         self.show_summary = True  # print what is served once ready (a supervisor does it for its workers)
         self.addresses: list[str] = []  # where each listener is reached, once listening
+        self.metrics_latest: Snapshot | None = None  # taken every second on the loop
+        self.metrics_aggregate: Snapshot | None = None  # a supervisor's worker: the sum, from the supervisor
+        self.metrics_from_supervisor = False  # a supervisor's worker: it serves [metrics] bind, and sums
+        self._metrics_server: Any = None
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         loops.run(self.serve(sockets=sockets), self.config.host_config.server.loop)
@@ -138,12 +145,14 @@ class Server:
             ),
         )
         access = logging.getLogger("asgihost.access")
+        metrics_on = hc.metrics.bind is not None or hc.metrics.path is not None
         self.state = state = ServerState(
             defaults=defaults,
             clock=Clock(defaults, server_cfg.date_header),
             keep_alive_timeout=hc.limits.keep_alive_timeout,
             limit_concurrency=hc.limits.concurrency,
             logger=logger,
+            metrics=Recorder() if metrics_on else None,
             access_log=(
                 AccessLog(access, hc.logging.access_format)
                 if access.isEnabledFor(logging.INFO) and not access.disabled
@@ -165,6 +174,10 @@ class Server:
             )
             for spec, lifespan in zip(plan.apps, lifespans, strict=True)
         }
+        state.metrics_text = self._metrics_text
+        if state.metrics is not None:  # before any request can come
+            for mount in (*mounts.values(), state.not_found, state.health, state.metrics_mount):
+                mount.stats = state.metrics.for_app(mount.name)
         try:
             await self._start_listening(sockets, contexts, state, mounts, loop)
         except BindError as exc:
@@ -172,6 +185,18 @@ class Server:
             self.exit_code = 1
             await self._lifespan_shutdown(started)
             return
+        if state.metrics is not None:
+            self.metrics_latest = self.metrics_snapshot()
+            metrics_bind = plan.metrics_bind
+            if metrics_bind is not None and not self.metrics_from_supervisor:
+                try:
+                    self._start_metrics(metrics_bind)
+                except BindError as exc:
+                    logger.error("%s", exc)
+                    self.exit_code = 1
+                    await self._shutdown(state)
+                    await self._lifespan_shutdown(started)
+                    return
         self.started = True
         if self.on_started is not None:
             self.on_started()
@@ -216,11 +241,9 @@ class Server:
             h1 = "http/1.1" in listener.protocols
             proxy_cfg = listener.config.proxy
             proxy = ProxyPolicy(proxy_cfg.trusted, proxy_cfg.headers) if proxy_cfg.enabled else None
-            health = self.config.host_config.health
-            health_path = (
-                health.path if health.listeners is None or listener.name in health.listeners else None
+            settings = ListenerSettings.from_config(
+                listener.name, listener.limits, proxy, self._own_paths(listener.name, state)
             )
-            settings = ListenerSettings.from_config(listener.name, listener.limits, proxy, health_path)
 
             def factory(
                 routes: RouteTable[Mount] = routes,
@@ -242,6 +265,36 @@ class Server:
             self.addresses.append(display_address(sock, tls=context is not None))
             logger.info("asgihost %s running on %s (Press CTRL+C to quit)", __version__, self.addresses[-1])
 
+    def _start_metrics(self, address: Bind) -> None:
+        sock = bind(address, 128, 0o666)
+        self._metrics_server = serve_metrics(
+            sock, lambda: exposition(self.metrics_latest if self.metrics_latest is not None else empty())
+        )
+        if address.kind == "unix":
+            self._unix_paths.append(address.path)
+        logger.info("Metrics on %s", display_address(sock))
+
+    def _own_paths(self, listener: str, state: ServerState) -> dict[str, Mount]:
+        """The paths a listener answers itself: the health check, the metrics."""
+        hc = self.config.host_config
+        own = {}
+        for section, mount in ((hc.health, state.health), (hc.metrics, state.metrics_mount)):
+            if section.path is not None and (section.listeners is None or listener in section.listeners):
+                own[section.path] = mount
+        return own
+
+    def metrics_snapshot(self) -> Snapshot:
+        """This process's metrics now (call on the event loop)."""
+        state = self.state
+        assert state is not None and state.metrics is not None
+        return state.metrics.snapshot(len(state.connections), state.websockets_active())
+
+    def _metrics_text(self) -> bytes:
+        """What the metrics path answers: a supervisor's sum over its workers, or this process's."""
+        if self.metrics_from_supervisor:
+            return exposition(self.metrics_aggregate if self.metrics_aggregate is not None else empty())
+        return exposition(self.metrics_snapshot())
+
     async def _main_loop(self, state: ServerState) -> None:
         clock = state.clock
         ticks = 0
@@ -260,6 +313,8 @@ class Server:
             ticks += 1
             if ticks % 10 == 0:
                 state.sweep_idle()
+                if state.metrics is not None:
+                    self.metrics_latest = self.metrics_snapshot()  # for the bind thread
             if self.reopen_logs:
                 self.reopen_logs = False
                 reopen_log_files()
@@ -273,6 +328,10 @@ class Server:
 
     async def _shutdown(self, state: ServerState) -> None:
         logger.info("Shutting down")
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
         state.draining = True  # the health check answers 503 from now on
         for server in self.servers:
             server.close()

@@ -307,8 +307,7 @@ def test_other_apps_and_unrouted_paths_do_not_get_the_websocket(site):
 
     run(talk())
     assert chat_state(site) == before  # the chat endpoint never ran
-    log = site.log()
-    assert '"GET /nothing-here HTTP/1.1" 404' in log  # no app: answered as plain HTTP
+    log = site.wait_for_log('"GET /nothing-here HTTP/1.1" 404')  # no app: answered as plain HTTP
     assert '"WebSocket /admin/ws/chat" 403' in log
 
 

@@ -72,6 +72,9 @@ def test_h2c_prior_knowledge_many_streams_on_one_connection(h2_server):
     assert scope["headers"][0][0] == "host"  # :authority, as the ASGI spec asks
     assert ["x-test", "yes"] in scope["headers"]
     assert not any(name.startswith(":") for name, _ in scope["headers"])
+    deadline = time.monotonic() + 5  # access lines are written as each app finishes
+    while server.log().count('HTTP/2" 200') < 101 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert server.log().count('HTTP/2" 200') == 101
 
 

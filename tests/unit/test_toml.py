@@ -341,7 +341,7 @@ def problems_of(tmp_path: Path, text: str, **kwargs: object) -> list[Problem]:
             'wat = 1\n[apps.a]\napp = "m:a"\n',
             "1:1",
             "wat",
-            'unknown key "wat" (the keys here are: server, logging, limits, websocket, http2, reload, health, listeners, apps)',
+            'unknown key "wat" (the keys here are: server, logging, limits, websocket, http2, reload, health, metrics, listeners, apps)',
         ),
         (
             '[apps.api]\napp = "m:a"\nlifspan = "on"\n',

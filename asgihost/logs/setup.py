@@ -35,19 +35,21 @@ _PLAIN_FORMAT = "%(levelname)-9s %(message)s"
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), *range(0x7F, 0xA0)] if i not in (0x09, 0x0A)}
 
 
-class _PlainFormatter(logging.Formatter):
+class _EscapingFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return super().formatMessage(record).translate(_CONTROL)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return super().formatException(ei).translate(_CONTROL)
+
+
+class _PlainFormatter(_EscapingFormatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelname = record.levelname + ":"
         try:
             return super().format(record)
         finally:
             record.levelname = record.levelname[:-1]
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        return super().formatMessage(record).translate(_CONTROL)
-
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
-        return super().formatException(ei).translate(_CONTROL)
 
 
 class JsonFormatter(logging.Formatter):
@@ -81,8 +83,10 @@ def _handler(use_rich: bool, force_terminal: bool, json_lines: bool = False) -> 
         from rich.logging import RichHandler
 
         console = Console(stderr=True, force_terminal=force_terminal or None)
-        handler = RichHandler(console=console, show_path=False, rich_tracebacks=True, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+        # Tracebacks as text, through the escaping formatter: rich would print an exception's
+        # text (a client's bytes, maybe) with its escape sequences.
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(_EscapingFormatter("%(message)s", datefmt="[%X]"))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_PlainFormatter(_PLAIN_FORMAT))

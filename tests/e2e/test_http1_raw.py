@@ -336,6 +336,7 @@ def test_limit_concurrency_answers_503_while_busy(serve):
     assert refused.status == 503
     assert refused.body == b"Service Unavailable"
     assert refused.get(b"connection") == b"close"
+    assert refused.get(b"retry-after") == b"1"
     other.assert_closed()
     assert "Exceeded concurrency limit." in server.log()
     held = busy.read_response()

@@ -130,3 +130,46 @@ def test_an_unknown_access_field_is_a_config_error(tmp_path):
     assert result.returncode == 1
     assert "asgihost.toml:2:" in result.stderr and "logging.access_format" in result.stderr
     assert "unknown field {user}" in result.stderr
+
+
+def test_rich_output_escapes_an_injection_too(tmp_path):
+    """format = "auto" with use_colors: the rich handler, which must not let a client's bytes
+    through either."""
+    port = free_port()
+    argv = site(tmp_path, port, 'use_colors = true\naccess_format = "{client} {header[user-agent]}"')
+    server = launch(tmp_path, argv, port=port, env={"COLUMNS": "200"})
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", headers={"user-agent": b"x\x9b[2Jy"}, timeout=10)
+        server.wait_for_log("x\\x9b")  # rich then colours the "[" of "[2J" as it likes
+        httpx.get(f"http://127.0.0.1:{port}/fail", timeout=10)
+        log = server.wait_for_log("RuntimeError")
+        assert "\x9b" not in log and "boom \x1b[31mred" not in log  # the exception's own escape: written out
+        assert "\x1b[" in log  # rich's own colours: it is the rich handler that wrote this
+    finally:
+        assert server.stop() == 0
+
+
+def test_requests_per_connection_closes_after_the_cap(tmp_path):
+    import socket
+
+    port = free_port()
+    config = tmp_path / "asgihost.toml"
+    config.write_text(
+        f'[listeners.web]\nbind = "127.0.0.1:{port}"\nlimits = {{ requests_per_connection = 3 }}\n'
+        '[apps.a]\napp = "log_apps:app"\n'
+    )
+    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            replies = b""
+            for _ in range(3):
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                while replies.count(b"hello") < _ + 1:
+                    chunk = sock.recv(65536)
+                    assert chunk, replies
+                    replies += chunk
+            assert sock.recv(65536) == b""  # closed after the third
+        heads = [part for part in replies.split(b"hello") if part]
+        assert [b"connection: close" in head for head in heads] == [False, False, True]
+    finally:
+        assert server.stop() == 0

@@ -189,7 +189,7 @@ loggers:
     )
     server = serve("basic:app", "--log-config", str(log_config))
     assert get(f"{server.url}/hello?x=1").status_code == 200
-    assert count_lines(out, 'ACCESS 127.0.0.1', 1) == 1
+    assert count_lines(out, "ACCESS 127.0.0.1", 1) == 1
     assert '"GET /hello?x=1 HTTP/1.1" 200' in out.read_text()
     assert server.stop() == 0
 

@@ -135,6 +135,15 @@ def serve(tmp_path: Path) -> Iterator:
             server.stop(signal.SIGKILL)
 
 
+def check_config(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    """``asgihost check`` of an asgihost.toml holding ``text`` (written to ``tmp_path``)."""
+    config = tmp_path / "asgihost.toml"
+    config.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
+    )
+
+
 def http_exchange(
     sock: socket.socket, request: bytes, *, until_close: bool = False, timeout: float = 5.0
 ) -> bytes:

@@ -126,14 +126,13 @@ class H1Connection:
         "_expect_continue",
         "_upgrade",
         "phase",
-        "_head_bytes",
+        "_unparsed",
         "_header_bytes",
         "_hosts",
         "_transfer_encoding",
         "_content_length",
         "_forwarded",
         "_got_data",
-        "_overhead",
         "_trailers",
         "_raw_body",
         "_stream_id",
@@ -162,14 +161,13 @@ class H1Connection:
         self._expect_continue = False
         self._upgrade: bytes | None = None
         self.phase = IDLE  # HEAD: a request head has begun, not ended; BODY: its message has not
-        self._head_bytes = 0  # bytes fed whole while in a head (the one that began it not counted)
+        self._unparsed = 0  # bytes fed while a head or a body's metadata made no progress
         self._header_bytes = 0
         self._hosts = 0
         self._transfer_encoding: bytes | None = None
         self._content_length = -1
         self._forwarded = False  # a proxy header is present (read only from trusted peers)
         self._got_data = False  # body bytes came out of the last feed
-        self._overhead = 0  # body-phase bytes without body data: chunk lines, extensions, trailers
         self._trailers = 0
         self._raw_body = 0  # body bytes of an upgrade request still to come
         self._stream_id = 0
@@ -197,29 +195,22 @@ class H1Connection:
         try:
             self._parser.feed_data(data)
             phase = self.phase
-            if phase == HEAD:
-                # httptools buffers a header line until it ends: bound what a head may hold
-                # before its lines are seen (the exact checks are in the callbacks). The piece
-                # that began the head is not counted: it may hold the end of a previous body.
-                if phase_before != HEAD:
-                    self._head_bytes = 0
-                else:
-                    self._head_bytes += len(data)
-                    if self._head_bytes > self._max_head:
-                        raise httptools.HttpParserError("head too large") from ProtocolError(
-                            "Request header fields too large.", 431
-                        )
-            elif phase == BODY:
-                # The same bound for what a body carries besides data (chunk extensions,
-                # trailers): httptools holds a trailer line until it ends.
-                if self._got_data:
+            if phase != IDLE:
+                # httptools holds a header or trailer line until it ends, and chunk extensions
+                # cost bytes without data: bound what is fed without progress (the exact head
+                # checks are in the callbacks). A piece that changed the phase or brought body
+                # data starts the count again: it may end a previous body, or be one.
+                if phase != phase_before or self._got_data:
                     self._got_data = False
-                    self._overhead = 0
+                    self._unparsed = 0
                 else:
-                    self._overhead += len(data)
-                    if self._overhead > self._max_head:
-                        raise httptools.HttpParserError("chunk metadata too large") from ProtocolError(
-                            "Chunk extensions or trailers too large.", 431
+                    self._unparsed += len(data)
+                    if self._unparsed > self._max_head:
+                        raise httptools.HttpParserError("too many bytes without progress") from ProtocolError(
+                            "Request header fields too large."
+                            if phase == HEAD
+                            else "Chunk extensions or trailers too large.",
+                            431,
                         )
         except httptools.HttpParserUpgrade as exc:
             # Upgrade or CONNECT: the bytes after this request belong to another protocol. The

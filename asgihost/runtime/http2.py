@@ -442,30 +442,16 @@ class H2Protocol(asyncio.Protocol):
         except ProtocolError:
             self.core.reset(stream_id, 0x1)  # PROTOCOL_ERROR
             return
-        routes = self.routes
-        mount = routes.only
-        own = self.listener.own
+        own = self.listener.own  # paths the server answers itself
         if own is not None and path in own:
             mount = own[path]
-        elif mount is None:
-            host = None
-            if routes.needs_host:
-                for name, value in request.headers:
-                    if name == b"host":
-                        host = value
-                        break
-            mount = routes.match(host, path) or shared.not_found
+        else:
+            routes = self.routes
+            mount = routes.only or routes.for_request(path, request.headers) or shared.not_found
         if request.upgrade is not None:
             self._on_connect(request, mount, raw_path, path, query)
             return
         stream = H2Stream(self, stream_id)
-        if request.content_length > mount.body_size:
-            stream.cycle = cycle = HTTPCycle(stream, request, {}, mount)
-            self.streams[stream_id] = stream
-            stream.reject(413)
-            if shared.access_log is not None:
-                shared.access_log.log_cycle(cycle, self.listener_name, "HTTP/2")
-            return
         info = (
             self.http_info
             if self.proxy is None or not request.forwarded
@@ -477,6 +463,11 @@ class H2Protocol(asyncio.Protocol):
             cycle.started = time.perf_counter()
         stream.cycle = cycle
         self.streams[stream_id] = stream
+        if request.content_length > mount.body_size:  # 413 at once; the app never runs
+            stream.reject(413)
+            if shared.access_log is not None:
+                shared.access_log.log_cycle(cycle, self.listener_name, "HTTP/2")
+            return
         app = shared.app_for(mount)
         mount.active += 1
         task = self.loop.create_task(cycle.run(app))

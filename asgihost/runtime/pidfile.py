@@ -7,7 +7,9 @@ refused. A file naming a dead process is stale and replaced.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -63,3 +65,17 @@ def remove_pid_file(path: Path) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def pid_file(path: Path | None) -> Iterator[None]:
+    """Hold the pid file (none when ``path`` is None) while the body runs; raises PidFileError
+    when it cannot be written."""
+    if path is None:
+        yield
+        return
+    write_pid_file(path)
+    try:
+        yield
+    finally:
+        remove_pid_file(path)

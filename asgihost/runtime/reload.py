@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import watchfiles
 
 from ..logs import reopen_log_files
-from .pidfile import PidFileError, remove_pid_file, write_pid_file
+from .pidfile import PidFileError, pid_file
 
 if TYPE_CHECKING:
     from ..api import Config, Recipe
@@ -95,18 +95,12 @@ class Reloader:
     def run(self) -> int:
         if not self.config.configure_logging():
             return 1
-        pid_path = self.config.pid_path
-        if pid_path is not None:
-            try:
-                write_pid_file(pid_path)
-            except PidFileError as exc:
-                logger.error("%s", exc)
-                return 1
         try:
-            return self._run()
-        finally:
-            if pid_path is not None:
-                remove_pid_file(pid_path)
+            with pid_file(self.config.pid_path):
+                return self._run()
+        except PidFileError as exc:
+            logger.error("%s", exc)
+            return 1
 
     def _run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):

@@ -38,7 +38,7 @@ from ..logs import reopen_log_files
 from ..logs.summary import print_summary
 from ..metrics import Snapshot, exposition, merge, retire
 from .metrics_server import serve_metrics
-from .pidfile import PidFileError, remove_pid_file, write_pid_file
+from .pidfile import PidFileError, pid_file
 from .sockets import BindError, bind, display_address, remove_unix_socket
 
 if TYPE_CHECKING:
@@ -103,18 +103,12 @@ class Supervisor:
     def run(self) -> int:
         if not self.config.configure_logging():
             return 1
-        pid_path = self.config.pid_path
-        if pid_path is not None:
-            try:
-                write_pid_file(pid_path)
-            except PidFileError as exc:
-                logger.error("%s", exc)
-                return 1
         try:
-            return self._run()
-        finally:
-            if pid_path is not None:
-                remove_pid_file(pid_path)
+            with pid_file(self.config.pid_path):
+                return self._run()
+        except PidFileError as exc:
+            logger.error("%s", exc)
+            return 1
 
     def _run(self) -> int:
         try:
@@ -194,6 +188,7 @@ class Supervisor:
             if isinstance(pipe, Connection):
                 self._message(pipe)
         now = time.monotonic()
+        ping: Any = None  # with metrics, the sum goes with each ping: made once per step
         for worker in list(self.workers):
             if not worker.process.is_alive():
                 self._exited(worker)
@@ -206,7 +201,9 @@ class Supervisor:
                     worker.process.kill()
                     self.restarts += 1
                 elif not worker.ping_sent and now - worker.last_ping >= PING_EVERY_S:
-                    self._send(worker, ("ping", self.metrics_total()) if self.metrics_on else "ping")
+                    if ping is None:
+                        ping = ("ping", self.metrics_total()) if self.metrics_on else "ping"
+                    self._send(worker, ping)
                     worker.ping_sent = worker.last_ping = now
         serving = [
             w for w in self.workers if w.generation == self.generation and not w.retiring and not w.recycling

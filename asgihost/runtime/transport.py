@@ -262,6 +262,7 @@ class H1Protocol(asyncio.Protocol):
         self.shared = shared
         self.listener = listener = listener or DEFAULT_LISTENER_SETTINGS
         self.proxy = listener.proxy  # kept by connection_made only for a trusted peer
+        self.own = listener.own  # paths the server answers itself (health, metrics), if any
         self.routes = routes
         self.loop = loop
         self.scheme = scheme
@@ -401,19 +402,12 @@ class H1Protocol(asyncio.Protocol):
         except ProtocolError as exc:
             self._on_error(exc)
             return
-        routes = self.routes
-        mount = routes.only
-        own = self.listener.own
+        own = self.own
         if own is not None and path in own:
             mount = own[path]
-        elif mount is None:
-            host = None
-            if routes.needs_host:
-                for name, value in request.headers:
-                    if name == b"host":
-                        host = value
-                        break
-            mount = routes.match(host, path) or self.shared.not_found
+        else:
+            routes = self.routes
+            mount = routes.only or routes.for_request(path, request.headers) or self.shared.not_found
         info = (
             self.info
             if self.proxy is None or not request.forwarded

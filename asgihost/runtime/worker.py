@@ -35,7 +35,7 @@ from ..routing import RouteTable
 from . import loop as loops
 from .clock import Clock
 from .metrics_server import serve_metrics
-from .pidfile import PidFileError, remove_pid_file, write_pid_file
+from .pidfile import PidFileError, pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
 from .transport import H1Protocol, ListenerSettings, Mount, ServerState
@@ -76,20 +76,12 @@ class Server:
         if not self.config.configure_logging():
             self.exit_code = 1
             return
-        pid_path = None if self.supervised else self.config.pid_path
-        if pid_path is not None:
-            try:
-                write_pid_file(pid_path)
-            except PidFileError as exc:
-                logger.error("%s", exc)
-                self.exit_code = 1
-                return
         try:
-            with capture_signals(self):
+            with pid_file(None if self.supervised else self.config.pid_path), capture_signals(self):
                 await self._serve(sockets)
-        finally:
-            if pid_path is not None:
-                remove_pid_file(pid_path)
+        except PidFileError as exc:
+            logger.error("%s", exc)
+            self.exit_code = 1
 
     async def _serve(self, sockets: list[socket.socket] | None) -> None:
         hc = self.config.host_config

@@ -6,6 +6,8 @@ answers 200 with the path. Unlike ``basic.echo_body`` it never raises when the c
 prints a marker and returns), so every traceback in the server log comes from the server.
 """
 
+from lifespan_ok import run_lifespan
+
 
 async def _respond(send, status: int, body: bytes) -> None:
     headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
@@ -15,13 +17,8 @@ async def _respond(send, status: int, body: bytes) -> None:
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await run_lifespan(receive, send)
+        return
     if scope["path"] == "/headers":
         while (await receive()).get("more_body"):
             pass

@@ -8,7 +8,7 @@ import sys
 import time
 
 import httpx
-from conftest import free_port, launch
+from conftest import check_config, free_port, launch
 
 SITE = """
 [listeners.public]
@@ -74,12 +74,8 @@ def test_503_while_draining_then_the_server_stops(tmp_path):
 
 
 def test_an_unknown_listener_is_a_config_error(tmp_path):
-    import subprocess
-
-    config = tmp_path / "asgihost.toml"
-    config.write_text('[health]\npath = "/healthz"\nlisteners = ["nope"]\n[apps.a]\napp = "m:app"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
+    result = check_config(
+        tmp_path, '[health]\npath = "/healthz"\nlisteners = ["nope"]\n[apps.a]\napp = "m:app"\n'
     )
     assert (
         result.returncode == 1

@@ -4,11 +4,10 @@ characters that never reach a log line unescaped."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import httpx
-from conftest import free_port, launch
+from conftest import check_config, free_port, launch
 
 FULL = (
     "{client}|{method}|{path}|{query}|{target}|{status}|{bytes}|{duration_ms}|{app}|{listener}|"
@@ -122,11 +121,7 @@ def test_plain_lines_escape_control_characters_in_messages_and_tracebacks(tmp_pa
 
 
 def test_an_unknown_access_field_is_a_config_error(tmp_path):
-    config = tmp_path / "asgihost.toml"
-    config.write_text('[logging]\naccess_format = "{client} {user}"\n[apps.a]\napp = "m:app"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
-    )
+    result = check_config(tmp_path, '[logging]\naccess_format = "{client} {user}"\n[apps.a]\napp = "m:app"\n')
     assert result.returncode == 1
     assert "asgihost.toml:2:" in result.stderr and "logging.access_format" in result.stderr
     assert "unknown field {user}" in result.stderr

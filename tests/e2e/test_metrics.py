@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from conftest import free_port, launch
+from conftest import check_config, free_port, launch
 
 SITE = """
 [server]
@@ -138,13 +138,7 @@ def test_summed_over_workers_and_kept_across_a_restart(tmp_path, where):
 
 
 def test_a_metrics_bind_on_a_listeners_address_is_refused(tmp_path):
-    import subprocess
-
-    config = tmp_path / "asgihost.toml"
-    config.write_text('[metrics]\nbind = "127.0.0.1:8000"\n[apps.a]\napp = "m:app"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
-    )
+    result = check_config(tmp_path, '[metrics]\nbind = "127.0.0.1:8000"\n[apps.a]\napp = "m:app"\n')
     assert (
         result.returncode == 1 and "metrics.bind" in result.stderr and 'listener "default"' in result.stderr
     )

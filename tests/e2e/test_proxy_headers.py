@@ -8,7 +8,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import free_port, launch
+from conftest import check_config, free_port, launch
 
 XFF = {"x-forwarded-for": "203.0.113.7, 10.0.0.3", "x-forwarded-proto": "https"}
 
@@ -105,12 +105,8 @@ app = "client_app:app"
 
 
 def test_check_refuses_a_bad_trusted_entry(tmp_path):
-    import subprocess
-
-    config = tmp_path / "asgihost.toml"
-    config.write_text('[listeners.web]\nproxy = { trusted = ["10.0.0.0/33"] }\n[apps.main]\napp = "m:app"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
+    result = check_config(
+        tmp_path, '[listeners.web]\nproxy = { trusted = ["10.0.0.0/33"] }\n[apps.main]\napp = "m:app"\n'
     )
     assert result.returncode == 1
     assert "listeners.web.proxy.trusted.0" in result.stderr and "not an IP address" in result.stderr

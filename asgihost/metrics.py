@@ -1,9 +1,12 @@
 """Metrics in the Prometheus text exposition format (version 0.0.4).
 
-Counting happens on the event loop, once per finished exchange: a dict increment and one
-histogram bucket. Every second each process takes a ``snapshot`` (plain, picklable data);
-a supervisor sums its workers' snapshots (and keeps the counts of workers that are gone, so
-counters never go backwards), and ``exposition`` renders a snapshot as text.
+Counting happens on the event loop, and is kept off the per-request path: a finished exchange
+appends its status and its duration to two lists, and ``AppStats.fold``
+turns what has piled up into counts and histogram buckets with C routines (sort, bisect,
+Counter) when a snapshot is taken, once a second. Every second each process takes a
+``snapshot`` (plain, picklable data); a supervisor sums its workers' snapshots (and keeps the
+counts of workers that are gone, so counters never go backwards), and ``exposition`` renders a
+snapshot as text.
 
 Series:
 - ``asgihost_requests_total{app, status, protocol}``: answered exchanges; status is a class (2xx).
@@ -14,7 +17,9 @@ Series:
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
+from collections import Counter
+from math import fsum
 from typing import Any
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -23,23 +28,46 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 Snapshot = dict[str, Any]
 
 
-PROTOCOLS = ("HTTP/1.0", "HTTP/1.1", "HTTP/2")  # the index an exchange passes to observe
+# An exchange is noted as its status plus 1000 x the index of its protocol here.
+PROTOCOLS = ("HTTP/1.1", "HTTP/1.0", "HTTP/2")
+HTTP10, HTTP2 = 1000, 2000
 
 
 class AppStats:
-    """One app's counts, in flat lists: observing an exchange is three list increments."""
+    """One app's counts. The hot path only appends; ``fold`` counts."""
 
-    __slots__ = ("counts", "buckets", "seconds")
+    __slots__ = ("statuses", "durations", "counts", "buckets", "seconds")
 
     def __init__(self) -> None:
+        # Lists, not arrays: array.append parses its argument, several times list.append's cost.
+        self.statuses: list[int] = []  # status + HTTP10 or HTTP2, one per exchange since the last fold
+        self.durations: list[float] = []  # seconds, in the same order
         self.counts = [0] * (len(PROTOCOLS) * 10)  # protocol x status class (status // 100)
         self.buckets = [0] * (len(BUCKETS) + 1)  # the last is +Inf
         self.seconds = 0.0
 
     def observe(self, status: int, protocol: int, seconds: float) -> None:
-        self.counts[protocol * 10 + status // 100 % 10] += 1
-        self.buckets[bisect_left(BUCKETS, seconds)] += 1
-        self.seconds += seconds
+        """Note one exchange: ``protocol`` is 0, HTTP10 or HTTP2; status is 100 to 999."""
+        self.statuses.append(status + protocol)
+        self.durations.append(seconds)
+
+    def fold(self) -> None:
+        """Count the exchanges noted since the last fold."""
+        statuses, durations = self.statuses, self.durations
+        if not statuses:
+            return
+        for code, count in Counter(statuses).items():
+            self.counts[code // 1000 * 10 + code % 1000 // 100] += count
+        ordered = sorted(durations)
+        below = 0
+        for index, bound in enumerate(BUCKETS):  # a duration equal to a bound is in its bucket
+            upto = bisect_right(ordered, bound)
+            self.buckets[index] += upto - below
+            below = upto
+        self.buckets[-1] += len(ordered) - below
+        self.seconds += fsum(durations)
+        statuses.clear()
+        durations.clear()
 
 
 class Recorder:
@@ -56,14 +84,12 @@ class Recorder:
             stats = self.apps[name] = AppStats()
         return stats
 
-    def observe(self, app: str, status: int, protocol: int, seconds: float) -> None:
-        self.for_app(app).observe(status, protocol, seconds)
-
     def snapshot(self, connections: int, websockets: int) -> Snapshot:
         requests: dict[tuple[str, int, str], int] = {}
         histograms: dict[str, list[int]] = {}
         sums: dict[str, float] = {}
         for app, stats in self.apps.items():
+            stats.fold()
             for index, count in enumerate(stats.counts):
                 if count:
                     requests[(app, index % 10, PROTOCOLS[index // 10])] = count

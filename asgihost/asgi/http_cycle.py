@@ -237,7 +237,10 @@ class HTTPCycle:
                 # read: the connection closes after this response, and the head must say so.
                 self.request.keep_alive = False
                 self.expect_continue = False
-            self.status = message["status"]
+            status = message["status"]
+            if type(status) is not int or not 100 <= status <= 999:
+                raise RuntimeError(f"Invalid HTTP status code {status!r} in response.")
+            self.status = status
             if (
                 message.get("trailers")
                 and "extensions" in self.scope

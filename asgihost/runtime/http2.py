@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..logs.access import format_client
+from ..metrics import HTTP2
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
@@ -165,7 +166,7 @@ class H2Stream:
         shared = conn.shared
         stats = cycle.mount.stats
         if stats is not None:
-            stats.observe(cycle.status, 2, time.perf_counter() - cycle.started)
+            stats.observe(cycle.status, HTTP2, time.perf_counter() - cycle.started)
         if shared.access_log is not None:
             shared.access_log.log_cycle(cycle, conn.listener_name, "HTTP/2")
 

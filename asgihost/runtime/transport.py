@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from bisect import bisect_left
 from collections import deque
 from typing import Any
 
@@ -24,7 +23,7 @@ from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
 from ..config.model import Limits, WebSocket
 from ..logs.access import AccessLog
-from ..metrics import BUCKETS, CONTENT_TYPE, AppStats, Recorder
+from ..metrics import CONTENT_TYPE, HTTP10, AppStats, Recorder
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
@@ -661,11 +660,9 @@ class H1Protocol(asyncio.Protocol):
         if shared.timing:
             stats = cycle.mount.stats
             if stats is not None:  # AppStats.observe, inlined: this runs for every exchange
-                seconds = time.perf_counter() - cycle.started
-                stats.counts[
-                    (10 if cycle.request.http_version == "1.1" else 0) + cycle.status // 100 % 10
-                ] += 1
-                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
-                stats.seconds += seconds
+                stats.statuses.append(
+                    cycle.status if cycle.request.http_version == "1.1" else cycle.status + HTTP10
+                )
+                stats.durations.append(time.perf_counter() - cycle.started)
             if shared.access_log is not None:
                 shared.access_log.log_cycle(cycle, self.listener.name, "HTTP/" + cycle.request.http_version)

@@ -129,6 +129,12 @@ async def crlf_header(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+async def bad_status(scope, receive, send):
+    status = {"text": "200", "large": 1000, "small": 99}[scope["query_string"].decode()]
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b"never"})
+
+
 async def nul_header_name(scope, receive, send):
     headers = [(b"content-length", b"2"), (b"x-ev\x00il", b"Injected")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -172,6 +178,7 @@ ROUTES = {
     "/raise-mid-stream": raise_mid_stream,
     "/crlf-header": crlf_header,
     "/nul-header-name": nul_header_name,
+    "/bad-status": bad_status,
     "/no-response": no_response,
     "/body-before-start": body_before_start,
     "/send-after-final": send_after_final,

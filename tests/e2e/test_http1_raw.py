@@ -493,6 +493,20 @@ def test_header_name_with_nul_is_refused(serve):
     server.wait_for_log("Invalid HTTP header name")
 
 
+def test_invalid_status_from_the_app_gets_500(serve):
+    server = serve(APP)
+    for query in ("text", "large", "small"):
+        wire = open_wire(server)
+        wire.send(req("GET", f"/bad-status?{query}"))
+        data = wire.read_to_eof()
+        assert data.startswith(b"HTTP/1.1 500 "), data
+        assert b"never" not in data
+    log = server.wait_for_log("Invalid HTTP status code 99 in response.")
+    assert "Invalid HTTP status code '200' in response." in log
+    assert "Invalid HTTP status code 1000 in response." in log
+    assert get(server, "/next").body == b"/next"
+
+
 def test_app_returning_without_a_response_gets_500(serve):
     server = serve(APP)
     wire = open_wire(server)

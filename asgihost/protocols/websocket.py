@@ -13,12 +13,18 @@ Invariants:
 - Output accumulates until ``data_to_send`` takes it; the caller writes it.
 - Memory per connection is bounded by ``max_size`` plus one read: a message grows only up
   to the limit, and a compressed frame is inflated at most ``max_size`` bytes at a time.
+
+Fast path: without permessage-deflate, the common frame (a whole text or binary message in one
+masked frame) is parsed, unmasked and answered here, and messages we send are framed here;
+wsproto gets every other frame (control frames, fragments, anything malformed) as whole frames,
+so its buffer never holds part of one and the two parsers never disagree on where frames start.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import struct
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -258,6 +264,28 @@ PONG = PongReceived()
 WSEvent = Message | Closed | Failed | PongReceived
 
 
+_OPCODES = frozenset((0x0, 0x1, 0x2, 0x8, 0x9, 0xA))  # continuation, text, binary, close, ping, pong
+_WHOLE_TEXT, _WHOLE_BINARY = 0x81, 0x82  # first byte of a one-frame message: FIN, no RSV bits
+INVALID_DATA = 1007
+
+
+def _unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR with the repeated 4-byte mask, as one big-integer operation (a C loop)."""
+    size = len(payload)
+    key = (mask * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
+
+
+def _frame(first: int, payload: bytes) -> bytes:
+    """A server frame (unmasked) with ``first`` as its first byte."""
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 0x10000:
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
+
+
 class WSConnection:
     """The server side of one WebSocket connection after the 101."""
 
@@ -265,6 +293,9 @@ class WSConnection:
         self.max_size = max_size
         extensions: list[Extension] = [deflate] if deflate is not None and deflate.enabled() else []
         self._conn = Connection(ConnectionType.SERVER, extensions)
+        self._fast = not extensions  # frames are parsed here (see the module's docstring)
+        self._buffer = bytearray()  # the start of a frame not yet whole (fast path only)
+        self._fragmented = False  # wsproto has the first frames of a message, not its last
         self._out: list[bytes] = []
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -288,6 +319,61 @@ class WSConnection:
     def receive_data(self, data: bytes) -> list[WSEvent]:
         if self.finished:
             return []
+        if not self._fast:
+            return self._through_wsproto(data)
+        buffer = self._buffer
+        buffer += data
+        events: list[WSEvent] = []
+        start, end = 0, len(buffer)
+        while end - start >= 2:
+            first, second = buffer[start], buffer[start + 1]
+            size, head = second & 0x7F, start + 2
+            if size == 126:
+                if end - start < 4:
+                    break
+                size, head = int.from_bytes(buffer[head : head + 2], "big"), head + 2
+            elif size == 127:
+                if end - start < 10:
+                    break
+                size, head = int.from_bytes(buffer[head : head + 8], "big"), head + 8
+            opcode = first & 0x0F
+            if (
+                not second & 0x80  # a client frame must be masked
+                or first & 0x70  # no extension, so no RSV bits
+                or opcode not in _OPCODES
+                or (opcode >= 0x8 and (size > 125 or not first & 0x80))  # a control frame is short, whole
+            ):
+                rest = bytes(buffer[start:])
+                buffer.clear()
+                return events + self._through_wsproto(rest)  # it fails the connection, saying why
+            if opcode < 0x8 and size > self.max_size:
+                buffer.clear()
+                return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
+            stop = head + 4 + size
+            if stop > end:
+                break
+            if (first == _WHOLE_TEXT or first == _WHOLE_BINARY) and not self._fragmented:
+                payload = _unmask(bytes(buffer[head + 4 : stop]), bytes(buffer[head : head + 4]))
+                if first == _WHOLE_TEXT:
+                    try:
+                        events.append(Message(payload.decode()))
+                    except UnicodeDecodeError:
+                        buffer.clear()
+                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                else:
+                    events.append(Message(payload))
+            else:
+                if opcode < 0x8:
+                    self._fragmented = not first & 0x80
+                events += self._through_wsproto(bytes(buffer[start:stop]))
+                if self.finished:
+                    buffer.clear()
+                    return events
+            start = stop
+        del buffer[:start]
+        return events
+
+    def _through_wsproto(self, data: bytes) -> list[WSEvent]:
         conn = self._conn
         conn.receive_data(data)
         events: list[WSEvent] = []
@@ -343,6 +429,12 @@ class WSConnection:
 
     def send_message(self, data: str | bytes) -> None:
         if self._conn.state is ConnectionState.OPEN:
+            if self._fast:
+                if isinstance(data, str):
+                    self._out.append(_frame(_WHOLE_TEXT, data.encode()))
+                else:
+                    self._out.append(_frame(_WHOLE_BINARY, bytes(data)))
+                return
             message = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
             self._out.append(self._conn.send(message))
 

@@ -170,3 +170,90 @@ def test_our_close_waits_for_the_peers():
     [closed] = ws.receive_data(masked(0x8, struct.pack("!H", 1001)))
     assert isinstance(closed, Closed) and closed.code == 1001
     assert ws.data_to_send() == b""  # the handshake is complete: no second close frame
+
+
+# ---- the fast path (no permessage-deflate): frames parsed and framed here, the rest by wsproto ----
+
+STREAM = (
+    masked(0x1, "hé".encode())
+    + masked(0x2, bytes(range(256)) * 300)  # 76,800 bytes: a 64-bit length
+    + masked(0x1, b"x" * 200)  # a 16-bit length
+    + masked(0x1, b"frag", fin=False)
+    + masked(0x9, b"ping")  # between fragments
+    + masked(0x0, b"ment")
+    + masked(0x2, b"")
+    + masked(0xA, b"pong")
+)
+EXPECTED = ["hé", bytes(range(256)) * 300, "x" * 200, "fragment", b""]
+
+
+def _messages(events: list) -> list:
+    return [e.data for e in events if isinstance(e, Message)]
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 13, 1000, len(STREAM)])
+def test_fast_path_messages_at_any_split(piece: int):
+    """The same messages, pong and ping answer whether the bytes come whole or in pieces."""
+    ws = WSConnection(1 << 20, None)
+    events = []
+    for at in range(0, len(STREAM), piece):
+        events += ws.receive_data(STREAM[at : at + piece])
+    assert _messages(events) == EXPECTED
+    assert sum(type(e).__name__ == "PongReceived" for e in events) == 1
+    assert ws.data_to_send() == b"\x8a\x04ping"
+    assert not ws._buffer  # nothing left over
+
+
+def test_fast_path_agrees_with_wsproto():
+    """Every split point of a stream gives what wsproto alone (with deflate offered but not
+    compressing) gives: the same messages in the same order."""
+    deflate = BoundedDeflate(1 << 20)
+    deflate.accept("permessage-deflate")
+    slow = WSConnection(1 << 20, deflate)
+    assert _messages(slow.receive_data(STREAM)) == EXPECTED
+    for split in range(0, 300):
+        fast = WSConnection(1 << 20, None)
+        assert _messages(fast.receive_data(STREAM[:split]) + fast.receive_data(STREAM[split:])) == EXPECTED
+
+
+def test_frames_we_send():
+    ws = WSConnection(1 << 20, None)
+    ws.send_message("hé")
+    assert ws.data_to_send() == b"\x81\x03" + "hé".encode()
+    ws.send_message(b"\x00" * 126)
+    assert ws.data_to_send() == b"\x82\x7e\x00\x7e" + b"\x00" * 126
+    ws.send_message(b"\x01" * 70000)
+    assert ws.data_to_send() == b"\x82\x7f" + struct.pack("!Q", 70000) + b"\x01" * 70000
+
+
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        (masked(0x1, b"\xff\xfe"), 1007),  # not UTF-8
+        (masked(0x1, b"ok")[:1] + bytes([2]) + b"ok", 1002),  # not masked
+        (masked(0x2, b"x", rsv=0b100), 1002),  # RSV1 without an extension
+        (masked(0x3, b"x"), 1002),  # a reserved opcode
+        (masked(0x9, b"p" * 126), 1002),  # a control frame over 125 bytes
+        (masked(0x9, b"p", fin=False), 1002),  # a fragmented control frame
+        (masked(0x0, b"x"), 1002),  # a continuation with nothing to continue
+        (masked(0x1, b"a", fin=False) + masked(0x1, b"b"), 1002),  # a new message inside one
+        (masked(0x2, b"x" * 101), 1009),  # over the limit in one frame
+    ],
+)
+def test_fast_path_failures(frame: bytes, code: int):
+    ws = WSConnection(100, None)
+    events = ws.receive_data(frame + masked(0x1, b"after"))
+    assert isinstance(events[-1], Failed) and events[-1].code == code, events
+    assert _messages(events) == []
+    out = ws.data_to_send()
+    assert out[0] == 0x88 and out[2:4] == struct.pack("!H", code)
+    assert ws.receive_data(masked(0x1, b"more")) == []
+
+
+def test_too_big_is_refused_from_its_header():
+    """A frame announcing more than the limit fails before its payload is buffered."""
+    ws = WSConnection(1000, None)
+    head = masked(0x2, b"x" * 5000)[:8]  # the 2 + 2 length bytes + mask, no payload
+    [failed] = ws.receive_data(head)
+    assert isinstance(failed, Failed) and failed.code == 1009
+    assert not ws._buffer

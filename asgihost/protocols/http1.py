@@ -46,6 +46,10 @@ _CONNECTION = b"connection"
 _SERVER = b"server"
 _DATE = b"date"
 _FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
+# Response header pairs already checked, with their line: apps send the same few pairs again
+# and again (often the very same tuples), and a hit skips the checks. Framing ones are not kept.
+_good_lines: dict[tuple[bytes, bytes], bytes] = {}
+_GOOD_LINES_MAX = 1024
 
 
 class DefaultHeaders:
@@ -411,7 +415,12 @@ class H1Connection:
         server = defaults.server
         parts = [status_line, b"", b""]
         append = parts.append
-        for name, value in headers:
+        for pair in headers:
+            line = _good_lines.get(pair) if type(pair) is tuple else None
+            if line is not None:
+                append(line)
+                continue
+            name, value = pair
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
             if not is_valid_value(value):
@@ -436,10 +445,15 @@ class H1Connection:
                     server = b""
                 else:
                     date = b""
-            append(name)
-            append(b": ")
-            append(value)
-            append(b"\r\n")
+                append(name)
+                append(b": ")
+                append(value)
+                append(b"\r\n")
+            else:
+                line = name + b": " + value + b"\r\n"
+                if type(pair) is tuple and len(_good_lines) < _GOOD_LINES_MAX:
+                    _good_lines[pair] = line
+                append(line)
         parts[1] = date
         parts[2] = server + defaults.extra
         no_body = request.method == "HEAD" or status in (204, 304) or status < 200

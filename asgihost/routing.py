@@ -9,6 +9,8 @@ then by the longest mount. The first candidate in that order serves the request.
 Matching allocates nothing when the Host header is one of the names the table was compiled
 with (as sent, lowercase, with or without the listener's port): the whole ranked route list
 for that name is one dict lookup. Other Host values are normalised once (lowercase, port cut).
+Within a rank, mounts are found by dict lookups of the path cut at each mount length the rank
+has (longest first), so ten apps cost about what one does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,44 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 Routes = tuple[tuple[str, T], ...]  # (mount, target), longest mount first
+
+
+class Mounts(Generic[T]):
+    """The routes of one rank: a target by mount, tried longest mount first."""
+
+    __slots__ = ("by_mount", "lengths", "root")
+
+    def __init__(self, routes: Routes[T]) -> None:
+        self.by_mount: dict[str, T] = {}
+        self.root: T | None = None  # the target mounted at "/"
+        for mount, target in routes:  # the first of equal mounts wins, as in a scan
+            if mount == "/":
+                if self.root is None:
+                    self.root = target
+            else:
+                self.by_mount.setdefault(mount, target)
+        self.lengths = tuple(sorted({len(mount) for mount in self.by_mount}, reverse=True))
+
+    def first(self, path: str) -> T | None:
+        """The target whose mount is a prefix of ``path`` on a segment boundary, longest first."""
+        size = len(path)
+        for length in self.lengths:
+            if length == size:
+                target = self.by_mount.get(path)
+            elif length < size and path[length] == "/":
+                target = self.by_mount.get(path[:length])
+            else:
+                continue
+            if target is not None:
+                return target
+        return self.root
+
+    def routes(self) -> Routes[T]:
+        ordered = sorted(self.by_mount.items(), key=lambda item: len(item[0]), reverse=True)
+        return (*ordered, *((("/", self.root),) if self.root is not None else ()))
+
+
+Ranked = tuple[Mounts[T], ...]  # ranks in order; the first rank with a match serves
 
 
 @dataclass(frozen=True)
@@ -61,19 +101,19 @@ class RouteTable(Generic[T]):
         def wildcard_routes(suffix: str) -> Routes[T]:
             return _by_mount(r for r in routes if f"*{suffix}" in r.hosts)
 
-        self._wildcards: tuple[tuple[bytes, Routes[T]], ...] = tuple(
-            (suffix.encode("ascii"), wildcard_routes(suffix)) for suffix in suffixes
+        self._wildcards: tuple[tuple[bytes, Mounts[T]], ...] = tuple(
+            (suffix.encode("ascii"), Mounts(wildcard_routes(suffix))) for suffix in suffixes
         )
-        self._default: Routes[T] = default
+        self._default = Mounts(default)
         # For a known exact name, the whole ranked list: exact, matching wildcards, default.
-        self._exact: dict[bytes, Routes[T]] = {}
+        self._exact: dict[bytes, Ranked[T]] = {}
         keys_ports = [b""] + [b":%d" % port for port in sorted(set(ports)) if port]
         for name in exact_names:
-            ranked = _by_mount(r for r in routes if name in r.hosts)
+            ranked: Ranked[T] = (Mounts(_by_mount(r for r in routes if name in r.hosts)),)
             for suffix, wild in self._wildcards:
                 if name.encode("ascii").endswith(suffix):
-                    ranked += wild
-            ranked += default
+                    ranked += (wild,)
+            ranked += (self._default,)
             for port in keys_ports:
                 self._exact[name.encode("ascii") + port] = ranked
         self.needs_host = bool(exact_names or suffixes)
@@ -86,19 +126,22 @@ class RouteTable(Generic[T]):
         if only is not None:
             return only
         if host is not None and self.needs_host:
-            routes = self._exact.get(host)
-            if routes is not None:
-                return _first(routes, path)
-            host = normalise_host(host)
-            routes = self._exact.get(host)
-            if routes is not None:
-                return _first(routes, path)
-            for suffix, wild in self._wildcards:
-                if host.endswith(suffix):
-                    found = _first(wild, path)
+            ranked = self._exact.get(host)
+            if ranked is None:
+                host = normalise_host(host)
+                ranked = self._exact.get(host)
+            if ranked is not None:
+                for mounts in ranked:
+                    found = mounts.first(path)
                     if found is not None:
                         return found
-        return _first(self._default, path)
+                return None
+            for suffix, wild in self._wildcards:
+                if host.endswith(suffix):
+                    found = wild.first(path)
+                    if found is not None:
+                        return found
+        return self._default.first(path)
 
     def for_request(self, path: str, headers: list[tuple[bytes, bytes]]) -> T | None:
         """``match`` with the Host header read from a request's headers, only when it matters."""
@@ -113,38 +156,31 @@ class RouteTable(Generic[T]):
     def map(self, convert: Callable[[T], U]) -> RouteTable[U]:
         """The same table with every target converted (the plan's specs to running apps)."""
         table: RouteTable[U] = RouteTable.__new__(RouteTable)
-        cache: dict[int, U] = {}
+        targets: dict[int, U] = {}
+        converted: dict[int, Mounts[U]] = {}  # a rank shared by several names stays shared
 
-        def conv(routes: Routes[T]) -> Routes[U]:
-            out = []
-            for mount, target in routes:
-                if id(target) not in cache:
-                    cache[id(target)] = convert(target)
-                out.append((mount, cache[id(target)]))
-            return tuple(out)
+        def conv_target(target: T) -> U:
+            if id(target) not in targets:
+                targets[id(target)] = convert(target)
+            return targets[id(target)]
 
-        table._exact = {name: conv(routes) for name, routes in self._exact.items()}
-        table._wildcards = tuple((suffix, conv(routes)) for suffix, routes in self._wildcards)
+        def conv(mounts: Mounts[T]) -> Mounts[U]:
+            if id(mounts) not in converted:
+                converted[id(mounts)] = Mounts(tuple((m, conv_target(t)) for m, t in mounts.routes()))
+            return converted[id(mounts)]
+
+        table._exact = {name: tuple(conv(m) for m in ranked) for name, ranked in self._exact.items()}
+        table._wildcards = tuple((suffix, conv(mounts)) for suffix, mounts in self._wildcards)
         table._default = conv(self._default)
         table.needs_host = self.needs_host
-        table.only = None if self.only is None else conv((("/", self.only),))[0][1]
+        table.only = None if self.only is None else conv_target(self.only)
         return table
 
     def targets(self) -> list[T]:
         """Every target reachable through this table, once each."""
         seen: dict[int, T] = {}
-        for routes in (*self._exact.values(), *(w for _, w in self._wildcards), self._default):
-            for _, target in routes:
+        ranks = [*(m for ranked in self._exact.values() for m in ranked), *(w for _, w in self._wildcards)]
+        for mounts in (*ranks, self._default):
+            for _, target in mounts.routes():
                 seen.setdefault(id(target), target)
         return list(seen.values())
-
-
-def _first(routes: Routes[T], path: str) -> T | None:
-    for mount, target in routes:
-        if mount == "/":
-            return target
-        if path.startswith(mount):
-            size = len(mount)
-            if len(path) == size or path[size] == "/":
-                return target
-    return None

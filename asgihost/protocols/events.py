@@ -19,6 +19,7 @@ class Request:
         "upgrade",
         "content_length",
         "forwarded",
+        "host",
     )
 
     def __init__(
@@ -33,6 +34,7 @@ class Request:
         upgrade: bytes | None = None,
         content_length: int = -1,
         forwarded: bool = False,
+        host: bytes | None = None,
     ) -> None:
         self.stream_id = stream_id
         self.method = method
@@ -44,6 +46,7 @@ class Request:
         self.upgrade = upgrade  # the Upgrade header's value when Connection says upgrade, else None
         self.content_length = content_length  # -1: none given (chunked, or no body)
         self.forwarded = forwarded  # it has X-Forwarded-For, X-Forwarded-Proto or Forwarded
+        self.host = host  # the Host header's value, where the core has it to hand (HTTP/1.1)
 
 
 class Data:

@@ -136,6 +136,7 @@ class H1Connection:
         "_transfer_encoding",
         "_content_length",
         "_forwarded",
+        "_host",
         "_got_data",
         "_trailers",
         "_raw_body",
@@ -171,6 +172,7 @@ class H1Connection:
         self._transfer_encoding: bytes | None = None
         self._content_length = -1
         self._forwarded = False  # a proxy header is present (read only from trusted peers)
+        self._host: bytes | None = None
         self._got_data = False  # body bytes came out of the last feed
         self._trailers = 0
         self._raw_body = 0  # body bytes of an upgrade request still to come
@@ -262,6 +264,7 @@ class H1Connection:
         self.phase = HEAD
         self._header_bytes = 0
         self._hosts = 0
+        self._host = None
         self._transfer_encoding = None
         self._content_length = -1
         self._forwarded = False
@@ -296,6 +299,7 @@ class H1Connection:
         if kind is not None:
             if kind == _HOST:
                 self._hosts += 1
+                self._host = value
                 if value not in _good_hosts:
                     _check_host(value)
             elif kind == _FORWARDED:
@@ -374,6 +378,7 @@ class H1Connection:
             upgrade,
             self._content_length,
             self._forwarded,
+            self._host,
         )
         self._events.append(request)
 

@@ -406,7 +406,7 @@ class H1Protocol(asyncio.Protocol):
             mount = own[path]
         else:
             routes = self.routes
-            mount = routes.only or routes.for_request(path, request.headers) or self.shared.not_found
+            mount = routes.only or routes.match(request.host, path) or self.shared.not_found
         info = (
             self.info
             if self.proxy is None or not request.forwarded

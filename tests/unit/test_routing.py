@@ -81,3 +81,44 @@ def test_map_keeps_the_ranking_and_converts_each_target_once():
 )
 def test_normalise_host(raw, expected):
     assert normalise_host(raw) == expected
+
+
+def _reference(routes: list[Route[str]], host: bytes | None, path: str) -> str | None:
+    """The rule as the module docstring states it, by brute force."""
+    name = None if host is None else normalise_host(host).decode()
+
+    def host_rank(route: Route[str]) -> tuple[int, int] | None:
+        if not route.hosts:
+            return (2, 0)
+        if name is not None and name in route.hosts:
+            return (0, 0)
+        suffixes = [h[1:] for h in route.hosts if h.startswith("*.") and name and name.endswith(h[1:])]
+        return (1, -max(map(len, suffixes))) if suffixes else None
+
+    def on_mount(mount: str) -> bool:
+        return mount == "/" or path == mount or path.startswith(mount + "/")
+
+    candidates = [(host_rank(r), -len(r.mount), i, r) for i, r in enumerate(routes)]
+    ranked = sorted((c for c in candidates if c[0] is not None and on_mount(c[3].mount)), key=lambda c: c[:3])
+    return ranked[0][3].target if ranked else None
+
+
+def test_matching_agrees_with_the_rule_on_many_tables():
+    import random
+
+    rng = random.Random(8)
+    mounts = ["/", "/a", "/a/b", "/ab", "/app01", "/app10", "/a/b/c", "/b"]
+    hosts = ["x.test", "y.test", "*.test", "*.y.test", "z.other"]
+    paths = ["/", "/a", "/a/", "/ab", "/abc", "/a/b", "/a/bc", "/a/b/c/d", "/app10/hello", "/app1", "/b/x"]
+    for _ in range(300):
+        routes = [
+            Route(f"t{i}", rng.choice(mounts), tuple(rng.sample(hosts, rng.choice([0, 0, 1, 2]))))
+            for i in range(rng.randint(1, 10))
+        ]
+        table = RouteTable(routes, ports=[8000])
+        mapped = table.map(str.upper)
+        for host in (None, b"x.test", b"X.test:8000", b"q.y.test", b"z.other", b"nowhere", b"a.test."):
+            for path in paths:
+                expected = _reference(routes, host, path)
+                assert table.match(host, path) == expected, (routes, host, path)
+                assert mapped.match(host, path) == (expected and expected.upper())

@@ -1,8 +1,11 @@
 """Minimal ASGI applications that every benchmarked server runs unchanged.
 
-All are plain ASGI 3 callables with no framework, so a benchmark measures the server, not
-the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello`` or ``apps:echo``;
-``ws_echo`` (a WebSocket echo) is served from the repository root as ``benchmarks.apps:ws_echo``.
+All but one are plain ASGI 3 callables with no framework, so a benchmark measures the server,
+not the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello``, ``apps:echo`` or
+``apps:stream``; ``ws_echo`` (a WebSocket echo) is served from the repository root as
+``benchmarks.apps:ws_echo``. The exception is ``apps:fastapi_items``, a FastAPI application with
+one JSON route, for measuring a server under a framework: it is built on first access, so serving
+the other apps never imports FastAPI.
 """
 
 from __future__ import annotations
@@ -65,6 +68,54 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+STREAM_CHUNK = bytes(range(256)) * 256  # 64 KiB
+STREAM_CHUNKS = 16  # 1 MiB in all
+
+
+async def stream(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer every HTTP request with 1 MiB in 16 body messages of 64 KiB (``more_body``).
+
+    There is no ``content-length``, so an HTTP/1.1 server sends it chunked, as it would any
+    streamed response.
+    """
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/octet-stream")],
+        }
+    )
+    for i in range(STREAM_CHUNKS):
+        await send({"type": "http.response.body", "body": STREAM_CHUNK, "more_body": i < STREAM_CHUNKS - 1})
+
+
+def _fastapi_items() -> Any:
+    """A FastAPI app with the route ``GET /items/{item_id}`` answering ``{"item_id": ..., "q": ...}``."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def read_item(item_id: int, q: str | None = None) -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """``apps:fastapi_items`` is built when a server first looks it up (PEP 562)."""
+    if name == "fastapi_items":
+        app = _fastapi_items()
+        globals()[name] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 WS_ECHO_HTTP_BODY = b"WebSocket echo: connect with a WebSocket client.\n"

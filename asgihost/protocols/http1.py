@@ -50,6 +50,7 @@ _FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _S
 # and again (often the very same tuples), and a hit skips the checks. Framing ones are not kept.
 _good_lines: dict[tuple[bytes, bytes], bytes] = {}
 _GOOD_LINES_MAX = 1024
+COPY_LIMIT = 16384  # body pieces this large are written beside their framing, not copied into it
 
 
 class DefaultHeaders:
@@ -494,11 +495,14 @@ class H1Connection:
         self.head_written = True
         return head
 
-    def send_body(self, data: bytes, more: bool) -> bytes:
-        """Frame a piece of the response body; returns the bytes to write (maybe none)."""
+    def send_body(self, data: bytes, more: bool) -> bytes | tuple[bytes, ...]:
+        """Frame a piece of the response body; returns the bytes to write (maybe none). A large
+        piece comes back as a tuple of pieces to write in order, so that it is not copied."""
         if self._no_body:
             out = b""
         elif self._chunked:
+            if len(data) >= COPY_LIMIT and type(data) is bytes:  # (a bytearray could change after)
+                return (b"%x\r\n" % len(data), data, b"\r\n" if more else b"\r\n0\r\n\r\n")
             if data:
                 out = b"%x\r\n%b\r\n" % (len(data), data)
                 if not more:
@@ -517,8 +521,10 @@ class H1Connection:
             out = data
         if not self.head_written:
             self.head_written = True
-            out = self._pending_head + out if out else self._pending_head
-            self._pending_head = b""
+            head, self._pending_head = self._pending_head, b""
+            if len(out) >= COPY_LIMIT and type(out) is bytes:
+                return (head, out)
+            return head + out if out else head
         return out
 
 

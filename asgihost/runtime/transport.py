@@ -631,7 +631,9 @@ class H1Protocol(asyncio.Protocol):
 
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
         data = self.core.send_body(body, more)
-        if data:
+        if isinstance(data, tuple):
+            self.transport.writelines(data)
+        elif data:
             self.transport.write(data)
         if not more:
             self._response_complete(cycle)

@@ -388,7 +388,10 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         core = self._response
         assert core is not None
         data = core.send_body(body, more)
-        if data and not self.closing:
+        if isinstance(data, tuple):
+            if not self.closing:
+                self.transport.writelines(data)
+        elif data and not self.closing:
             self.transport.write(data)
         if not more:
             self._finish()

@@ -138,6 +138,22 @@ def test_no_length_means_chunked_on_http11():
     assert conn.send_body(b"", False) == b"0\r\n\r\n"
 
 
+def test_large_pieces_are_not_copied_into_their_framing():
+    big = bytes(range(256)) * 64  # 16 KiB: COPY_LIMIT
+    conn = H1Connection()
+    conn.start_response(request(), 200, [], DEFAULTS)
+    out = conn.send_body(big, True)
+    assert out == (b"4000\r\n", big, b"\r\n") and out[1] is big
+    last = conn.send_body(big, False)
+    assert b"".join(last) == b"4000\r\n" + big + b"\r\n0\r\n\r\n"
+    assert conn.send_body(bytearray(big), True) == b"4000\r\n" + big + b"\r\n"  # copied: it may change
+
+    conn = H1Connection()
+    conn.start_response(request(), 200, [(b"content-length", b"%d" % len(big))], DEFAULTS)
+    head, body = conn.send_body(big, False)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n") and body is big
+
+
 def test_no_length_on_http10_closes_instead_of_chunking():
     conn = H1Connection()
     head = conn.start_response(request(version="1.0", keep_alive=True), 200, [], DEFAULTS)

@@ -47,8 +47,10 @@ _SERVER = b"server"
 _DATE = b"date"
 _FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
 # Response header pairs already checked, with their line: apps send the same few pairs again
-# and again (often the very same tuples), and a hit skips the checks. Framing ones are not kept.
+# and again (often the very same tuples), and a hit skips the checks. Of the framing fields only
+# Content-Length is kept, apart, with its value as a number.
 _good_lines: dict[tuple[bytes, bytes], bytes] = {}
+_good_lengths: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
 _GOOD_LINES_MAX = 1024
 COPY_LIMIT = 16384  # body pieces this large are written beside their framing, not copied into it
 
@@ -422,10 +424,19 @@ class H1Connection:
         parts = [status_line, b"", b""]
         append = parts.append
         for pair in headers:
-            line = _good_lines.get(pair) if type(pair) is tuple else None
-            if line is not None:
-                append(line)
-                continue
+            if type(pair) is tuple:
+                line = _good_lines.get(pair)
+                if line is not None:
+                    append(line)
+                    continue
+                known = _good_lengths.get(pair)
+                if known is not None:
+                    line, length = known
+                    if content_length != -1 and length != content_length:
+                        raise LocalProtocolError(f"Invalid Content-Length {pair[1]!r} in response.")
+                    content_length = length
+                    append(line)
+                    continue
             name, value = pair
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
@@ -437,6 +448,8 @@ class H1Connection:
                     if not value.isdigit() or (content_length != -1 and int(value) != content_length):
                         raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
                     content_length = int(value)
+                    if type(pair) is tuple and len(_good_lengths) < _GOOD_LINES_MAX:
+                        _good_lengths[pair] = (name + b": " + value + b"\r\n", content_length)
                 elif lname == _TRANSFER_ENCODING:
                     chunked = value.lower() == b"chunked"
                     if not chunked:

@@ -244,3 +244,22 @@ def test_an_apps_keep_alive_becomes_close_when_the_connection_closes():
     head += conn.send_body(b"x", False)
     assert head.count(b"onnection") == 1
     assert b"Connection: close\r\n" in head
+
+
+def test_remembered_header_pairs_are_checked_and_framed_as_the_first_time():
+    length = (b"Content-Length", b"2")
+    kind = (b"X-Kind", b"same")
+    for _ in range(2):  # the second response takes every pair from what the first remembered
+        conn = H1Connection()
+        head = conn.start_response(request(), 200, [kind, length, length], DEFAULTS)
+        assert head == b""  # held back: the length is known
+        out = conn.send_body(b"ok", False)
+        assert out.endswith(b"X-Kind: same\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
+        with pytest.raises(LocalProtocolError, match="longer"):
+            conn = H1Connection()
+            conn.start_response(request(), 200, [length], DEFAULTS)
+            conn.send_body(b"abc", False)
+        with pytest.raises(LocalProtocolError, match="Content-Length"):
+            H1Connection().start_response(request(), 200, [length, (b"content-length", b"3")], DEFAULTS)
+        with pytest.raises(LocalProtocolError, match="Content-Length"):
+            H1Connection().start_response(request(), 200, [(b"content-length", b"3"), length], DEFAULTS)

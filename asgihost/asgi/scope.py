@@ -49,33 +49,34 @@ class AppPlace:
         self.state = state  # the app's lifespan state; each scope gets a shallow copy
 
 
-def split_target(target: bytes) -> tuple[bytes, bytes]:
-    """Split a request-target into (raw path, query string). Origin-form is the fast path."""
-    if target[:1] != b"/":
-        if target == b"*":
-            return b"*", b""
-        try:
-            parts = urlsplit(target.decode("ascii"))  # absolute-form (RFC 9112 section 3.2.2)
-        except (UnicodeDecodeError, ValueError):
-            raise ProtocolError("Invalid request target.", 400) from None
-        if not parts.scheme or not parts.netloc:
-            raise ProtocolError("Invalid request target.", 400)
-        return (parts.path or "/").encode("ascii"), parts.query.encode("ascii")
-    query_at = target.find(b"?")
-    if query_at == -1:
-        return target, b""
-    return target[:query_at], target[query_at + 1 :]
-
-
-def decode_path(raw_path: bytes) -> str:
-    """Percent-decode a path as UTF-8; a path that is not ASCII on the wire is refused."""
+def parse_target(target: bytes) -> tuple[bytes, str, bytes]:
+    """(raw path, percent-decoded path, query string) of a request-target. The path is decoded
+    as UTF-8; a target that is not ASCII on the wire is refused."""
+    if target[:1] == b"/":  # origin-form: nearly every request
+        query_at = target.find(b"?")
+        raw_path, query = (target, b"") if query_at == -1 else (target[:query_at], target[query_at + 1 :])
+    elif target == b"*":
+        raw_path, query = b"*", b""
+    else:
+        raw_path, query = _absolute_form(target)
     try:
         path = raw_path.decode("ascii")
     except UnicodeDecodeError:
         raise ProtocolError("Request target is not ASCII.", 400) from None
     if "%" in path:
         path = unquote(path)
-    return path
+    return raw_path, path, query
+
+
+def _absolute_form(target: bytes) -> tuple[bytes, bytes]:
+    """(path, query) of an absolute-form target (RFC 9112 section 3.2.2)."""
+    try:
+        parts = urlsplit(target.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("Invalid request target.", 400) from None
+    if not parts.scheme or not parts.netloc:
+        raise ProtocolError("Invalid request target.", 400)
+    return (parts.path or "/").encode("ascii"), parts.query.encode("ascii")
 
 
 def http_scope(

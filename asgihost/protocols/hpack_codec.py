@@ -105,10 +105,11 @@ class RequestDecoder(Decoder):
         self._known: dict[bytes, list[Any]] = {}
 
     def decode(self, data: bytes, raw: bool = False) -> Iterable[Any]:
-        if raw and data and not data.translate(None, _INDEXED_BYTES):
-            known = self._known.get(data)
+        if raw and data:
+            known = self._known.get(data)  # only blocks of indexed fields are ever kept
             if known is not None:
                 return list(known)
+        if raw and data and not data.translate(None, _INDEXED_BYTES):
             headers = list(super().decode(data, raw=True))
             if len(self._known) >= _CACHE_MAX:
                 self._known.clear()

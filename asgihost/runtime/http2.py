@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.http_cycle import HTTPCycle
-from ..asgi.scope import ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
+from ..asgi.scope import ConnectionInfo, http_scope, parse_target, websocket_scope
 from ..logs.access import format_client
 from ..metrics import HTTP2
 from ..protocols.errors import ProtocolError
@@ -438,8 +438,7 @@ class H2Protocol(asyncio.Protocol):
             self.core.reset(stream_id, 0x7)  # REFUSED_STREAM: after our GOAWAY
             return
         try:
-            raw_path, query = split_target(request.target)
-            path = decode_path(raw_path)
+            raw_path, path, query = parse_target(request.target)
         except ProtocolError:
             self.core.reset(stream_id, 0x1)  # PROTOCOL_ERROR
             return

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.proxy import ProxyPolicy
-from ..asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target, websocket_scope
+from ..asgi.scope import AppPlace, ConnectionInfo, http_scope, parse_target, websocket_scope
 from ..config.model import Limits, WebSocket
 from ..logs.access import AccessLog
 from ..metrics import CONTENT_TYPE, HTTP10, AppStats, Recorder
@@ -396,8 +396,7 @@ class H1Protocol(asyncio.Protocol):
         if self.draining or self.requests == self.listener.last_request:
             request.keep_alive = False  # the server is stopping, or the cap: this is the last one
         try:
-            raw_path, query = split_target(request.target)
-            path = decode_path(raw_path)
+            raw_path, path, query = parse_target(request.target)
         except ProtocolError as exc:
             self._on_error(exc)
             return

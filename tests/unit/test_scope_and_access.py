@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asgihost.asgi.scope import AppPlace, ConnectionInfo, decode_path, http_scope, split_target
+from asgihost.asgi.scope import AppPlace, ConnectionInfo, http_scope, parse_target
 from asgihost.logs.access import format_target
 from asgihost.protocols.errors import ProtocolError
 from asgihost.protocols.events import Request
@@ -13,9 +13,9 @@ from asgihost.protocols.events import Request
 def make(target: bytes, root_path: str = "", state=None, mount: str = "") -> dict:
     info = ConnectionInfo(("127.0.0.1", 8000), ("10.0.0.1", 5555), "http")
     place = AppPlace(root_path + mount, root_path, state if state is not None else {})
-    raw_path, query = split_target(target)
+    raw_path, path, query = parse_target(target)
     request = Request(1, "GET", target, [(b"host", b"h")], "1.1", True, False)
-    return http_scope(info, request, place, raw_path, decode_path(raw_path), query)
+    return http_scope(info, request, place, raw_path, path, query)
 
 
 def test_full_http_scope():
@@ -67,8 +67,9 @@ def test_state_is_a_shallow_copy_per_request():
         (b"http://example.com", (b"/", b"")),
     ],
 )
-def test_split_target(target, expected):
-    assert split_target(target) == expected
+def test_parse_target(target, expected):
+    raw_path, path, query = parse_target(target)
+    assert (raw_path, query) == expected and path == raw_path.decode()
 
 
 @pytest.mark.parametrize("target", [b"/caf\xc3\xa9", b"nonsense"])

@@ -6,11 +6,11 @@ on a segment boundary (``/api`` matches ``/api`` and ``/api/x``, not ``/apix``).
 host, an exact name before a ``*.suffix`` wildcard (longer suffixes first) before no ``hosts``,
 then by the longest mount. The first candidate in that order serves the request.
 
-Matching allocates nothing when the Host header is one of the names the table was compiled
-with (as sent, lowercase, with or without the listener's port): the whole ranked route list
-for that name is one dict lookup. Other Host values are normalised once (lowercase, port cut).
-Within a rank, mounts are found by dict lookups of the path cut at each mount length the rank
-has (longest first), so ten apps cost about what one does.
+Matching allocates nothing but path slices when the Host header is one of the names the table
+was compiled with (as sent, lowercase, with or without the listener's port): every rank for that
+name is compiled into one list of steps, found by one dict lookup. Other Host values are
+normalised once (lowercase, port cut). Each step is a dict lookup of the path cut at a mount
+length (longest first within a rank), so ten apps cost about what one does.
 """
 
 from __future__ import annotations
@@ -26,41 +26,47 @@ Routes = tuple[tuple[str, T], ...]  # (mount, target), longest mount first
 
 
 class Mounts(Generic[T]):
-    """The routes of one rank: a target by mount, tried longest mount first."""
+    """Ranks of routes compiled into one list of steps: each step is a mount length and the
+    rank's targets by mount, longest mount first within a rank, rank after rank. A path cut at
+    the step's length (on a segment boundary) is looked up; the first hit serves. A rank with an
+    app at "/" ends the list: that app is the fallback, and later ranks are never reached."""
 
-    __slots__ = ("by_mount", "lengths", "root")
+    __slots__ = ("steps", "fallback", "ranks")
 
-    def __init__(self, routes: Routes[T]) -> None:
-        self.by_mount: dict[str, T] = {}
-        self.root: T | None = None  # the target mounted at "/"
-        for mount, target in routes:  # the first of equal mounts wins, as in a scan
-            if mount == "/":
-                if self.root is None:
-                    self.root = target
-            else:
-                self.by_mount.setdefault(mount, target)
-        self.lengths = tuple(sorted({len(mount) for mount in self.by_mount}, reverse=True))
+    def __init__(self, ranks: Sequence[Routes[T]]) -> None:
+        self.ranks = tuple(ranks)  # as given: what map() and targets() read
+        steps: list[tuple[int, dict[str, T]]] = []
+        self.fallback: T | None = None
+        for routes in self.ranks:
+            by_mount: dict[str, T] = {}
+            root: T | None = None
+            for mount, target in routes:  # the first of equal mounts wins, as in a scan
+                if mount == "/":
+                    if root is None:
+                        root = target
+                else:
+                    by_mount.setdefault(mount, target)
+            steps.extend((length, by_mount) for length in sorted({len(m) for m in by_mount}, reverse=True))
+            if root is not None:
+                self.fallback = root
+                break
+        self.steps = tuple(steps)
 
     def first(self, path: str) -> T | None:
-        """The target whose mount is a prefix of ``path`` on a segment boundary, longest first."""
+        """The target whose mount is a prefix of ``path`` on a segment boundary, in rank order."""
         size = len(path)
-        for length in self.lengths:
-            if length == size:
-                target = self.by_mount.get(path)
-            elif length < size and path[length] == "/":
-                target = self.by_mount.get(path[:length])
+        for length, by_mount in self.steps:
+            if length < size:
+                if path[length] != "/":
+                    continue
+                target = by_mount.get(path[:length])
+            elif length == size:
+                target = by_mount.get(path)
             else:
                 continue
             if target is not None:
                 return target
-        return self.root
-
-    def routes(self) -> Routes[T]:
-        ordered = sorted(self.by_mount.items(), key=lambda item: len(item[0]), reverse=True)
-        return (*ordered, *((("/", self.root),) if self.root is not None else ()))
-
-
-Ranked = tuple[Mounts[T], ...]  # ranks in order; the first rank with a match serves
+        return self.fallback
 
 
 @dataclass(frozen=True)
@@ -101,21 +107,21 @@ class RouteTable(Generic[T]):
         def wildcard_routes(suffix: str) -> Routes[T]:
             return _by_mount(r for r in routes if f"*{suffix}" in r.hosts)
 
+        wildcards = [(suffix.encode("ascii"), wildcard_routes(suffix)) for suffix in suffixes]
         self._wildcards: tuple[tuple[bytes, Mounts[T]], ...] = tuple(
-            (suffix.encode("ascii"), Mounts(wildcard_routes(suffix))) for suffix in suffixes
+            (suffix, Mounts((ranked,))) for suffix, ranked in wildcards
         )
-        self._default = Mounts(default)
-        # For a known exact name, the whole ranked list: exact, matching wildcards, default.
-        self._exact: dict[bytes, Ranked[T]] = {}
+        self._default = Mounts((default,))
+        # For a known exact name, every rank in one: exact, matching wildcards, default.
+        self._exact: dict[bytes, Mounts[T]] = {}
         keys_ports = [b""] + [b":%d" % port for port in sorted(set(ports)) if port]
         for name in exact_names:
-            ranked: Ranked[T] = (Mounts(_by_mount(r for r in routes if name in r.hosts)),)
-            for suffix, wild in self._wildcards:
-                if name.encode("ascii").endswith(suffix):
-                    ranked += (wild,)
-            ranked += (self._default,)
+            key = name.encode("ascii")
+            ranks = [_by_mount(r for r in routes if name in r.hosts)]
+            ranks += [ranked for suffix, ranked in wildcards if key.endswith(suffix)]
+            chain = Mounts((*ranks, default))
             for port in keys_ports:
-                self._exact[name.encode("ascii") + port] = ranked
+                self._exact[key + port] = chain
         self.needs_host = bool(exact_names or suffixes)
         only = default[0][1] if len(default) == 1 and default[0][0] == "/" else None
         self.only: T | None = only if not self.needs_host else None
@@ -126,16 +132,12 @@ class RouteTable(Generic[T]):
         if only is not None:
             return only
         if host is not None and self.needs_host:
-            ranked = self._exact.get(host)
-            if ranked is None:
+            chain = self._exact.get(host)
+            if chain is None:
                 host = normalise_host(host)
-                ranked = self._exact.get(host)
-            if ranked is not None:
-                for mounts in ranked:
-                    found = mounts.first(path)
-                    if found is not None:
-                        return found
-                return None
+                chain = self._exact.get(host)
+            if chain is not None:
+                return chain.first(path)
             for suffix, wild in self._wildcards:
                 if host.endswith(suffix):
                     found = wild.first(path)
@@ -157,7 +159,7 @@ class RouteTable(Generic[T]):
         """The same table with every target converted (the plan's specs to running apps)."""
         table: RouteTable[U] = RouteTable.__new__(RouteTable)
         targets: dict[int, U] = {}
-        converted: dict[int, Mounts[U]] = {}  # a rank shared by several names stays shared
+        converted: dict[int, Mounts[U]] = {}  # one chain for a name with and without ports
 
         def conv_target(target: T) -> U:
             if id(target) not in targets:
@@ -166,10 +168,11 @@ class RouteTable(Generic[T]):
 
         def conv(mounts: Mounts[T]) -> Mounts[U]:
             if id(mounts) not in converted:
-                converted[id(mounts)] = Mounts(tuple((m, conv_target(t)) for m, t in mounts.routes()))
+                ranks = tuple(tuple((m, conv_target(t)) for m, t in routes) for routes in mounts.ranks)
+                converted[id(mounts)] = Mounts(ranks)
             return converted[id(mounts)]
 
-        table._exact = {name: tuple(conv(m) for m in ranked) for name, ranked in self._exact.items()}
+        table._exact = {name: conv(chain) for name, chain in self._exact.items()}
         table._wildcards = tuple((suffix, conv(mounts)) for suffix, mounts in self._wildcards)
         table._default = conv(self._default)
         table.needs_host = self.needs_host
@@ -179,8 +182,8 @@ class RouteTable(Generic[T]):
     def targets(self) -> list[T]:
         """Every target reachable through this table, once each."""
         seen: dict[int, T] = {}
-        ranks = [*(m for ranked in self._exact.values() for m in ranked), *(w for _, w in self._wildcards)]
-        for mounts in (*ranks, self._default):
-            for _, target in mounts.routes():
-                seen.setdefault(id(target), target)
+        for mounts in (*self._exact.values(), *(w for _, w in self._wildcards), self._default):
+            for routes in mounts.ranks:
+                for _, target in routes:
+                    seen.setdefault(id(target), target)
         return list(seen.values())

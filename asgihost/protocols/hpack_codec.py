@@ -109,12 +109,12 @@ class RequestDecoder(Decoder):
             known = self._known.get(data)  # only blocks of indexed fields are ever kept
             if known is not None:
                 return list(known)
-        if raw and data and not data.translate(None, _INDEXED_BYTES):
-            headers = list(super().decode(data, raw=True))
-            if len(self._known) >= _CACHE_MAX:
-                self._known.clear()
-            self._known[bytes(data)] = headers
-            return list(headers)
+            if not data.translate(None, _INDEXED_BYTES):
+                headers = list(super().decode(data, raw=True))
+                if len(self._known) >= _CACHE_MAX:
+                    self._known.clear()
+                self._known[bytes(data)] = headers
+                return list(headers)
         self._known.clear()
         return super().decode(data, raw)
 

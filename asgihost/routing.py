@@ -6,11 +6,11 @@ on a segment boundary (``/api`` matches ``/api`` and ``/api/x``, not ``/apix``).
 host, an exact name before a ``*.suffix`` wildcard (longer suffixes first) before no ``hosts``,
 then by the longest mount. The first candidate in that order serves the request.
 
-Matching allocates nothing but path slices when the Host header is one of the names the table
-was compiled with (as sent, lowercase, with or without the listener's port): every rank for that
-name is compiled into one list of steps, found by one dict lookup. Other Host values are
-normalised once (lowercase, port cut). Each step is a dict lookup of the path cut at a mount
-length (longest first within a rank), so ten apps cost about what one does.
+Matching allocates nothing but one path slice per step when the Host header is one of the names
+the table was compiled with (as sent, lowercase, with or without the listener's port): every rank
+for that name is compiled into one chain of steps, found by one dict lookup. Other Host values
+are normalised once (lowercase, port cut). Each step is one dict lookup of the path cut just past
+a mount length (longest first within a rank), so ten apps cost about what one does.
 """
 
 from __future__ import annotations
@@ -25,48 +25,48 @@ U = TypeVar("U")
 Routes = tuple[tuple[str, T], ...]  # (mount, target), longest mount first
 
 
-class Mounts(Generic[T]):
-    """Ranks of routes compiled into one list of steps: each step is a mount length and the
-    rank's targets by mount, longest mount first within a rank, rank after rank. A path cut at
-    the step's length (on a segment boundary) is looked up; the first hit serves. A rank with an
-    app at "/" ends the list: that app is the fallback, and later ranks are never reached."""
+class Step(Generic[T]):
+    """One step of a chain: a rank's targets for the mounts of one length, keyed by each mount
+    alone and followed by "/". The path cut at ``end`` (that length plus one) is one of those
+    keys exactly when the mount is a prefix of the path on a segment boundary."""
 
-    __slots__ = ("steps", "fallback", "ranks")
+    __slots__ = ("end", "keys", "next")
+
+    def __init__(self, end: int, keys: dict[str, T], next_step: Step[T] | None) -> None:
+        self.end = end
+        self.keys = keys
+        self.next = next_step  # a linked list, walked with a while loop: cheaper than a for loop
+
+
+class Mounts(Generic[T]):
+    """Ranks of routes compiled into one chain of steps, longest mount first within a rank, rank
+    after rank; the first hit serves. A rank with an app at "/" ends the chain: that app is the
+    fallback, and later ranks are never reached."""
+
+    __slots__ = ("head", "fallback", "ranks")
 
     def __init__(self, ranks: Sequence[Routes[T]]) -> None:
         self.ranks = tuple(ranks)  # as given: what map() and targets() read
         steps: list[tuple[int, dict[str, T]]] = []
         self.fallback: T | None = None
         for routes in self.ranks:
-            by_mount: dict[str, T] = {}
+            by_length: dict[int, dict[str, T]] = {}
             root: T | None = None
             for mount, target in routes:  # the first of equal mounts wins, as in a scan
                 if mount == "/":
                     if root is None:
                         root = target
                 else:
-                    by_mount.setdefault(mount, target)
-            steps.extend((length, by_mount) for length in sorted({len(m) for m in by_mount}, reverse=True))
+                    keys = by_length.setdefault(len(mount), {})
+                    keys.setdefault(mount, target)
+                    keys.setdefault(mount + "/", target)
+            steps.extend((length + 1, by_length[length]) for length in sorted(by_length, reverse=True))
             if root is not None:
                 self.fallback = root
                 break
-        self.steps = tuple(steps)
-
-    def first(self, path: str) -> T | None:
-        """The target whose mount is a prefix of ``path`` on a segment boundary, in rank order."""
-        size = len(path)
-        for length, by_mount in self.steps:
-            if length < size:
-                if path[length] != "/":
-                    continue
-                target = by_mount.get(path[:length])
-            elif length == size:
-                target = by_mount.get(path)
-            else:
-                continue
-            if target is not None:
-                return target
-        return self.fallback
+        self.head: Step[T] | None = None
+        for end, keys in reversed(steps):
+            self.head = Step(end, keys, self.head)
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,11 @@ class RouteTable(Generic[T]):
             return _by_mount(r for r in routes if f"*{suffix}" in r.hosts)
 
         wildcards = [(suffix.encode("ascii"), wildcard_routes(suffix)) for suffix in suffixes]
+        # For a name that ends with a wildcard suffix (the longest that matches): the ranks of
+        # that suffix and of every shorter one it ends with, then the default.
         self._wildcards: tuple[tuple[bytes, Mounts[T]], ...] = tuple(
-            (suffix, Mounts((ranked,))) for suffix, ranked in wildcards
+            (suffix, Mounts((*(ranked for other, ranked in wildcards if suffix.endswith(other)), default)))
+            for suffix, _ in wildcards
         )
         self._default = Mounts((default,))
         # For a known exact name, every rank in one: exact, matching wildcards, default.
@@ -128,22 +131,28 @@ class RouteTable(Generic[T]):
 
     def match(self, host: bytes | None, path: str) -> T | None:
         """The target for a request; ``host`` is the raw Host header value or None."""
-        only = self.only
-        if only is not None:
-            return only
+        chain = self._default
         if host is not None and self.needs_host:
-            chain = self._exact.get(host)
-            if chain is None:
-                host = normalise_host(host)
-                chain = self._exact.get(host)
-            if chain is not None:
-                return chain.first(path)
-            for suffix, wild in self._wildcards:
-                if host.endswith(suffix):
-                    found = wild.first(path)
-                    if found is not None:
-                        return found
-        return self._default.first(path)
+            found = self._exact.get(host)
+            chain = found if found is not None else self._for_host(normalise_host(host))
+        step = chain.head  # walked here, not in a method of Mounts: a call costs more
+        while step is not None:
+            target = step.keys.get(path[: step.end])
+            if target is not None:
+                return target
+            step = step.next
+        return chain.fallback
+
+    def _for_host(self, host: bytes) -> Mounts[T]:
+        """The chain for a normalised Host value: its exact name's, its longest wildcard
+        suffix's, or the default."""
+        chain = self._exact.get(host)
+        if chain is not None:
+            return chain
+        for suffix, wild in self._wildcards:
+            if host.endswith(suffix):
+                return wild
+        return self._default
 
     def for_request(self, path: str, headers: list[tuple[bytes, bytes]]) -> T | None:
         """``match`` with the Host header read from a request's headers, only when it matters."""

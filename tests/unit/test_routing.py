@@ -110,6 +110,7 @@ def test_matching_agrees_with_the_rule_on_many_tables():
     mounts = ["/", "/a", "/a/b", "/ab", "/app01", "/app10", "/a/b/c", "/b"]
     hosts = ["x.test", "y.test", "*.test", "*.y.test", "z.other"]
     paths = ["/", "/a", "/a/", "/ab", "/abc", "/a/b", "/a/bc", "/a/b/c/d", "/app10/hello", "/app1", "/b/x"]
+    paths += ["/a/b/", "/a/b/c", "/app10", "/app10/", "/app1/", "/b", "/b/", "/bx", "*", ""]
     for _ in range(300):
         routes = [
             Route(f"t{i}", rng.choice(mounts), tuple(rng.sample(hosts, rng.choice([0, 0, 1, 2]))))

@@ -470,7 +470,13 @@ class H2Protocol(asyncio.Protocol):
             return
         app = shared.app_for(mount)
         mount.active += 1
-        task = self.loop.create_task(cycle.run(app))
+        loop = self.loop
+        # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
+        # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
+        if loop.get_task_factory() is None:
+            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name="asgihost.h2")
+        else:
+            task = loop.create_task(cycle.run(app))
         cycle.task = task
         shared.tasks.add(task)
 

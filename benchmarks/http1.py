@@ -274,8 +274,11 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    start_timeout = START_TIMEOUT_S
+    stop_timeout = STOP_TIMEOUT_S
+
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
             if not self.alive():
@@ -303,7 +306,7 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(STOP_TIMEOUT_S)
+            self.proc.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

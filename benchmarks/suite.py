@@ -36,8 +36,14 @@ multiapp  asgihost serving a generated asgihost.toml of 10 apps, each mounted by
           prefix, against asgihost serving a file with one app. Every request (``GET /app10/hello``,
           ``Host: bench.test``) goes to the tenth app, the last the router tries for that host;
           req/s of 10 apps over 1 app (target >= 0.97: routing costs under 3 %).
+instructions
+          User-space instructions per request, counted by ``valgrind --tool=cachegrind``, which do
+          not drift with the machine as req/s do: each server answers 1,000 and, started afresh,
+          21,000 ``h2load --h1`` requests (16 connections), and the difference of its totals is
+          divided by 20,000. HTTP/1.1 hello of asgihost against Uvicorn, for information, and the
+          10 apps of ``multiapp`` against one (target: at most 1.03 of one app's count).
 
-A missing load generator (wrk, h2load, node) or peer makes its scenario or row "skipped" with the
+A missing load generator (wrk, h2load, node), valgrind, or peer makes its scenario or row "skipped" with the
 reason. Progress goes to stderr; the Markdown table, the versions, the machine and the command go
 to stdout (and to ``--markdown FILE``); ``--json FILE`` gets every round. Exit status 1 when a
 problem was seen (a server died, answered wrongly, logged an error, wrk counted errors, a round
@@ -94,7 +100,7 @@ from http2 import HYPERCORN_KEEP_ALIVE_MAX_REQUESTS, dist_version, h2load_versio
 from http2 import server_argv as http2_argv
 from ws import node_version
 
-SCENARIOS = ("hello", "fastapi", "upload", "stream", "h2", "ws", "idle", "soak", "multiapp")
+SCENARIOS = ("hello", "fastapi", "upload", "stream", "h2", "ws", "idle", "soak", "multiapp", "instructions")
 MIB = 1 << 20
 BIG_CONNECTIONS = 64  # wrk connections for small requests
 BODY_CONNECTIONS = 16  # wrk connections for 1 MiB bodies
@@ -108,6 +114,11 @@ MULTI_HOST = "bench.test"
 SCRIPT_SLACK_S = 120  # http2.py/ws.py subprocess timeout beyond their own bounded rounds
 STOP_SCRIPT_S = 30  # after SIGINT to a script that overran, before SIGKILL
 CHECK_TIMEOUT_S = 60  # `asgihost check`
+CG_REQUESTS = (1_000, 21_000)  # each server answers both counts; the cost is the difference
+CG_CONNECTIONS = 16
+CG_START_TIMEOUT_S = 300.0  # Python under valgrind runs some 50 times slower
+CG_STOP_TIMEOUT_S = 120.0  # valgrind writes its counts once the server has exited
+CG_LOAD_TIMEOUT_S = 900
 
 
 # ---- what the load generator sends, and what a right answer is -----------------------------------
@@ -816,6 +827,83 @@ def scenario_multiapp(ctx: Context, out: Outcome) -> None:
     out.compare(title, many_name, one_name, 0.97)
 
 
+class CachegrindServer(SuiteServer):
+    """A server run under ``valgrind --tool=cachegrind``, which writes what it counted at exit."""
+
+    start_timeout = CG_START_TIMEOUT_S
+    stop_timeout = CG_STOP_TIMEOUT_S
+
+    def __init__(self, peer: Peer, cpu: int | None, counts: Path):
+        def argv(port: int) -> list[str]:
+            tool = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={counts}"]
+            return [*tool, *peer.argv(port)]
+
+        super().__init__(Peer(peer.name, argv, peer.probes), cpu)
+
+
+def h2load_h1(port: int, request: Request, count: int, cpu: int | None) -> None:
+    """Exactly ``count`` HTTP/1.1 requests over ``CG_CONNECTIONS`` connections; every one a 2xx."""
+    cmd = ["h2load", "--h1", "-n", str(count), "-c", str(CG_CONNECTIONS)]
+    if request.host:
+        cmd += ["-H", f":authority: {request.host}"]
+    cmd.append(f"http://{HOST}:{port}{request.path}")
+    proc = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True, timeout=CG_LOAD_TIMEOUT_S)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("status codes:")), "")
+    if proc.returncode != 0 or not line.startswith(f"status codes: {count} 2xx,"):
+        raise RuntimeError(f"h2load did not get {count} 2xx answers: {line or proc.stderr.strip()[-300:]}")
+
+
+def instructions(peer: Peer, request: Request, count: int, ctx: Context, problems: list[str]) -> int:
+    """User-space instructions of a server that starts, answers ``count`` requests and stops."""
+    counts = ctx.tmp / f"cachegrind.{count}.out"
+    counts.unlink(missing_ok=True)
+    with CachegrindServer(peer, ctx.server_cpu, counts) as server:
+        h2load_h1(server.port, request, count, ctx.load_cpu)
+        if not server.alive():
+            raise RuntimeError(f"{peer.name} died under load:\n{server.output()}")
+        server.check()
+        scan_log(server, problems, "its load")
+    summary = [x for x in counts.read_text(encoding="utf-8").splitlines() if x.startswith("summary:")]
+    if not summary:
+        raise RuntimeError(f"cachegrind wrote no summary for {peer.name}")
+    return int(summary[0].split()[1])
+
+
+def scenario_instructions(ctx: Context, out: Outcome) -> None:
+    title = f"8. user-space instructions per request (cachegrind), h2load --h1 {CG_CONNECTIONS} conns"
+    many_name, one_name = f"asgihost, {MULTI_APPS} apps", "asgihost, 1 app"
+    target = f"{many_name} / {one_name} ≤ 1.03"
+    reason = need("valgrind", "apt-get install valgrind") or need("h2load", "apt-get install nghttp2-client")
+    if reason:
+        out.rows.append(skipped_row(title, target, reason))
+        return
+    many, one = write_sites(ctx.tmp)
+    plan = [(asgihost_peer(ctx, "hello", HELLO), HELLO.request)]
+    plan += [(peer, HELLO.request) for peer in optional_peers(ctx, "hello", HELLO, ["uvicorn"], out)]
+    plan += [
+        (site_peer(ctx, many_name, many, (MULTI_HIT,)), MULTI_HIT.request),
+        (site_peer(ctx, one_name, one, (MULTI_HIT,)), MULTI_HIT.request),
+    ]
+    few, more = CG_REQUESTS
+    for peer, request in plan:
+        try:
+            totals = [instructions(peer, request, count, ctx, out.problems) for count in CG_REQUESTS]
+        except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            out.problems.append(f"{peer.name}: {exc}")
+            ctx.say(f"[instructions] {peer.name:<18} FAILED: {exc}")
+            continue
+        per_request = (totals[1] - totals[0]) / (more - few)
+        out.measured[peer.name] = {"median": per_request, "unit": "instr/req", "totals": totals}
+        ctx.say(f"[instructions] {peer.name:<18} {per_request:>10,.0f} per request")
+    out.notes.append(
+        f"{title}: totals of a server answering {few:,} and {more:,} requests, the difference divided by"
+        f" {more - few:,}; the {MULTI_APPS}-app and 1-app servers answer the multiapp request"
+        f" ({MULTI_HIT.request.method} {MULTI_HIT.request.path}, Host: {MULTI_HOST})"
+    )
+    out.compare(title, "asgihost", "uvicorn", lower_is_better=True)
+    out.compare(title, many_name, one_name, 1.03, lower_is_better=True)
+
+
 RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "hello": scenario_hello,
     "fastapi": scenario_fastapi,
@@ -826,6 +914,7 @@ RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "idle": scenario_idle,
     "soak": scenario_soak,
     "multiapp": scenario_multiapp,
+    "instructions": scenario_instructions,
 }
 
 

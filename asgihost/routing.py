@@ -154,16 +154,6 @@ class RouteTable(Generic[T]):
                 return wild
         return self._default
 
-    def for_request(self, path: str, headers: list[tuple[bytes, bytes]]) -> T | None:
-        """``match`` with the Host header read from a request's headers, only when it matters."""
-        host = None
-        if self.needs_host:
-            for name, value in headers:
-                if name == b"host":
-                    host = value
-                    break
-        return self.match(host, path)
-
     def map(self, convert: Callable[[T], U]) -> RouteTable[U]:
         """The same table with every target converted (the plan's specs to running apps)."""
         table: RouteTable[U] = RouteTable.__new__(RouteTable)

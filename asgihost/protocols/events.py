@@ -46,7 +46,7 @@ class Request:
         self.upgrade = upgrade  # the Upgrade header's value when Connection says upgrade, else None
         self.content_length = content_length  # -1: none given (chunked, or no body)
         self.forwarded = forwarded  # it has X-Forwarded-For, X-Forwarded-Proto or Forwarded
-        self.host = host  # the Host header's value, where the core has it to hand (HTTP/1.1)
+        self.host = host  # the Host header's value (HTTP/2: or :authority), for routing
 
 
 class Data:

@@ -157,7 +157,7 @@ def h2c_upgrade_settings(request: Request) -> bytes | None:
 def upgraded_request(request: Request) -> Request:
     """An HTTP/1.1 request that asked for h2c, as stream 1 of the HTTP/2 connection."""
     headers = [(name, value) for name, value in request.headers if name not in _NOT_FORWARDED]
-    return Request(1, request.method, request.target, headers, "2", True, False)
+    return Request(1, request.method, request.target, headers, "2", True, False, host=request.host)
 
 
 class H2Connection:
@@ -366,6 +366,7 @@ class H2Connection:
                 return self._malformed(stream_id)  # one canonical authority
             if host is None:
                 fields.insert(0, (b"host", authority))
+                host = authority
         self.last_stream_id = stream_id
         try:
             method_text = method.decode("ascii")
@@ -374,7 +375,9 @@ class H2Connection:
         if content_length is not None:
             self._lengths[stream_id] = [content_length, 0]
         length = -1 if content_length is None else content_length
-        return Request(stream_id, method_text, path, fields, "2", True, False, protocol, length, forwarded)
+        return Request(
+            stream_id, method_text, path, fields, "2", True, False, protocol, length, forwarded, host
+        )
 
     def _malformed(self, stream_id: int) -> Request | None:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""

@@ -447,7 +447,7 @@ class H2Protocol(asyncio.Protocol):
             mount = own[path]
         else:
             routes = self.routes
-            mount = routes.only or routes.for_request(path, request.headers) or shared.not_found
+            mount = routes.only or routes.match(request.host, path) or shared.not_found
         if request.upgrade is not None:
             self._on_connect(request, mount, raw_path, path, query)
             return

@@ -4,12 +4,18 @@ and curl: routing by :authority and path, many streams on one connection, every 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
+import time
 
+import h2.config
+import h2.connection
+import h2.events
 import httpx
 import pytest
 import trustme
@@ -103,3 +109,43 @@ def test_curl_http2_against_the_site(site, tls):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == '{"id":2,"name":"gadget"} 2'
+
+
+def _h2_body(sock, conn, stream_id: int, events: list) -> bytes:
+    """Read until ``stream_id`` ends; its body."""
+    deadline = time.monotonic() + 10
+    while not any(isinstance(e, h2.events.StreamEnded) and e.stream_id == stream_id for e in events):
+        assert time.monotonic() < deadline
+        events += conn.receive_data(sock.recv(65536))
+        sock.sendall(conn.data_to_send())
+    return b"".join(
+        e.data for e in events if isinstance(e, h2.events.DataReceived) and e.stream_id == stream_id
+    )
+
+
+def test_host_routing_for_an_h2c_upgrade_and_a_host_field_without_authority(site):
+    server = site(tls=False)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    settings = conn.initiate_upgrade_connection()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: blog.localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            b"Upgrade: h2c\r\nHTTP2-Settings: " + settings + b"\r\n\r\n"
+        )
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 ")
+        sock.sendall(conn.data_to_send())
+        events = list(conn.receive_data(rest)) if rest else []
+        assert json.loads(_h2_body(sock, conn, 1, events))["app"] == "blog"  # the upgraded request
+        request = [
+            (b":method", b"GET"),
+            (b":scheme", b"http"),
+            (b":path", b"/"),
+            (b"host", b"blog.localhost"),
+        ]
+        conn.send_headers(3, request, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        assert json.loads(_h2_body(sock, conn, 3, []))["app"] == "blog"  # Host, no :authority

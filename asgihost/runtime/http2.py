@@ -468,17 +468,7 @@ class H2Protocol(asyncio.Protocol):
             if shared.access_log is not None:
                 shared.access_log.log_cycle(cycle, self.listener_name, "HTTP/2")
             return
-        app = shared.app_for(mount)
-        mount.active += 1
-        loop = self.loop
-        # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
-        # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
-        if loop.get_task_factory() is None:
-            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name="asgihost.h2")
-        else:
-            task = loop.create_task(cycle.run(app))
-        cycle.task = task
-        shared.tasks.add(task)
+        shared.start_exchange(cycle, self.loop, "asgihost.h2")
 
     def _on_connect(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
         """An extended CONNECT: a WebSocket on this stream, if the app takes WebSockets."""

@@ -14,210 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
-from ..asgi.proxy import ProxyPolicy
-from ..asgi.scope import AppPlace, ConnectionInfo, http_scope, parse_target, websocket_scope
-from ..config.model import Limits, WebSocket
-from ..logs.access import AccessLog
-from ..metrics import CONTENT_TYPE, HTTP10, AppStats, Recorder
-from ..protocols.errors import ProtocolError
+from ..asgi.scope import ConnectionInfo, websocket_scope
+from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.headers import has_token
-from ..protocols.http1 import CONTINUE_100, HEAD, DefaultHeaders, H1Connection, HeadLimits, simple_response
+from ..protocols.http1 import CONTINUE_100, HEAD, H1Connection, simple_response
 from ..protocols.http2 import H2Settings, h2c_upgrade_settings
 from ..protocols.websocket import Handshake, check_upgrade
-from ..routing import RouteTable
-from .clock import Clock
+from .exchange import ExchangePath
+from .flow import WriteFlow
 from .http2 import H2Protocol
 from .sockets import tls_extension
+from .state import Mount
 from .websocket import WSProtocol
 
-FIRST_REQUEST_GRACE_S = 1.0  # at shutdown, for a connection whose first request may be in flight
-DEFAULT_LIMITS = Limits()
-
-_REASONS = {
-    400: b"Bad Request",
-    408: b"Request Timeout",
-    413: b"Content Too Large",
-    414: b"URI Too Long",
-    426: b"Upgrade Required",
-    431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error",
-    501: b"Not Implemented",
-    503: b"Service Unavailable",
-    505: b"HTTP Version Not Supported",
-}
-
-
-class Mount(AppPlace):
-    """A running app where the router can send requests."""
-
-    __slots__ = (
-        "name",
-        "app",
-        "concurrency",
-        "keep_alive_timeout",
-        "websocket",
-        "active",
-        "body_size",
-        "body_timeout",
-        "stats",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        app: Any,
-        root_path: str,
-        path_prefix: str,
-        state: dict[str, Any],
-        concurrency: int | None,
-        keep_alive_timeout: float,
-        websocket: WebSocket | None = None,
-        body_size: int = DEFAULT_LIMITS.body_size,
-        body_timeout: float = DEFAULT_LIMITS.body_timeout,
-    ) -> None:
-        super().__init__(root_path, path_prefix, state)
-        self.name = name
-        self.app = app
-        self.concurrency = concurrency
-        self.keep_alive_timeout = keep_alive_timeout
-        self.websocket = websocket  # None: upgrades to WebSocket are served as plain HTTP
-        self.active = 0  # requests and WebSocket sessions of this app in flight
-        self.body_size = body_size  # 413 beyond
-        self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
-        self.stats: AppStats | None = None  # its metrics, when there are metrics
-
-
-class ListenerSettings:
-    """What a listener's connections share: its name, its limits on request heads and requests
-    per connection, and whose proxy headers it believes."""
-
-    __slots__ = ("name", "head", "head_timeout", "requests_per_connection", "last_request", "proxy", "own")
-
-    def __init__(
-        self,
-        name: str = "default",
-        head: HeadLimits | None = None,
-        head_timeout: float = DEFAULT_LIMITS.head_timeout,
-        requests_per_connection: int | None = None,
-        proxy: ProxyPolicy | None = None,
-        own: dict[str, Mount] | None = None,
-    ) -> None:
-        self.name = name
-        self.proxy = proxy
-        self.own = own or None  # paths the server answers itself (health, metrics), if any
-        self.head = head or HeadLimits()
-        self.head_timeout = head_timeout  # 0: none
-        self.requests_per_connection = requests_per_connection
-        self.last_request = requests_per_connection or -1  # the request that says "connection: close"
-
-    @classmethod
-    def from_config(
-        cls, name: str, limits: Limits, proxy: ProxyPolicy | None, own: dict[str, Mount]
-    ) -> ListenerSettings:
-        head = HeadLimits(
-            limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
-        )
-        return cls(name, head, limits.head_timeout, limits.requests_per_connection, proxy, own)
-
-
-DEFAULT_LISTENER_SETTINGS = ListenerSettings()
-
-
-class ServerState:
-    """What every connection of one server shares. Built once at start-up."""
-
-    def __init__(
-        self,
-        defaults: DefaultHeaders,
-        clock: Clock,
-        keep_alive_timeout: float,
-        limit_concurrency: int | None,
-        logger: logging.Logger,
-        access_log: AccessLog | None,
-        metrics: Recorder | None = None,
-    ) -> None:
-        self.defaults = defaults
-        self.clock = clock
-        self.keep_alive_timeout = keep_alive_timeout
-        self.limit_concurrency = limit_concurrency
-        self.logger = logger
-        self.access_log = access_log  # None when the access log is off
-        self.metrics = metrics  # None when there are no metrics
-        self.timing = access_log is not None or metrics is not None  # exchanges note when they began
-        self.metrics_text: Any = None  # () -> bytes: the exposition the metrics path answers with
-        self.connections: set[H1Protocol | H2Protocol | WSProtocol] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.requests = 0  # served so far, for max_requests
-        self.not_found = Mount(
-            "-", not_found, "", "", {}, None, keep_alive_timeout
-        )  # no app: "-"; reads no body
-        self.draining = False  # shutting down: the health check says 503
-        self.health = Mount("health", self.health_check, "", "", {}, None, keep_alive_timeout)
-        self.metrics_mount = Mount("metrics", self.metrics_page, "", "", {}, None, keep_alive_timeout)
-
-    def app_for(self, mount: Mount) -> Any:
-        """The app that answers a new request or WebSocket on ``mount``: its own, or a 503 when
-        the server (tasks, or connections counting the caller's) or the app is at its limit."""
-        limit = self.limit_concurrency
-        if (limit is not None and (len(self.tasks) >= limit or len(self.connections) > limit)) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            return service_unavailable
-        return mount.app
-
-    def start_exchange(self, cycle: HTTPCycle, loop: asyncio.AbstractEventLoop, name: str) -> None:
-        """Run the app (or the 503 of ``app_for``) for an HTTP exchange in a task of its own."""
-        mount: Mount = cycle.mount
-        app = self.app_for(mount)
-        mount.active += 1
-        # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
-        # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
-        if loop.get_task_factory() is None:
-            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name=name)
-        else:
-            task = loop.create_task(cycle.run(app))
-        cycle.task = task
-        self.tasks.add(task)
-
-    async def health_check(self, scope: Any, receive: Any, send: Any) -> None:
-        """The server's own answer on the health path: it serves (every lifespan startup has
-        finished before any listener accepts), or it drains."""
-        status, body = (503, b"draining\n") if self.draining else (200, b"ok\n")
-        headers = [
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", b"%d" % len(body)),
-            (b"cache-control", b"no-store"),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def metrics_page(self, scope: Any, receive: Any, send: Any) -> None:
-        body = self.metrics_text()
-        headers = [(b"content-type", CONTENT_TYPE), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def websockets_active(self) -> int:
-        count = 0
-        for conn in self.connections:
-            if isinstance(conn, WSProtocol):
-                count += 1
-            elif isinstance(conn, H2Protocol):
-                count += len(conn.websockets)
-        return count
-
-    def sweep_idle(self) -> None:
-        """Every connection past its deadline (idle keep-alive, slow head, stalled body) is told."""
-        now = self.clock.now
-        for conn in [c for c in self.connections if 0.0 < c.idle_deadline <= now]:
-            conn.timed_out()
+FIRST_REQUEST_GRACE_S = 1.0  # at shutdown, for a connection whose next request may be in flight
 
 
 def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | None:
@@ -227,62 +42,23 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
     return None
 
 
-async def not_found(scope: Any, receive: Any, send: Any) -> None:
-    """The server's answer when no app is mounted for a request."""
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")]
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
-    await send({"type": "http.response.body", "body": b"Not Found"})
-
-
-async def service_unavailable(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.http.response.start", "status": 503, "headers": _UNAVAILABLE_HEADERS})
-        await send({"type": "websocket.http.response.body", "body": b"Service Unavailable"})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", b"19"),
-                (b"retry-after", b"1"),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"Service Unavailable"})
-
-
-_UNAVAILABLE_HEADERS = [
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", b"19"),
-    (b"retry-after", b"1"),
-]
-
-
 class H1Protocol(asyncio.Protocol):
     def __init__(
         self,
-        shared: ServerState,
-        routes: RouteTable[Mount],
-        loop: asyncio.AbstractEventLoop,
+        path: ExchangePath,
         scheme: str = "http",
         h2: H2Settings | None = None,
         h1: bool = True,
-        listener: ListenerSettings | None = None,
     ) -> None:
-        self.shared = shared
-        self.listener = listener = listener or DEFAULT_LISTENER_SETTINGS
-        self.proxy = listener.proxy  # kept by connection_made only for a trusted peer
-        self.own = listener.own  # paths the server answers itself (health, metrics), if any
-        self.routes = routes
-        self.loop = loop
+        self.path = path  # a fresh one per connection: it keeps the proxy trust of the peer
+        self.shared = shared = path.shared
+        self.listener = listener = path.listener
+        self.loop = path.loop
         self.scheme = scheme
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
         self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
         self.fresh = True  # no byte received yet
-        self.served = False  # a response has been completed on this connection
+        self.served = 0.0  # clock.now when the last response was completed; 0: none yet
         self.logger = shared.logger
         self.core = H1Connection(listener.head)
         self.requests = 0  # requests begun on this connection
@@ -293,11 +69,10 @@ class H1Protocol(asyncio.Protocol):
         self.parsing: HTTPCycle | None = None
         self.pipeline: deque[HTTPCycle | ProtocolError] = deque()
         self.read_paused = False
-        self.write_paused = False
+        self.flow = WriteFlow(self.loop)
         self.closing = False
         self.draining = False  # close after the response in progress
         self.idle_deadline = 0.0
-        self._drain_waiter: asyncio.Future[None] | None = None
         self.upgrading: tuple[Request, Handshake, Mount, dict[str, Any]] | None = None
         self.upgrading_h2: tuple[Request, bytes] | None = None  # Upgrade: h2c, and HTTP2-Settings
 
@@ -315,8 +90,7 @@ class H1Protocol(asyncio.Protocol):
         self.info = ConnectionInfo(
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
-        if self.proxy is not None and not self.proxy.trusts_peer(self.info):
-            self.proxy = None  # its proxy headers are not believed
+        self.path.distrust(self.info)
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
         if self.h2 is not None and ssl_object is not None:
             if ssl_object.selected_alpn_protocol() == "h2" or not self.h1:
@@ -334,9 +108,7 @@ class H1Protocol(asyncio.Protocol):
             if isinstance(item, HTTPCycle):
                 item.disconnect()
         self.pipeline.clear()
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.flow.wake()
 
     # No eof_received: a peer that stops sending has gone, as Uvicorn takes it. The transport
     # closes and connection_lost hands http.disconnect to the exchange in flight; an app waiting
@@ -391,15 +163,10 @@ class H1Protocol(asyncio.Protocol):
                 self.idle_deadline = self.shared.clock.now + timeout
 
     def pause_writing(self) -> None:
-        self.write_paused = True
+        self.flow.pause()
 
     def resume_writing(self) -> None:
-        self.write_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self.flow.resume()
 
     # ---- requests ----------------------------------------------------------------------------
 
@@ -409,54 +176,41 @@ class H1Protocol(asyncio.Protocol):
         self.requests += 1
         if self.draining or self.requests == self.listener.last_request:
             request.keep_alive = False  # the server is stopping, or the cap: this is the last one
+        path = self.path
         try:
-            raw_path, path, query = parse_target(request.target)
+            mount, raw_path, target_path, query = path.route(request)
         except ProtocolError as exc:
             self._on_error(exc)
             return
-        own = self.own
-        if own is not None and path in own:
-            mount = own[path]
-        else:
-            routes = self.routes
-            mount = routes.only or routes.match(request.host, path) or self.shared.not_found
-        info = (
-            self.info
-            if self.proxy is None or not request.forwarded
-            else self.proxy.apply(self.info, request.headers)
-        )
         if request.upgrade is not None:
             if mount.websocket is not None and has_token(request.upgrade, b"websocket"):
-                self._on_websocket(request, mount, raw_path, path, query, info)
+                self._on_websocket(request, mount, raw_path, target_path, query)
                 return
             if self.h2 is not None and self.cycle is None and self.scheme == "http":
                 settings = h2c_upgrade_settings(request)
                 if settings is not None:
                     self.upgrading_h2 = (request, settings)
                     return
+        cycle = path.open(self, self.info, request, mount, raw_path, target_path, query)
         if request.content_length > mount.body_size:
             self.core.stop()  # the body is not read: 413 at once, even with Expect: 100-continue
-            self._on_error(ProtocolError("Request body too large.", 413))
-            return
-        cycle = HTTPCycle(self, request, http_scope(info, request, mount, raw_path, path, query), mount)
-        if self.shared.timing:
-            cycle.started = time.perf_counter()
-        self.parsing = cycle
+            cycle.status = 413  # refused in its turn: the app never runs
+        else:
+            self.parsing = cycle
         if self.cycle is None:
             self._start(cycle)
         else:
             self.pipeline.append(cycle)
             self.pause_reading()
 
-    def _on_websocket(
-        self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes, info: ConnectionInfo
-    ) -> None:
+    def _on_websocket(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
         handshake = check_upgrade(request)
         if isinstance(handshake, ProtocolError):
             self._on_error(handshake)
         elif self.cycle is not None:
             self._on_error(ProtocolError("A WebSocket upgrade may not be pipelined.", 400))
         else:
+            info = self.path.client(self.info, request)
             scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
             self.upgrading = (request, handshake, mount, scope)
 
@@ -464,14 +218,11 @@ class H1Protocol(asyncio.Protocol):
         """Hand the transport to an HTTP/2 protocol; this one is done. With ``upgrade`` (an
         ``Upgrade: h2c`` request and its HTTP2-Settings) the request becomes stream 1."""
         assert self.h2 is not None
-        shared = self.shared
-        shared.connections.discard(self)
+        self.shared.connections.discard(self)
         self.closing = True
         self.idle_deadline = 0.0
         self.upgrading_h2 = None
-        protocol = H2Protocol(
-            shared, self.routes, self.loop, self.transport, self.info, self.h2, self.proxy, self.listener
-        )
+        protocol = H2Protocol(self.path, self.transport, self.info, self.h2)
         self.transport.set_protocol(protocol)
         if upgrade is None:
             protocol.start(initial)
@@ -483,25 +234,14 @@ class H1Protocol(asyncio.Protocol):
         assert self.upgrading is not None
         request, handshake, mount, scope = self.upgrading
         self.upgrading = None
-        shared = self.shared
-        app = shared.app_for(mount)  # while this connection still counts
-        shared.connections.discard(self)
+        app = self.path.app_for(mount)  # while this connection still counts
+        self.shared.connections.discard(self)
         self.closing = True
         self.idle_deadline = 0.0
         protocol = WSProtocol(
-            shared,
-            self.loop,
-            self.transport,
-            self.info,
-            request,
-            handshake,
-            mount,
-            scope,
-            trailing,
-            self.write_paused,
+            self.path, self.transport, self.info, request, handshake, mount, scope, trailing, self.flow
         )
         protocol.read_paused = self.read_paused
-        protocol.listener_name = self.listener.name
         self.transport.set_protocol(protocol)
         protocol.start(app)
 
@@ -556,20 +296,21 @@ class H1Protocol(asyncio.Protocol):
         status = error.status_hint
         extra = b"sec-websocket-version: 13\r\n" if status == 426 else b""
         self.transport.write(
-            simple_response(status, _REASONS.get(status, b"Error"), self.shared.defaults, extra=extra)
+            simple_response(status, ERROR_REASONS.get(status, b"Error"), self.shared.defaults, extra=extra)
         )
         self.close()
 
     def _start(self, cycle: HTTPCycle) -> None:
         self.cycle = cycle
-        shared = self.shared
-        shared.requests += 1
-        shared.start_exchange(cycle, self.loop, "asgihost.http")
+        if cycle.status:  # refused before it began (a body announced over the limit)
+            self.path.refuse(cycle, cycle.status)
+        else:
+            self.path.start(cycle)
 
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None
-        self.served = True
-        if self.closing or self.draining or not self.core.keep_alive or not cycle.body_complete:
+        self.served = self.shared.clock.now
+        if self.closing or not self.core.keep_alive or not cycle.body_complete:
             # (An unread request body would have to be read and thrown away: close instead.)
             self.close()
             return
@@ -581,6 +322,8 @@ class H1Protocol(asyncio.Protocol):
             self._start(item)
             if not self.pipeline:
                 self.resume_reading()
+        elif self.draining:
+            self._drain_idle()
         else:
             self.idle_deadline = self.shared.clock.now + cycle.mount.keep_alive_timeout
             self.resume_reading()
@@ -591,29 +334,46 @@ class H1Protocol(asyncio.Protocol):
             self.transport.close()
 
     def shutdown(self) -> None:
-        """Graceful stop: close when idle, else after the response in progress. A connection
-        that has had no response yet may have its first request on the way (accepted just
-        before the stop): it gets a moment to send it, which is then answered and closes."""
+        """Graceful stop: every request this connection has read, or has begun to receive,
+        is answered (the last response says "connection: close"), and only then it closes."""
+        self.draining = True
+        if self.closing:
+            return
         if self.cycle is None:
-            if self.served or self.closing:
-                self.close()
-            else:
-                self.draining = True
-                self.idle_deadline = self.shared.clock.now + FIRST_REQUEST_GRACE_S
+            self._drain_idle()
+        elif self.pipeline:
+            last = self.pipeline[-1]
+            if isinstance(last, HTTPCycle):
+                last.request.keep_alive = False
         else:
             self.cycle.request.keep_alive = False  # says "connection: close" if not yet sent
-            self.draining = True
-            self.pipeline.clear()
+
+    def _drain_idle(self) -> None:
+        """Draining with no exchange: a request whose head has begun is waited for (its head
+        timeout still holds). A connection that has never answered, or answered within the
+        grace, may have its next request on the wire: it gets until the end of the grace, and
+        that request is answered with "connection: close". Else it closes now."""
+        if self.core.phase == HEAD:
+            return  # the head's own deadline runs; the request is answered, then the close
+        now = self.shared.clock.now
+        since = self.served or now
+        if now - since < FIRST_REQUEST_GRACE_S:
+            self.idle_deadline = since + FIRST_REQUEST_GRACE_S
+            self.resume_reading()
+        else:
+            self.close()
 
     # ---- the stream interface HTTPCycle talks to ------------------------------------------------
+
+    @property
+    def write_paused(self) -> bool:
+        return self.flow.paused
 
     def create_future(self) -> asyncio.Future[None]:
         return self.loop.create_future()
 
     async def drain(self) -> None:
-        if self._drain_waiter is None:
-            self._drain_waiter = self.loop.create_future()
-        await self._drain_waiter
+        await self.flow.drain()
 
     def pause_reading(self) -> None:
         if not self.read_paused and not self.closing:
@@ -656,23 +416,11 @@ class H1Protocol(asyncio.Protocol):
         if cycle is not self.cycle or self.closing:
             return
         self.cycle = None
-        self.transport.write(simple_response(status, _REASONS[status], self.shared.defaults))
+        self.transport.write(simple_response(status, ERROR_REASONS[status], self.shared.defaults))
         self.close()
 
     def close_connection(self, cycle: HTTPCycle) -> None:
         self.close()
 
     def app_finished(self, cycle: HTTPCycle) -> None:
-        cycle.mount.active -= 1
-        self.shared.tasks.discard(cycle.task)
-        cycle.task = None
-        shared = self.shared
-        if shared.timing:
-            stats = cycle.mount.stats
-            if stats is not None:  # AppStats.observe, inlined: this runs for every exchange
-                stats.statuses.append(
-                    cycle.status if cycle.request.http_version == "1.1" else cycle.status + HTTP10
-                )
-                stats.durations.append(time.perf_counter() - cycle.started)
-            if shared.access_log is not None:
-                shared.access_log.log_cycle(cycle, self.listener.name, "HTTP/" + cycle.request.http_version)
+        self.path.finish(cycle)

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from .defaults import file_default
 from .model import App, Bind, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
 
-LISTENER = "default"
+LISTENER: str = next(iter(HostConfig.model_fields["listeners"].get_default(call_default_factory=True)))
+"""The one listener options describe: the model's default listener, the one a file without any has."""
 APP = "main"
 
 _SECTIONS: dict[str, type[BaseModel]] = {

@@ -281,7 +281,7 @@ _LOG_LEVELS_BY_NUMBER = {
 
 
 def default_of(option: Option) -> Any:
-    """The model's default for an option, for help texts."""
+    """The model's default for an option (for host and port, that part of the default bind)."""
     if option.key == "bind":
         bind = Listener.model_fields["bind"].default
         return {"host": bind.host, "port": bind.port}.get(option.name)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .asgi.apps import ASGIApp, load_app
-from .config import ConfigError, HostConfig, Problem, from_options, load_config
-from .config.flags import APP, file_overrides
+from .config import ConfigError, HostConfig, Problem, from_options, load_with_options
+from .config.flags import APP
 from .plan import Plan, compile_plan
 
 
@@ -133,12 +133,7 @@ def config_from_recipe(recipe: Recipe, child: bool = False) -> Config:
     if not path.is_file():
         hint = " (asgihost init writes a starter file)" if path.name == "asgihost.toml" else ""
         raise ConfigError([Problem("", f"no such file{hint}", str(path))])
-    host_config = load_config(path)
-    if options:
-        overrides, ambiguous = file_overrides(options, host_config)
-        if ambiguous:
-            raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
-        host_config = load_config(path, overrides)
+    host_config = load_with_options(path, options)
     return Config.from_host_config(host_config, path.resolve().parent)
 
 

@@ -240,7 +240,8 @@ class HTTPCycle:
             status = message["status"]
             if type(status) is not int or not 100 <= status <= 999:
                 raise RuntimeError(f"Invalid HTTP status code {status!r} in response.")
-            self.status = status
+            if not self.status:  # (else the server has answered for the app: 408, 413)
+                self.status = status
             if (
                 message.get("trailers")
                 and "extensions" in self.scope

@@ -112,7 +112,9 @@ class ExchangePath:
         # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
         # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
         if loop.get_task_factory() is None:
-            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name=_TASK_NAME[cycle.request.http_version])
+            task: asyncio.Task[None] = asyncio.Task(
+                cycle.run(app), loop=loop, name=_TASK_NAME[cycle.request.http_version]
+            )
         else:
             task = loop.create_task(cycle.run(app))
         cycle.task = task

@@ -21,9 +21,9 @@ from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.scope import ConnectionInfo, websocket_scope
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
-from ..protocols.headers import has_token
 from ..protocols.http1 import CONTINUE_100, HEAD, H1Connection, simple_response
-from ..protocols.http2 import H2Settings, h2c_upgrade_settings
+from ..protocols.http2 import H2Settings
+from ..protocols.negotiate import ERROR, H2, WEBSOCKET, Negotiator, upgrade_kind
 from ..protocols.websocket import Handshake, check_upgrade
 from .exchange import ExchangePath
 from .flow import WriteFlow
@@ -57,7 +57,8 @@ class H1Protocol(asyncio.Protocol):
         self.scheme = scheme
         self.h2 = h2  # HTTP/2 is served on this listener: by ALPN, or on seeing its preface
         self.h1 = h1  # HTTP/1.1 is served on this listener (else HTTP/2 only)
-        self.fresh = True  # no byte received yet
+        # Until the first bytes decide it (cleartext, HTTP/2 offered): HTTP/1.1 or HTTP/2?
+        self.negotiator: Negotiator | None = None
         self.served = 0.0  # clock.now when the last response was completed; 0: none yet
         self.logger = shared.logger
         self.core = H1Connection(listener.head)
@@ -92,8 +93,11 @@ class H1Protocol(asyncio.Protocol):
         )
         self.path.distrust(self.info)
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
-        if self.h2 is not None and ssl_object is not None:
-            if ssl_object.selected_alpn_protocol() == "h2" or not self.h1:
+        if self.h2 is not None:
+            negotiator = Negotiator(h1=self.h1, h2=True, tls=ssl_object is not None)
+            if ssl_object is None:
+                self.negotiator = negotiator
+            elif negotiator.alpn(ssl_object.selected_alpn_protocol()).protocol == H2:
                 self._switch_to_h2(b"")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -115,14 +119,20 @@ class H1Protocol(asyncio.Protocol):
     # on receive() must learn that, and a body cut short must not be waited for.
 
     def data_received(self, data: bytes) -> None:
-        if self.fresh:
-            self.fresh = False
-            if self.h2 is not None and data[:3] == b"PRI":  # the HTTP/2 preface: prior knowledge
-                self._switch_to_h2(data)
+        negotiator = self.negotiator
+        if negotiator is not None:
+            decision = negotiator.receive_data(data)
+            if decision is None:
+                return  # a part of the HTTP/2 preface, so far
+            self.negotiator = None
+            if decision.protocol == H2:  # the whole preface: prior knowledge
+                self._switch_to_h2(decision.data)
                 return
-            if not self.h1:
-                self._on_error(ProtocolError("This listener speaks HTTP/2 only.", 505))
+            if decision.protocol == ERROR:
+                assert decision.error is not None
+                self._on_error(decision.error)
                 return
+            data = decision.data
         core = self.core
         events = core.receive_data(data)
         for event in events:
@@ -183,14 +193,18 @@ class H1Protocol(asyncio.Protocol):
             self._on_error(exc)
             return
         if request.upgrade is not None:
-            if mount.websocket is not None and has_token(request.upgrade, b"websocket"):
-                self._on_websocket(request, mount, raw_path, target_path, query)
+            upgrade = upgrade_kind(
+                request,
+                websocket=mount.websocket is not None,
+                h2c=self.h2 is not None and self.scheme == "http",
+                first=self.cycle is None,
+            )
+            if upgrade is not None:
+                if upgrade.kind == WEBSOCKET:
+                    self._on_websocket(request, mount, raw_path, target_path, query)
+                else:
+                    self.upgrading_h2 = (request, upgrade.settings)
                 return
-            if self.h2 is not None and self.cycle is None and self.scheme == "http":
-                settings = h2c_upgrade_settings(request)
-                if settings is not None:
-                    self.upgrading_h2 = (request, settings)
-                    return
         cycle = path.open(self, self.info, request, mount, raw_path, target_path, query)
         if request.content_length > mount.body_size:
             self.core.stop()  # the body is not read: 413 at once, even with Expect: 100-continue

@@ -570,3 +570,8 @@ class H2Connection:
     @property
     def open_streams(self) -> int:
         return len(self._conn.streams)
+
+    @property
+    def head_pending(self) -> bool:
+        """A header block has begun and not ended (HEADERS waiting for its CONTINUATION)."""
+        return bool(self._conn.incoming_buffer._headers_buffer)

@@ -196,6 +196,8 @@ class H2Protocol(asyncio.Protocol):
         self.streams: dict[int, H2Stream] = {}
         self.websockets: dict[int, H2WebSocket] = {}
         self.receiving = 0  # streams whose request body is still coming (they have deadlines)
+        self.head_timeout = path.listener.head_timeout  # for a header block begun and not ended
+        self.head_deadline = 0.0  # while one is: when it must have ended; 0: none pending
         self.keep_alive_timeout = shared.keep_alive_timeout  # of the app that answered last
         self.flow = WriteFlow(self.loop)
         self.closing = False
@@ -285,6 +287,14 @@ class H2Protocol(asyncio.Protocol):
                 self._flush()
                 self.close()
                 return
+        if self.head_timeout:
+            if self.core.head_pending:
+                if not self.head_deadline:
+                    self.head_deadline = deadline = self.shared.clock.now + self.head_timeout
+                    if not self.idle_deadline or self.idle_deadline > deadline:
+                        self.idle_deadline = deadline
+            else:
+                self.head_deadline = 0.0
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -438,14 +448,25 @@ class H2Protocol(asyncio.Protocol):
             self.transport.write(data)
 
     def timed_out(self) -> None:
-        """A deadline passed: idle past the keep-alive timeout, or a stream's body stalled."""
+        """A deadline passed: idle past the keep-alive timeout, a header block unfinished past
+        the head timeout (the connection ends: nothing after it can be decoded), or a stream's
+        body stalled."""
         self.idle_deadline = 0.0
-        if not self.streams and not self.websockets:
+        now = self.shared.clock.now
+        head_deadline = self.head_deadline
+        if head_deadline:
+            if head_deadline <= now:
+                self.logger.info(
+                    "HTTP/2 connection from %s closed: request head timeout", format_client(self.info.client)
+                )
+                self.close()
+                return
+            self.idle_deadline = head_deadline
+        elif not self.streams and not self.websockets:
             self.close()
             return
         if not self.receiving:
             return
-        now = self.shared.clock.now
         for stream in [s for s in self.streams.values() if s.deadline]:
             if stream.paused:  # we hold the body back (the app is not reading): not the peer's fault
                 stream.deadline = self._body_deadline(stream.cycle.mount)

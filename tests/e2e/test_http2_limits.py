@@ -110,3 +110,26 @@ def test_a_preface_split_across_reads_is_still_http2(serve):
     stream = client.request(GET(b"/split"))
     events = client.events_until(lambda seen: stream in responses_by_stream(seen))
     assert responses_by_stream(events)[stream] == b"200"
+
+
+def test_a_header_block_left_unfinished_ends_the_connection_at_the_head_timeout(serve):
+    server = serve(
+        "h2_apps:app", "--http", "h2", "--timeout-request-head", "0.5", "--timeout-keep-alive", "60"
+    )
+    client = RawH2(server)
+    client.events_until(lambda seen: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in seen))
+    # HEADERS on stream 1 without END_HEADERS (":method: GET", indexed): a CONTINUATION must follow
+    client.sock.sendall(b"\x00\x00\x01\x01\x00\x00\x00\x00\x01\x82")
+    started = time.monotonic()
+    events = client.events_until(
+        lambda seen: any(isinstance(e, h2.events.ConnectionTerminated) for e in seen), timeout=15
+    )
+    assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events), events
+    assert time.monotonic() - started >= 0.5
+    assert server.wait_for_log("request head timeout")
+    other = RawH2(server)  # the server goes on
+    stream = other.request(GET(b"/still-serving"))
+    assert (
+        responses_by_stream(other.events_until(lambda seen: stream in responses_by_stream(seen)))[stream]
+        == b"200"
+    )

@@ -91,7 +91,9 @@ class ExchangePath:
         path: str,
         query: bytes,
     ) -> HTTPCycle:
-        scope = http_scope(self.client(info, request), request, mount, raw_path, path, query)
+        if self.proxy is not None and request.forwarded:  # client(), inlined: every request
+            info = self.proxy.apply(info, request.headers)
+        scope = http_scope(info, request, mount, raw_path, path, query)
         cycle = HTTPCycle(stream, request, scope, mount)
         if self.shared.timing:
             cycle.started = time.perf_counter()

@@ -41,23 +41,26 @@ class Waiter:
                 future.set_result(None)
 
 
-class WriteFlow(Waiter):
-    """A transport's write side: ``paused`` between ``pause_writing`` and ``resume_writing``."""
+class WriteFlow:
+    """A transport's write side, mixed into its ``asyncio.Protocol``: ``write_paused`` between
+    ``pause_writing`` and ``resume_writing``. A plain attribute, not a property: every ``send``
+    of an app reads it."""
 
-    __slots__ = ("paused",)
+    write_paused: bool
+    writable: Waiter
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, paused: bool = False) -> None:
-        super().__init__(loop)
-        self.paused = paused
+    def init_flow(self, loop: asyncio.AbstractEventLoop, paused: bool = False) -> None:
+        self.write_paused = paused
+        self.writable = Waiter(loop)
 
-    def pause(self) -> None:
-        self.paused = True
+    def pause_writing(self) -> None:
+        self.write_paused = True
 
-    def resume(self) -> None:
-        self.paused = False
-        self.wake()
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self.writable.wake()
 
     async def drain(self) -> None:
         """Wait until the transport takes writes again (or the connection is gone)."""
-        if self.paused:
-            await self.wait()
+        if self.write_paused:
+            await self.writable.wait()

@@ -63,7 +63,7 @@ class H2WebSocket(WebSocketSession):
         self.waiter = Waiter(conn.loop)
 
     @property
-    def write_paused(self) -> bool:
+    def write_paused(self) -> bool:  # type: ignore[override]  # read-only here: the stream's and the connection's
         conn = self.conn
         return conn.write_paused or conn.core.blocked(self.stream_id)
 

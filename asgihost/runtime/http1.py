@@ -42,7 +42,7 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
     return None
 
 
-class H1Protocol(asyncio.Protocol):
+class H1Protocol(WriteFlow, asyncio.Protocol):
     def __init__(
         self,
         path: ExchangePath,
@@ -70,7 +70,8 @@ class H1Protocol(asyncio.Protocol):
         self.parsing: HTTPCycle | None = None
         self.pipeline: deque[HTTPCycle | ProtocolError] = deque()
         self.read_paused = False
-        self.flow = WriteFlow(self.loop)
+        self.init_flow(self.loop)
+        self.app_finished = path.finish  # HTTPCycle calls it when the app returns
         self.closing = False
         self.draining = False  # close after the response in progress
         self.idle_deadline = 0.0
@@ -99,6 +100,9 @@ class H1Protocol(asyncio.Protocol):
                 self.negotiator = negotiator
             elif negotiator.alpn(ssl_object.selected_alpn_protocol()).protocol == H2:
                 self._switch_to_h2(b"")
+                return
+        if shared.draining:  # accepted as the server stopped: the first request is still answered
+            self.shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
@@ -112,7 +116,7 @@ class H1Protocol(asyncio.Protocol):
             if isinstance(item, HTTPCycle):
                 item.disconnect()
         self.pipeline.clear()
-        self.flow.wake()
+        self.writable.wake()
 
     # No eof_received: a peer that stops sending has gone, as Uvicorn takes it. The transport
     # closes and connection_lost hands http.disconnect to the exchange in flight; an app waiting
@@ -171,12 +175,6 @@ class H1Protocol(asyncio.Protocol):
             if timeout:
                 self.head_timing = True
                 self.idle_deadline = self.shared.clock.now + timeout
-
-    def pause_writing(self) -> None:
-        self.flow.pause()
-
-    def resume_writing(self) -> None:
-        self.flow.resume()
 
     # ---- requests ----------------------------------------------------------------------------
 
@@ -253,7 +251,15 @@ class H1Protocol(asyncio.Protocol):
         self.closing = True
         self.idle_deadline = 0.0
         protocol = WSProtocol(
-            self.path, self.transport, self.info, request, handshake, mount, scope, trailing, self.flow
+            self.path,
+            self.transport,
+            self.info,
+            request,
+            handshake,
+            mount,
+            scope,
+            trailing,
+            self.write_paused,
         )
         protocol.read_paused = self.read_paused
         self.transport.set_protocol(protocol)
@@ -379,15 +385,8 @@ class H1Protocol(asyncio.Protocol):
 
     # ---- the stream interface HTTPCycle talks to ------------------------------------------------
 
-    @property
-    def write_paused(self) -> bool:
-        return self.flow.paused
-
     def create_future(self) -> asyncio.Future[None]:
         return self.loop.create_future()
-
-    async def drain(self) -> None:
-        await self.flow.drain()
 
     def pause_reading(self) -> None:
         if not self.read_paused and not self.closing:
@@ -435,6 +434,3 @@ class H1Protocol(asyncio.Protocol):
 
     def close_connection(self, cycle: HTTPCycle) -> None:
         self.close()
-
-    def app_finished(self, cycle: HTTPCycle) -> None:
-        self.path.finish(cycle)

@@ -48,6 +48,7 @@ class H2Stream:
     """One stream, as its ``HTTPCycle`` sees the connection."""
 
     __slots__ = (
+        "app_finished",
         "conn",
         "stream_id",
         "cycle",
@@ -71,11 +72,12 @@ class H2Stream:
         self.logger = conn.logger
         self.done = False  # the response is complete (or the stream is gone)
         self.deadline = 0.0  # while its body comes: when it stalls; 0: not receiving
+        self.app_finished = conn.path.finish  # HTTPCycle calls it when the app returns
 
     @property
     def write_paused(self) -> bool:
         conn = self.conn
-        return conn.flow.paused or conn.core.blocked(self.stream_id)
+        return conn.write_paused or conn.core.blocked(self.stream_id)
 
     def feed(self, data: bytes) -> None:
         if not self.cycle.feed_body(data):  # may call pause_reading
@@ -165,9 +167,6 @@ class H2Stream:
             self.done = True
             self.conn.stream_finished(self)
 
-    def app_finished(self, cycle: HTTPCycle) -> None:
-        self.conn.path.finish(cycle)
-
     def _complete(self, cycle: HTTPCycle) -> None:
         self.done = True
         if not cycle.body_complete and not cycle.disconnected:
@@ -177,7 +176,7 @@ class H2Stream:
         self.conn.stream_finished(self)
 
 
-class H2Protocol(asyncio.Protocol):
+class H2Protocol(WriteFlow, asyncio.Protocol):
     def __init__(
         self, path: ExchangePath, transport: asyncio.Transport, info: ConnectionInfo, settings: H2Settings
     ) -> None:
@@ -199,17 +198,13 @@ class H2Protocol(asyncio.Protocol):
         self.head_timeout = path.listener.head_timeout  # for a header block begun and not ended
         self.head_deadline = 0.0  # while one is: when it must have ended; 0: none pending
         self.keep_alive_timeout = shared.keep_alive_timeout  # of the app that answered last
-        self.flow = WriteFlow(self.loop)
+        self.init_flow(self.loop)
         self.closing = False
         self.draining = False
         self.idle_deadline = 0.0
         self._flush_scheduled = False
         self._defaults_date = b""
         self._defaults: list[tuple[bytes, bytes]] = []
-
-    @property
-    def write_paused(self) -> bool:
-        return self.flow.paused
 
     def start(self, initial: bytes = b"") -> None:
         shared = self.shared
@@ -219,6 +214,8 @@ class H2Protocol(asyncio.Protocol):
         self._flush()
         if initial:
             self.data_received(initial)
+        if shared.draining:  # accepted as the server stopped: the streams begun are answered
+            self.shutdown()
 
     def start_upgraded(self, request: Request, settings: bytes, trailing: bytes) -> None:
         """After ``Upgrade: h2c``: 101, our SETTINGS, then the request as stream 1."""
@@ -310,17 +307,17 @@ class H2Protocol(asyncio.Protocol):
             session.lost()
             session.wake()
         self.websockets.clear()
-        self.flow.wake()
+        self.writable.wake()
 
     def pause_writing(self) -> None:
         # A peer that does not read gets nothing more read from it either: whatever it sends
         # (pings, settings, requests) makes output, and output waits in memory until it reads.
-        self.flow.pause()
+        self.write_paused = True
         if not self.closing:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        self.flow.resume()
+        self.write_paused = False
         if not self.closing:
             self.transport.resume_reading()
         for stream in self.streams.values():

@@ -81,9 +81,7 @@ class WebSocketSession:
 
     # ---- what a transport provides -----------------------------------------------------------
 
-    @property
-    def write_paused(self) -> bool:
-        raise NotImplementedError
+    write_paused: bool  # an attribute over HTTP/1.1 (WriteFlow), a property over an HTTP/2 stream
 
     def _write(self, data: bytes) -> None:
         raise NotImplementedError
@@ -278,7 +276,7 @@ class WebSocketSession:
             )
 
 
-class WSProtocol(WebSocketSession, asyncio.Protocol):
+class WSProtocol(WriteFlow, WebSocketSession, asyncio.Protocol):
     """A WebSocket over an HTTP/1.1 connection: the transport is the session's."""
 
     def __init__(
@@ -291,12 +289,12 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         mount: Mount,
         scope: dict[str, Any],
         trailing: bytes,
-        flow: WriteFlow,
+        write_paused: bool,
     ) -> None:
         super().__init__(path, info, request, handshake, mount, scope, trailing)
         self.transport = transport
         self.idle_deadline = 0.0  # never idle in the keep-alive sense: timed_out is never called
-        self.flow = flow  # the HTTP/1.1 connection's: the transport's write side is the same
+        self.init_flow(self.loop, write_paused)  # the transport's, as the HTTP/1.1 connection left it
         self.read_paused = False
         self._response: H1Connection | None = None
 
@@ -314,19 +312,9 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
         self.lost()
-        self.flow.wake()
-
-    def pause_writing(self) -> None:
-        self.flow.pause()
-
-    def resume_writing(self) -> None:
-        self.flow.resume()
+        self.writable.wake()
 
     # ---- the transport -----------------------------------------------------------------------
-
-    @property
-    def write_paused(self) -> bool:
-        return self.flow.paused
 
     def _write(self, data: bytes) -> None:
         self.transport.write(data)
@@ -338,9 +326,6 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         head = accept_response(self.handshake, subprotocol, headers, deflate, self.shared.defaults.server)
         if not self.closing:
             self.transport.write(head)
-
-    async def drain(self) -> None:
-        await self.flow.drain()
 
     def pause_reading(self) -> None:
         if not self.read_paused and not self.closing:

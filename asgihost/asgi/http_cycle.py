@@ -203,7 +203,7 @@ class HTTPCycle:
         self.body_size = 0
         if self.body_complete:
             self.delivered = True
-        elif self.body_paused:
+        if self.body_paused:  # (also for the last chunk: HTTP/2 acknowledges what it held back)
             self.body_paused = False
             self.stream.resume_reading()
         return {"type": "http.request", "body": chunk, "more_body": not self.body_complete}

@@ -29,7 +29,7 @@ class Waiter:
 
     async def wait(self) -> None:
         future = self.future
-        if future is None:
+        if future is None or future.done():  # (done: a wait before this one was cancelled)
             self.future = future = self.loop.create_future()
         await future
 

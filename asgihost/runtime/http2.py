@@ -261,7 +261,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             elif kind is StreamReset:
                 reset = self.streams.pop(event.stream_id, None)  # type: ignore[union-attr]
                 if reset is not None:
-                    self._stop_receiving(reset)
+                    self._release(reset)
                     reset.done = True
                     reset.cycle.disconnect()
                     reset.wake()
@@ -372,6 +372,14 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             stream.deadline = 0.0
             self.receiving -= 1
 
+    def _release(self, stream: H2Stream) -> None:
+        """A stream is over: what it held back unread still counts in the connection's window."""
+        self._stop_receiving(stream)
+        if stream.unacked:
+            self.core.acknowledge(stream.stream_id, stream.unacked)
+            stream.unacked = 0
+            self.flush_soon()
+
     def _on_connect(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
         """An extended CONNECT: a WebSocket on this stream, if the app takes WebSockets."""
         stream_id = request.stream_id
@@ -396,7 +404,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
     def stream_finished(self, stream: H2Stream) -> None:
         if self.streams.get(stream.stream_id) is stream:
             del self.streams[stream.stream_id]
-        self._stop_receiving(stream)
+        self._release(stream)
         self.keep_alive_timeout = stream.cycle.mount.keep_alive_timeout
         stream.wake()
         self._maybe_idle()

@@ -396,11 +396,6 @@ def test_pause_and_resume_repeat():
     assert stream.names() == ["pause_reading", "resume_reading"] * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a body that ends while reading is paused is handed over whole without resume_reading: "
-    "an HTTP/2 stream then never acknowledges the bytes it held back",
-)
 def test_reading_resumes_when_the_last_chunk_is_taken_while_paused():
     cycle, stream = make()
     cycle.feed_body(b"x" * (HIGH_WATER + 1))

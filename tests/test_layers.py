@@ -53,7 +53,6 @@ KNOWN_CYCLES = [
             "asgihost.runtime.worker",
         }
     ),
-    frozenset({"asgihost.runtime.transport", "asgihost.runtime.http2", "asgihost.runtime.websocket"}),
 ]
 
 
@@ -222,8 +221,8 @@ def test_the_graph_resolves_relative_and_type_checking_imports():
     assert "asgihost.config.flags" in graph["asgihost.config"]
     assert "asgihost.config" not in graph["asgihost.config"]
     # Under `if TYPE_CHECKING:`, counted and marked; left out on request.
-    assert graph["asgihost.runtime.http2"]["asgihost.runtime.transport"].type_only
-    assert "asgihost.runtime.transport" not in import_graph(type_checking=False)["asgihost.runtime.http2"]
+    assert graph["asgihost.runtime.websocket"]["asgihost.runtime.exchange"].type_only
+    assert "asgihost.runtime.exchange" not in import_graph(type_checking=False)["asgihost.runtime.websocket"]
     # A function's own import counts.
     assert not graph["asgihost.api"]["asyncio"].type_only
     assert "asgihost.protocols.negotiate" in graph
@@ -243,9 +242,8 @@ def test_components_and_cycle_paths():
     reason=(
         "import cycles today: asgihost (__init__) <-> runtime.worker and logs.summary (which "
         "take __version__ from it); api <-> runtime.worker, runtime.reload, runtime.supervisor "
-        "(api imports them in functions, they import api's Config, Recipe, serve_*); "
-        "runtime.transport <-> runtime.http2, runtime.websocket (which import transport's "
-        "types under TYPE_CHECKING only). Remove this xfail once they are gone."
+        "(api imports them in functions, they import api's Config, Recipe, serve_*). "
+        "Remove this xfail once they are gone."
     ),
 )
 def test_no_import_cycles():

@@ -2,16 +2,18 @@
 concurrency limit, early refusal, the app's task, and at the end the access log and metrics.
 
 HTTP/1.1 and HTTP/2 connections each hold one ``ExchangePath`` (its listener's routes and
-settings) and call it in this order for a request:
+settings, and the trust its peer has) and call it in this order for a request:
 
-  route()  -> the mount, raw path, path and query (a ``ProtocolError`` for a bad target)
-  open()   -> the ``HTTPCycle``, its scope made with the client the proxy policy believes
+  open()   -> the ``HTTPCycle``: routed (the server's own paths, the router, else the 404),
+              its scope made with the client the proxy policy believes (a ``ProtocolError``
+              for a target that cannot be parsed)
   start()  -> the app (or the 503 past a concurrency limit) runs in its own task
   finish() <- the cycle, once the app has returned: counts, metrics, the access line
 
 or ``refuse()`` in place of ``start()`` (a body announced over its limit: the app never
-runs, the access log and metrics still see the exchange). WebSocket sessions take the same
-``route``/``client`` and ``start_session``/``session_finished``.
+runs, the access log and metrics still see the exchange). A WebSocket upgrade is opened the
+same way; its scope is made from the opened exchange's (``asgi.scope.websocket_scope``) and its
+session runs with ``start_session``/``session_finished``.
 
 Invariants:
 - ``Mount.active`` and ``ServerState.tasks`` count an exchange from ``start`` to ``finish``.
@@ -32,11 +34,6 @@ from ..protocols.events import Request
 from ..routing import RouteTable
 from .builtin import service_unavailable
 from .state import ListenerSettings, Mount, ServerState
-
-# The protocol of an exchange, by the request's http_version: its metrics code and log label.
-_METRICS_CODE = {"1.1": 0, "1.0": HTTP10, "2": HTTP2}
-_LABEL = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2"}
-_TASK_NAME = {"1.1": "asgihost.http", "1.0": "asgihost.http", "2": "asgihost.h2"}
 
 
 class ExchangePath:
@@ -65,46 +62,38 @@ class ExchangePath:
         if self.proxy is not None and not self.proxy.trusts_peer(info):
             self.proxy = None
 
-    def route(self, request: Request) -> tuple[Mount, bytes, str, bytes]:
-        """The mount for a request, with its raw path, decoded path and query. Raises
-        ``ProtocolError`` for a target that cannot be parsed."""
+    def open(self, stream: HTTPStream, info: ConnectionInfo, request: Request) -> HTTPCycle:
+        """The exchange of a request: routed, with its scope. Raises ``ProtocolError`` for a
+        target that cannot be parsed."""
         raw_path, path, query = parse_target(request.target)
         own = self.own
         if own is not None and path in own:
-            return own[path], raw_path, path, query
-        routes = self.routes
-        return routes.only or routes.match(request.host, path) or self.not_found, raw_path, path, query
-
-    def client(self, info: ConnectionInfo, request: Request) -> ConnectionInfo:
-        """The connection as the scope tells it: with the proxy's word for a trusted peer."""
-        if self.proxy is None or not request.forwarded:
-            return info
-        return self.proxy.apply(info, request.headers)
-
-    def open(
-        self,
-        stream: HTTPStream,
-        info: ConnectionInfo,
-        request: Request,
-        mount: Mount,
-        raw_path: bytes,
-        path: str,
-        query: bytes,
-    ) -> HTTPCycle:
-        if self.proxy is not None and request.forwarded:  # client(), inlined: every request
+            mount = own[path]
+        else:
+            routes = self.routes
+            mount = routes.only or routes.match(request.host, path) or self.not_found
+        if self.proxy is not None and request.forwarded:  # the proxy's word for a trusted peer
             info = self.proxy.apply(info, request.headers)
-        scope = http_scope(info, request, mount, raw_path, path, query)
-        cycle = HTTPCycle(stream, request, scope, mount)
+        cycle = HTTPCycle(stream, request, http_scope(info, request, mount, raw_path, path, query), mount)
         if self.shared.timing:
             cycle.started = time.perf_counter()
         return cycle
 
     def app_for(self, mount: Mount) -> Any:
-        """The mount's app, or the 503 when the server or the app is at its limit."""
-        return service_unavailable if self.shared.over_limit(mount) else mount.app
+        """The mount's app, or the 503 when the server (tasks, or connections counting the
+        caller's) or the app is at its limit."""
+        shared = self.shared
+        limit = shared.limit_concurrency
+        if (limit is not None and (len(shared.tasks) >= limit or len(shared.connections) > limit)) or (
+            mount.concurrency is not None and mount.active >= mount.concurrency
+        ):
+            shared.logger.warning("Exceeded concurrency limit.")
+            return service_unavailable
+        return mount.app
 
-    def start(self, cycle: HTTPCycle) -> None:
-        """Run the app (or the 503 of ``app_for``) for an HTTP exchange in a task of its own."""
+    def start(self, cycle: HTTPCycle, name: str) -> None:
+        """Run the app (or the 503 of ``app_for``) for an HTTP exchange in a task of its own,
+        named ``name`` (asgihost.http, asgihost.h2)."""
         shared = self.shared
         shared.requests += 1
         mount: Mount = cycle.mount
@@ -114,9 +103,7 @@ class ExchangePath:
         # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
         # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
         if loop.get_task_factory() is None:
-            task: asyncio.Task[None] = asyncio.Task(
-                cycle.run(app), loop=loop, name=_TASK_NAME[cycle.request.http_version]
-            )
+            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name=name)
         else:
             task = loop.create_task(cycle.run(app))
         cycle.task = task
@@ -140,13 +127,14 @@ class ExchangePath:
 
     def _note(self, cycle: HTTPCycle) -> None:
         shared = self.shared
-        version = cycle.request.http_version
+        version = cycle.request.http_version  # (equality, not a dict: the parser's str is not hashed yet)
+        code = 0 if version == "1.1" else HTTP2 if version == "2" else HTTP10
         stats = cycle.mount.stats
         if stats is not None:  # AppStats.observe, inlined: this runs for every exchange
-            stats.statuses.append(cycle.status + _METRICS_CODE[version])
+            stats.statuses.append(cycle.status + code)
             stats.durations.append(time.perf_counter() - cycle.started)
         if shared.access_log is not None:
-            shared.access_log.log_cycle(cycle, self.listener.name, _LABEL[version])
+            shared.access_log.log_cycle(cycle, self.listener.name, "HTTP/" + version)
 
     # ---- WebSocket sessions --------------------------------------------------------------------
 

@@ -184,12 +184,12 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.requests += 1
         if self.draining or self.requests == self.listener.last_request:
             request.keep_alive = False  # the server is stopping, or the cap: this is the last one
-        path = self.path
         try:
-            mount, raw_path, target_path, query = path.route(request)
+            cycle = self.path.open(self, self.info, request)
         except ProtocolError as exc:
             self._on_error(exc)
             return
+        mount = cycle.mount
         if request.upgrade is not None:
             upgrade = upgrade_kind(
                 request,
@@ -199,11 +199,10 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
             )
             if upgrade is not None:
                 if upgrade.kind == WEBSOCKET:
-                    self._on_websocket(request, mount, raw_path, target_path, query)
+                    self._on_websocket(cycle)
                 else:
                     self.upgrading_h2 = (request, upgrade.settings)
                 return
-        cycle = path.open(self, self.info, request, mount, raw_path, target_path, query)
         if request.content_length > mount.body_size:
             self.core.stop()  # the body is not read: 413 at once, even with Expect: 100-continue
             cycle.status = 413  # refused in its turn: the app never runs
@@ -215,16 +214,17 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
             self.pipeline.append(cycle)
             self.pause_reading()
 
-    def _on_websocket(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+    def _on_websocket(self, opened: HTTPCycle) -> None:
+        """An upgrade to WebSocket: its session takes the transport once the request is whole."""
+        request = opened.request
         handshake = check_upgrade(request)
         if isinstance(handshake, ProtocolError):
             self._on_error(handshake)
         elif self.cycle is not None:
             self._on_error(ProtocolError("A WebSocket upgrade may not be pipelined.", 400))
         else:
-            info = self.path.client(self.info, request)
-            scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
-            self.upgrading = (request, handshake, mount, scope)
+            scope = websocket_scope(opened.scope, self.info, handshake.subprotocols)
+            self.upgrading = (request, handshake, opened.mount, scope)
 
     def _switch_to_h2(self, initial: bytes, upgrade: tuple[Request, bytes] | None = None) -> None:
         """Hand the transport to an HTTP/2 protocol; this one is done. With ``upgrade`` (an
@@ -325,7 +325,7 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         if cycle.status:  # refused before it began (a body announced over the limit)
             self.path.refuse(cycle, cycle.status)
         else:
-            self.path.start(cycle)
+            self.path.start(cycle, "asgihost.http")
 
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None

@@ -334,17 +334,17 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         if self.draining:
             self.core.reset(stream_id, _REFUSED_STREAM)  # after our GOAWAY
             return
+        stream = H2Stream(self, stream_id)
         path = self.path
         try:
-            mount, raw_path, target_path, query = path.route(request)
+            cycle = path.open(stream, self.http_info, request)
         except ProtocolError:
             self.core.reset(stream_id, _PROTOCOL_ERROR)
             return
+        mount = cycle.mount
         if request.upgrade is not None:
-            self._on_connect(request, mount, raw_path, target_path, query)
+            self._on_connect(cycle)
             return
-        stream = H2Stream(self, stream_id)
-        cycle = path.open(stream, self.http_info, request, mount, raw_path, target_path, query)
         stream.cycle = cycle
         self.streams[stream_id] = stream
         if request.content_length > mount.body_size:  # 413 at once; the app never runs
@@ -353,7 +353,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         if mount.body_timeout:  # until EndOfMessage: the body must keep coming
             stream.deadline = self._body_deadline(mount)
             self.receiving += 1
-        path.start(cycle)
+        path.start(cycle, "asgihost.h2")
 
     def _body_deadline(self, mount: Mount) -> float:
         deadline = self.shared.clock.now + mount.body_timeout
@@ -380,8 +380,10 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             stream.unacked = 0
             self.flush_soon()
 
-    def _on_connect(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+    def _on_connect(self, opened: HTTPCycle) -> None:
         """An extended CONNECT: a WebSocket on this stream, if the app takes WebSockets."""
+        request = opened.request
+        mount = opened.mount
         stream_id = request.stream_id
         handshake = check_upgrade(request) if request.upgrade == b"websocket" else None
         if mount.websocket is None or handshake is None or isinstance(handshake, ProtocolError):
@@ -389,8 +391,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             self.core.send_headers(stream_id, status, [(b"content-length", b"0")], self.defaults(), True)
             self.flush_soon()
             return
-        info = self.path.client(self.info, request)
-        scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
+        scope = websocket_scope(opened.scope, self.info, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
         self.websockets[stream_id] = session
         session.start(self.path.app_for(mount))

@@ -165,17 +165,6 @@ class ServerState:
         self.requests = 0  # served so far, for max_requests
         self.draining = False  # shutting down: the health check says 503
 
-    def over_limit(self, mount: Mount) -> bool:
-        """Whether a new request or WebSocket on ``mount`` must get a 503: the server (tasks, or
-        connections counting the caller's) or the app is at its limit."""
-        limit = self.limit_concurrency
-        if (limit is not None and (len(self.tasks) >= limit or len(self.connections) > limit)) or (
-            mount.concurrency is not None and mount.active >= mount.concurrency
-        ):
-            self.logger.warning("Exceeded concurrency limit.")
-            return True
-        return False
-
     def sweep_idle(self) -> None:
         """Every connection past its deadline (idle keep-alive, slow head, stalled body) is told."""
         now = self.clock.now

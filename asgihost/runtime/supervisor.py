@@ -160,8 +160,10 @@ class Supervisor:
         for signum in taken:
             if signum == signal.SIGTTIN:
                 self.target += 1
+                logger.info("SIGTTIN: %d workers from now on", self.target)
             elif signum == signal.SIGTTOU:
                 self.target = max(1, self.target - 1)
+                logger.info("SIGTTOU: %d workers from now on", self.target)
         if signal.SIGUSR1 in taken:
             reopen_log_files()
             for worker in self.workers:

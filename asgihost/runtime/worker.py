@@ -43,7 +43,7 @@ from .sockets import BindError, TlsError, bind, display_address, remove_unix_soc
 from .state import ListenerSettings, Mount, ServerState
 
 if TYPE_CHECKING:
-    from ..api import Config
+    from ..settings import Config
 
 logger = logging.getLogger("asgihost.error")
 

@@ -1,5 +1,5 @@
-"""The import graph: asgihost.api imports the runtime, no runtime module imports asgihost.api,
-and asgihost.settings (Config, recipes) imports neither."""
+"""The import graph: asgihost.api imports the runtime, no runtime module imports asgihost.api
+(not even for types), and asgihost.settings (Config, recipes) imports neither."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ PACKAGE = Path(asgihost.__file__).parent
 
 
 def imported(path: Path) -> set[str]:
-    """Absolute names of the modules ``path`` imports when it runs (``if TYPE_CHECKING:`` blocks
-    left out: they are for the type checker only)."""
+    """Absolute names of the modules ``path`` imports, wherever the import is (in a function, or
+    under ``if TYPE_CHECKING:``: naming another module's types depends on it too)."""
     module = "asgihost." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
     package = module.rsplit(".", 1)[0]
     names: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and ast.unparse(child.test) == "TYPE_CHECKING":
-                for other in child.orelse:
-                    visit(other)
-                continue
             if isinstance(child, ast.Import):
                 names.update(alias.name for alias in child.names)
             elif isinstance(child, ast.ImportFrom):

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .api import config_from_recipe, run_processes
 from .config import ConfigError
 from .config.flags import OPTIONS, Option, shown_default
+from .version import __version__
 
 DEFAULT_FILE = "asgihost.toml"
 

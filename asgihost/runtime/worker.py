@@ -20,7 +20,6 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
 from ..config.model import Bind
@@ -31,6 +30,7 @@ from ..metrics import Recorder, Snapshot, empty, exposition
 from ..protocols.http1 import DefaultHeaders
 from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
+from ..version import __version__
 from . import loop as loops
 from .builtin import health_check, metrics_page, not_found
 from .clock import Clock
@@ -43,7 +43,7 @@ from .sockets import BindError, TlsError, bind, display_address, remove_unix_soc
 from .state import ListenerSettings, Mount, ServerState
 
 if TYPE_CHECKING:
-    from ..api import Config
+    from ..settings import Config
 
 logger = logging.getLogger("asgihost.error")
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from .asgi.proxy import ProxyPolicy
 from .config.errors import ConfigError, Problem
-from .config.model import App, Bind, HostConfig, Limits, Listener, Tls, WebSocket
+from .config.model import App, HostConfig, Limits, Listener, Tls, WebSocket
+from .config.types import Bind
 from .protocols.http1 import HeadLimits
 from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from . import flags
 from .errors import ConfigError, Loc, Problem, describe, dotted_key, from_validation_error
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
+from .model import App, HostConfig, Limits, Listener, Logging, Server
 from .toml import Position, SourceMap, interpolate, merge, read_toml
+from .types import Bind
 
 __all__ = [
     "App",

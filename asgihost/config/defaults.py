@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from .model import BindAddress, ByteSize, FileMode, Seconds
+from .types import BindAddress, ByteSize, FileMode, Seconds
 
 KINDS: tuple[tuple[Any, str], ...] = (
     (Seconds, "duration"),

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from .defaults import file_default
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
+from .model import App, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
+from .types import Bind
 
 LISTENER: str = next(iter(HostConfig.model_fields["listeners"].get_default(call_default_factory=True)))
 """The one listener options describe: the model's default listener, the one a file without any has."""

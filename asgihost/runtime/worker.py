@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
-from ..config.model import Bind
+from ..config.types import Bind
 from ..logs import reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary

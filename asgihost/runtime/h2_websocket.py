@@ -10,36 +10,17 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Protocol
+from typing import Any
 
-from ..asgi.scope import ConnectionInfo
 from ..protocols.events import Request
-from ..protocols.http2 import H2Connection
 from ..protocols.websocket import BoundedDeflate, Handshake, accept_fields
 from .builtin import error_fields
-from .exchange import ExchangePath
 from .flow import Waiter
+from .h2_stream import H2Link
 from .state import Mount
 from .websocket import WebSocketSession
 
 H2_CANCEL = 0x8
-
-
-class H2Link(Protocol):
-    """What a session needs of its HTTP/2 connection (``runtime.http2.H2Protocol``)."""
-
-    core: H2Connection
-    loop: asyncio.AbstractEventLoop
-    path: ExchangePath
-    info: ConnectionInfo
-    closing: bool
-
-    @property
-    def write_paused(self) -> bool: ...
-    def flush_soon(self) -> None: ...
-    def defaults(self) -> list[tuple[bytes, bytes]]: ...
-    def websocket_finished(self, session: H2WebSocket) -> None: ...
 
 
 class H2WebSocket(WebSocketSession):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, websocket_scope
@@ -32,9 +31,9 @@ from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
 from ..protocols.websocket import check_upgrade
-from .builtin import error_fields
 from .exchange import ExchangePath
-from .flow import Waiter, WriteFlow
+from .flow import WriteFlow
+from .h2_stream import H2Stream
 from .h2_websocket import H2WebSocket
 from .state import Mount
 
@@ -42,138 +41,6 @@ _NO_ERROR = 0x0
 _PROTOCOL_ERROR = 0x1
 _INTERNAL_ERROR = 0x2
 _REFUSED_STREAM = 0x7
-
-
-class H2Stream:
-    """One stream, as its ``HTTPCycle`` sees the connection."""
-
-    __slots__ = (
-        "app_finished",
-        "conn",
-        "stream_id",
-        "cycle",
-        "head_sent",
-        "paused",
-        "unacked",
-        "waiter",
-        "logger",
-        "done",
-        "deadline",
-    )
-
-    def __init__(self, conn: H2Protocol, stream_id: int) -> None:
-        self.conn = conn
-        self.stream_id = stream_id
-        self.cycle: HTTPCycle = None  # type: ignore[assignment]  # set right after
-        self.head_sent = False
-        self.paused = False
-        self.unacked = 0  # body bytes received but not yet acknowledged to the peer
-        self.waiter = Waiter(conn.loop)
-        self.logger = conn.logger
-        self.done = False  # the response is complete (or the stream is gone)
-        self.deadline = 0.0  # while its body comes: when it stalls; 0: not receiving
-        self.app_finished = conn.path.finish  # HTTPCycle calls it when the app returns
-
-    @property
-    def write_paused(self) -> bool:
-        conn = self.conn
-        return conn.write_paused or conn.core.blocked(self.stream_id)
-
-    def feed(self, data: bytes) -> None:
-        if not self.cycle.feed_body(data):  # may call pause_reading
-            self.conn.core.acknowledge(self.stream_id, len(data))
-            self.reject(413)
-            return
-        if self.paused:
-            self.unacked += len(data)
-        else:
-            self.conn.core.acknowledge(self.stream_id, len(data))
-
-    def wake(self) -> None:
-        self.waiter.wake()
-
-    # ---- the HTTPStream interface ------------------------------------------------------------
-
-    def create_future(self) -> asyncio.Future[None]:
-        return self.conn.loop.create_future()
-
-    async def drain(self) -> None:
-        while self.write_paused and not self.done and not self.conn.closing:
-            await self.waiter.wait()
-
-    def pause_reading(self) -> None:
-        self.paused = True
-
-    def resume_reading(self) -> None:
-        self.paused = False
-        if self.unacked:
-            self.conn.core.acknowledge(self.stream_id, self.unacked)
-            self.unacked = 0
-            self.conn.flush_soon()
-
-    def send_continue(self, cycle: HTTPCycle) -> None:
-        pass  # requests over HTTP/2 are never marked expect_continue
-
-    def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None:
-        conn = self.conn
-        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
-        self.head_sent = True
-        conn.flush_soon()
-
-    def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
-        conn = self.conn
-        conn.core.send_data(self.stream_id, body, not more)
-        conn.flush_soon()
-        if not more:
-            self._complete(cycle)
-
-    def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
-        conn = self.conn
-        conn.core.send_trailers(self.stream_id, headers, end=not more)
-        if not more:
-            conn.flush_soon()
-            self._complete(cycle)
-
-    def head_written(self, cycle: HTTPCycle) -> bool:
-        return self.head_sent
-
-    def send_error(self, cycle: HTTPCycle, status: int) -> None:
-        if self.done:
-            return
-        conn = self.conn
-        cycle.status = status
-        headers, body = error_fields(status)
-        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
-        conn.core.send_data(self.stream_id, body, True)
-        conn.flush_soon()
-        self._complete(cycle)
-
-    def reject(self, status: int) -> None:
-        """A request body over its limit or stalled: the status if no response has begun (the
-        stream is then reset with NO_ERROR, so the peer stops sending), else a reset; the app
-        sees a disconnect either way."""
-        cycle = self.cycle
-        if not self.head_sent:
-            self.send_error(cycle, status)
-        else:
-            self.close_connection(cycle)
-        cycle.disconnect()
-
-    def close_connection(self, cycle: HTTPCycle) -> None:
-        """A response that cannot be finished: reset this stream only."""
-        if not self.done:
-            self.conn.core.reset(self.stream_id, _INTERNAL_ERROR)
-            self.conn.flush_soon()
-            self.done = True
-            self.conn.stream_finished(self)
-
-    def _complete(self, cycle: HTTPCycle) -> None:
-        self.done = True
-        if not cycle.body_complete and not cycle.disconnected:
-            # The app answered without reading the whole body: tell the peer to stop sending.
-            self.conn.core.reset(self.stream_id, _NO_ERROR)
-            self.conn.flush_soon()
-        self.conn.stream_finished(self)
 
 
 class H2Protocol(WriteFlow, asyncio.Protocol):
@@ -227,7 +94,9 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         self.core.initiate(upgrade_settings=settings)
         self._flush()
         self._on_request(upgraded_request(request))
-        self._end_body(1)
+        stream = self.streams.get(1)
+        if stream is not None:
+            stream.cycle.end_body()  # (it had no body: its request said content-length 0)
         if trailing:
             self.data_received(trailing)
 
@@ -249,8 +118,12 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             elif kind is Request:
                 self._on_request(event)  # type: ignore[arg-type]
             elif kind is EndOfMessage:
-                if event.stream_id in self.streams:  # type: ignore[union-attr]
-                    self._end_body(event.stream_id)  # type: ignore[union-attr]
+                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                if stream is not None:
+                    if stream.deadline:
+                        stream.deadline = 0.0
+                        self.receiving -= 1
+                    stream.cycle.end_body()
                 elif event.stream_id in self.websockets:  # type: ignore[union-attr]
                     # END_STREAM is the peer's TCP FIN (RFC 8441 section 4): no more frames
                     session = self.websockets[event.stream_id]  # type: ignore[union-attr]
@@ -350,7 +223,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         if request.content_length > mount.body_size:  # 413 at once; the app never runs
             path.refuse(cycle, 413)
             return
-        if mount.body_timeout:  # until EndOfMessage: the body must keep coming
+        if mount.body_timeout and request.content_length:  # until EndOfMessage: the body must keep coming
             stream.deadline = self._body_deadline(mount)
             self.receiving += 1
         path.start(cycle, "asgihost.h2")
@@ -360,12 +233,6 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         if not self.idle_deadline or self.idle_deadline > deadline:
             self.idle_deadline = deadline
         return deadline
-
-    def _end_body(self, stream_id: int) -> None:
-        stream = self.streams.get(stream_id)
-        if stream is not None:
-            self._stop_receiving(stream)
-            stream.cycle.end_body()
 
     def _stop_receiving(self, stream: H2Stream) -> None:
         if stream.deadline:
@@ -403,12 +270,16 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         self._maybe_idle()
 
     def stream_finished(self, stream: H2Stream) -> None:
-        if self.streams.get(stream.stream_id) is stream:
-            del self.streams[stream.stream_id]
-        self._release(stream)
-        self.keep_alive_timeout = stream.cycle.mount.keep_alive_timeout
-        stream.wake()
-        self._maybe_idle()
+        streams = self.streams
+        if streams.get(stream.stream_id) is stream:
+            del streams[stream.stream_id]
+        if stream.deadline or stream.unacked:
+            self._release(stream)
+        if stream.waiter is not None:
+            stream.waiter.wake()
+        if not streams and not self.websockets:
+            self.keep_alive_timeout = stream.cycle.mount.keep_alive_timeout  # the app that answered last
+            self._maybe_idle()
 
     def _maybe_idle(self) -> None:
         if not self.streams and not self.websockets:

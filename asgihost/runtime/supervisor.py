@@ -377,13 +377,16 @@ class Supervisor:
             pass
 
     def _stop_all(self) -> None:
-        """SIGTERM every worker and wait for them to drain; kill those left once the graceful
-        timeout (and 5 s more) is over, or at once on a second stop signal."""
+        """SIGTERM every worker not already retiring and wait for them all to drain; kill those
+        left once the drain delay and the graceful timeout (and 5 s more) are over, or at once on
+        a second stop signal."""
         for worker in self.workers:
-            if worker.process.is_alive():
+            # A retiring worker has had its SIGTERM and drains: a second one would stop it at once.
+            if worker.process.is_alive() and not worker.retiring:
                 worker.process.terminate()
-        timeout = self.config.host_config.server.graceful_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout + 5
+        server = self.config.plan.server
+        timeout = server.graceful_timeout
+        deadline = None if timeout is None else time.monotonic() + server.drain_delay + timeout + 5
         while alive := [w.process for w in self.workers if w.process.is_alive()]:
             remaining = None if deadline is None else deadline - time.monotonic()
             if self.signals.forced or (remaining is not None and remaining <= 0):

@@ -102,7 +102,7 @@ max_requests = 300
 
 [health]
 path = "/healthz"
-drain_delay = 1.0
+drain_delay = 2.0
 
 [logging]
 access_log = false
@@ -121,13 +121,54 @@ app = "basic:app"
             while server.log().count("Reloaded:") < reloads and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert server.log().count("Reloaded:") == reloads, server.log()
-            load.wait_for(load.ok + 200)
+            if reloads == 1:
+                load.wait_for(load.ok + 200)
+        # At once, while the workers the reload retired are still in their own drain delay: they
+        # drain on; the health check says 503 and every worker still serves.
+        deadline = time.monotonic() + 10  # both reloads' old workers are in their drain delay
+        while server.log().count("the graceful stop begins") < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
         load.phase = "drain"
-        server.proc.send_signal(signal.SIGTERM)  # the health check says 503, the apps still serve
+        server.proc.send_signal(signal.SIGTERM)
         server.wait_for_log("the graceful stop begins")
-        load.wait_for(load.ok + 100)
+        load.wait_for(load.ok + 300)
     assert server.proc.wait(30) == 0
     assert load.errors == [], (load.errors[:5], server.log()[-3000:])
     assert set(load.statuses) == {b"200"}, load.statuses
     assert load.ok > 600
     assert "reached its max requests" in server.log()  # recycles happened under the load
+
+
+def test_a_stop_during_a_reload_lets_the_retired_workers_finish_their_drain(serve, tmp_path):
+    """Workers a reload retired are in their drain delay, serving their keep-alive connections:
+    the server's own stop must not stop them at once (a second SIGTERM would)."""
+    config = tmp_path / "asgihost.toml"
+    config.write_text(
+        '[server]\nworkers = 2\n\n[health]\npath = "/healthz"\ndrain_delay = 8.0\n\n'
+        '[apps.main]\napp = "basic:app"\n'
+    )
+    server = serve(str(config))
+    connections = [server.connect(timeout=10) for _ in range(4)]
+    try:
+        for sock in connections:
+            sock.sendall(b"GET /n HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _response(sock)[0] == b"200"
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log("Reloaded:", timeout=30)
+        _wait_count(server, "the graceful stop begins", 2)  # the old workers drain
+        server.proc.send_signal(signal.SIGTERM)
+        _wait_count(server, "the graceful stop begins", 4)  # and now the new ones
+        for sock in connections:  # still on the old workers, 8 s into nothing yet
+            sock.sendall(b"GET /n HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _response(sock)[0] == b"200"
+    finally:
+        for sock in connections:
+            sock.close()
+    assert server.proc.wait(60) == 0
+
+
+def _wait_count(server, text: str, count: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.log().count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.log().count(text) >= count, server.log()

@@ -5,11 +5,12 @@
 
 Every ratio compares servers measured in the same run, in interleaved rounds (A B C A B C ...,
 a fresh server process each round, medians over rounds). Each server is ONE process (Granian: its
-one worker and the process that starts it), on a free port of 127.0.0.1, with the access log off;
-with two or more CPUs the server is pinned to the first CPU and the load generator to the second
-(taskset). Every load is bounded in time. asgihost and Uvicorn are started as benchmarks/README.md
-shows (``--no-access-log --log-level warning --http httptools --loop uvloop``). The scenarios
-(``--only`` takes their names):
+one worker and the process that starts it; ``reload``: a supervisor and its 2 workers), on a free
+port of 127.0.0.1, with the access log off; with two or more CPUs the server is pinned to the
+first CPU and the load generator to the second (taskset). Every load is bounded in time.
+asgihost and Uvicorn are started as benchmarks/README.md shows (``--no-access-log --log-level
+warning --http httptools --loop uvloop``; ``reload``: ``--log-level info``, as it waits for log
+lines). The scenarios (``--only`` takes their names):
 
 hello     HTTP/1.1 ``apps:hello`` under wrk, 64 keep-alive connections: req/s of asgihost over
           Uvicorn (target >= 1.5), and, for information, Granian (``--interface asgi --loop uvloop
@@ -42,6 +43,14 @@ instructions
           21,000 ``h2load --h1`` requests (16 connections), and the difference of its totals is
           divided by 20,000. HTTP/1.1 hello of asgihost against Uvicorn, for information, and the
           10 apps of ``multiapp`` against one (target: at most 1.03 of one app's count).
+reload    ``apps:hello`` under wrk (32 keep-alive connections, 20 s) on a server with 2 workers
+          that recycle after 10,000 requests plus up to 5,000 (jitter), across two SIGHUPs and,
+          for asgihost, a SIGTERM whose ``[health] drain_delay`` outlasts wrk (``reload.py`` has
+          the timeline): requests, socket read/write/timeout errors and non-2xx answers of
+          asgihost (target: none) and, for information, of Uvicorn (``--workers 2
+          --limit-max-requests``; it restarts its workers on SIGHUP). Connect errors are reported
+          apart. The only scenario with more than one server process; ``--duration`` does not
+          apply to it.
 
 A missing load generator (wrk, h2load, node), valgrind, or peer makes its scenario or row "skipped" with the
 reason. Progress goes to stderr; the Markdown table, the versions, the machine and the command go

@@ -5,11 +5,12 @@
 
 Every ratio compares servers measured in the same run, in interleaved rounds (A B C A B C ...,
 a fresh server process each round, medians over rounds). Each server is ONE process (Granian: its
-one worker and the process that starts it), on a free port of 127.0.0.1, with the access log off;
-with two or more CPUs the server is pinned to the first CPU and the load generator to the second
-(taskset). Every load is bounded in time. asgihost and Uvicorn are started as benchmarks/README.md
-shows (``--no-access-log --log-level warning --http httptools --loop uvloop``). The scenarios
-(``--only`` takes their names):
+one worker and the process that starts it; ``reload``: a supervisor and its 2 workers), on a free
+port of 127.0.0.1, with the access log off; with two or more CPUs the server is pinned to the
+first CPU and the load generator to the second (taskset). Every load is bounded in time.
+asgihost and Uvicorn are started as benchmarks/README.md shows (``--no-access-log --log-level
+warning --http httptools --loop uvloop``; ``reload``: ``--log-level info``, as it waits for log
+lines). The scenarios (``--only`` takes their names):
 
 hello     HTTP/1.1 ``apps:hello`` under wrk, 64 keep-alive connections: req/s of asgihost over
           Uvicorn (target >= 1.5), and, for information, Granian (``--interface asgi --loop uvloop
@@ -42,6 +43,14 @@ instructions
           21,000 ``h2load --h1`` requests (16 connections), and the difference of its totals is
           divided by 20,000. HTTP/1.1 hello of asgihost against Uvicorn, for information, and the
           10 apps of ``multiapp`` against one (target: at most 1.03 of one app's count).
+reload    ``apps:hello`` under wrk (32 keep-alive connections, 20 s) on a server with 2 workers
+          that recycle after 10,000 requests plus up to 5,000 (jitter), across two SIGHUPs and,
+          for asgihost, a SIGTERM whose ``[health] drain_delay`` outlasts wrk (``reload.py`` has
+          the timeline): requests, socket read/write/timeout errors and non-2xx answers of
+          asgihost (target: none) and, for information, of Uvicorn (``--workers 2
+          --limit-max-requests``; it restarts its workers on SIGHUP). Connect errors are reported
+          apart. The only scenario with more than one server process; ``--duration`` does not
+          apply to it.
 
 A missing load generator (wrk, h2load, node), valgrind, or peer makes its scenario or row "skipped" with the
 reason. Progress goes to stderr; the Markdown table, the versions, the machine and the command go
@@ -73,6 +82,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import reload
 import tomli_w
 from apps import HELLO_BODY, STREAM_CHUNK, STREAM_CHUNKS
 from http1 import (
@@ -100,7 +110,19 @@ from http2 import HYPERCORN_KEEP_ALIVE_MAX_REQUESTS, dist_version, h2load_versio
 from http2 import server_argv as http2_argv
 from ws import node_version
 
-SCENARIOS = ("hello", "fastapi", "upload", "stream", "h2", "ws", "idle", "soak", "multiapp", "instructions")
+SCENARIOS = (
+    "hello",
+    "fastapi",
+    "upload",
+    "stream",
+    "h2",
+    "ws",
+    "idle",
+    "soak",
+    "multiapp",
+    "instructions",
+    "reload",
+)
 MIB = 1 << 20
 BIG_CONNECTIONS = 64  # wrk connections for small requests
 BODY_CONNECTIONS = 16  # wrk connections for 1 MiB bodies
@@ -904,6 +926,114 @@ def scenario_instructions(ctx: Context, out: Outcome) -> None:
     out.compare(title, many_name, one_name, 1.03, lower_is_better=True)
 
 
+def reload_round(peer: Peer, script: str, ctx: Context, problems: list[str]) -> dict[str, Any]:
+    """One server through reload.py's timeline; asgihost must then exit 0 after its drain."""
+    with SuiteServer(peer, ctx.server_cpu) as server:
+        assert server.proc is not None
+        r = reload.load_across_reloads(server, peer.name, ctx.load_cpu, script)
+        problems += [f"{peer.name}: {late}" for late in reload.late_signals(r)]
+        if peer.name == "asgihost":
+            try:
+                r["exit_code"] = server.proc.wait(reload.EXIT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                r["exit_code"] = None
+            if r["exit_code"] != 0:
+                problems.append(
+                    f"asgihost did not exit 0 after its drain: {r['exit_code']}\n{server.output()}"
+                )
+        elif not server.alive():
+            problems.append(
+                f"{peer.name} died across the reloads (exit {server.proc.returncode}):\n{server.output()}"
+            )
+        else:
+            try:
+                server.check()
+            except (OSError, ValueError) as exc:
+                problems.append(f"{peer.name} answered wrongly after the reloads: {exc}")
+        scan_log(server, problems, "the reloads")
+        return r
+
+
+def reload_cell(s: dict[str, Any]) -> str:
+    return (
+        f"{s['requests']:,.0f} requests; socket errors read {s['read']}, write {s['write']},"
+        f" timeout {s['timeout']}; non-2xx {s['non_2xx']}; connect {s['connect']} (not counted);"
+        f" {s['recycles']} recycles"
+    )
+
+
+def scenario_reload(ctx: Context, out: Outcome) -> None:
+    title = (
+        f"9. {len(reload.HUP_AT_S)} SIGHUPs, max-requests recycles and a drain, --workers {reload.WORKERS},"
+        f" wrk {reload.CONNECTIONS} conns, {reload.RUN_S} s"
+    )
+    target = "asgihost: 0 socket read/write/timeout errors, 0 non-2xx"
+    reason = need("wrk", WRK_MISSING)
+    if reason:
+        out.rows.append(skipped_row(title, target, reason))
+        return
+    site = reload.write_site(ctx.tmp)
+    peers = [Peer("asgihost", lambda port: reload.asgihost_argv(site, port, ctx.loop), (HELLO,))]
+    if installed("uvicorn"):
+        peers.append(Peer("uvicorn", lambda port: reload.uvicorn_argv(port, ctx.loop), (HELLO,)))
+    else:
+        out.absent["uvicorn"] = "uvicorn is not installed"
+    script = ctx.tmp / "reload.lua"
+    script.write_text(HELLO.request.lua(), encoding="ascii")
+    rounds: dict[str, list[dict[str, Any]]] = {peer.name: [] for peer in peers}
+    for round_no in range(1, ctx.args.rounds + 1):
+        for peer in peers:
+            try:
+                r = reload_round(peer, str(script), ctx, out.problems)
+            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+                out.problems.append(f"{peer.name} round {round_no}: {exc}")
+                ctx.say(f"[reload] round {round_no} {peer.name:<9} FAILED: {exc}")
+                continue
+            rounds[peer.name].append(r)
+            e = r["socket_errors"]
+            ctx.say(
+                f"[reload] round {round_no} {peer.name:<9} {r['requests']:>9,} requests"
+                f"  socket errors {e or 'none'}  non-2xx {r['non_2xx']}  recycles {r['recycles']}"
+                f"  signals at {[ev['sent_s'] for ev in r['events']]} s, acknowledged at"
+                f" {[ev['acknowledged_s'] for ev in r['events']]} s"
+            )
+    for name, rs in rounds.items():
+        if rs:
+            total = {
+                k: sum(r["socket_errors"].get(k, 0) for r in rs)
+                for k in ("connect", "read", "write", "timeout")
+            }
+            out.measured[name] = {
+                "requests": statistics.median(r["requests"] for r in rs),
+                **total,
+                "non_2xx": sum(r["non_2xx"] for r in rs),
+                "recycles": sum(r["recycles"] for r in rs),
+                "rounds": rs,
+            }
+    if "asgihost" not in out.measured:
+        out.rows.append(skipped_row(title, target, "asgihost was not measured (see problems)"))
+        return
+    mine = out.measured["asgihost"]
+    if not mine["recycles"]:
+        out.notes.append("no asgihost worker reached its max requests during the run")
+    theirs = out.measured.get("uvicorn")
+    row = {"scenario": title, "target": target, "asgihost": reload_cell(mine), "peers": "—", "ratio": "—"}
+    row["met"] = "yes" if mine["read"] + mine["write"] + mine["timeout"] + mine["non_2xx"] == 0 else "no"
+    if theirs:
+        row["peers"] = "uvicorn " + reload_cell(theirs)
+    elif "uvicorn" in out.absent:
+        row["peers"] = f"uvicorn skipped: {out.absent['uvicorn']}"
+    out.rows.append(row)
+    runs = len(mine["rounds"])
+    out.notes.append(
+        f"{title}: requests are the median per run, errors the sum over {runs} run(s); SIGHUP at"
+        f" {', '.join(f'{t:g}' for t in reload.HUP_AT_S)} s, asgihost SIGTERM at {reload.TERM_AT_S:g} s with"
+        f" drain_delay {reload.DRAIN_DELAY_S:g} s; max requests {reload.MAX_REQUESTS:,} + up to"
+        f" {reload.MAX_REQUESTS_JITTER:,}; Uvicorn restarts its workers on SIGHUP and has no drain delay,"
+        " so it is stopped after wrk"
+    )
+
+
 RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "hello": scenario_hello,
     "fastapi": scenario_fastapi,
@@ -915,6 +1045,7 @@ RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "soak": scenario_soak,
     "multiapp": scenario_multiapp,
     "instructions": scenario_instructions,
+    "reload": scenario_reload,
 }
 
 

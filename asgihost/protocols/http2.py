@@ -6,7 +6,11 @@ its events into the engine's (``Request``, ``Data``, ``EndOfMessage``, ``StreamR
 response bodies that do not fit the peer's windows until they open.
 
 Invariants:
-- A request with a malformed header section is reset (PROTOCOL_ERROR) and never reported.
+- A request with a malformed header section is reset (PROTOCOL_ERROR) and never reported; nor
+  is a stream opened beyond MAX_CONCURRENT_STREAMS, which is refused (REFUSED_STREAM) while the
+  others go on. Both count as resets against the flood budget.
+- h2 and hpack are used as they are, in the whole process: what the server changes in h2's
+  behaviour lives in the ``h2compat`` subclasses of its own connections.
 - ``send_data`` never blocks and never drops: what the windows do not allow waits in the
   stream's queue; ``blocked(stream_id)`` says whether the app should wait before sending more.
 - After a connection error (``GoAway``) nothing more is parsed.
@@ -22,42 +26,18 @@ from collections.abc import Iterable
 
 import h2.config
 import h2.connection
-import h2.errors
 import h2.events
 import h2.exceptions
-import h2.frame_buffer
 import h2.settings
 import h2.stream
-import hpack.hpack
 
-from .errors import LocalProtocolError
+from .errors import H2ErrorCode, LocalProtocolError
 from .events import Data, EndOfMessage, Request
+from .h2compat import ServerConnection
 from .headers import has_token, is_valid_name, is_valid_value
 from .hpack_codec import RequestDecoder, ResponseEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-class _Quiet:
-    """hpack logs every field it decodes at DEBUG: a call per field on the hot path, for lines
-    nobody reads. Its module logger is replaced by this."""
-
-    def debug(self, *args: object, **kwargs: object) -> None:
-        pass
-
-
-hpack.hpack.log = _Quiet()  # type: ignore[assignment]
-
-
-def _count_no_content_length(stream: h2.stream.H2Stream, headers: object) -> None:
-    """h2 counts DATA against content-length itself and ends the whole connection when they
-    disagree; RFC 9113 section 8.1.1 makes that a stream error, which ``H2Connection`` applies
-    (``_lengths``). So h2's count is switched off, for the one process-wide user of h2 here."""
-
-
-if not hasattr(h2.stream.H2Stream, "_initialize_content_length"):  # fail loudly if h2 changes
-    raise ImportError("this h2 has no H2Stream._initialize_content_length; asgihost needs h2 4.x")
-h2.stream.H2Stream._initialize_content_length = _count_no_content_length  # type: ignore[method-assign,assignment]
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _FORWARDED_NAMES = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
@@ -165,7 +145,10 @@ class H2Connection:
 
     def __init__(self, settings: H2Settings) -> None:
         self.settings = settings
-        conn = h2.connection.H2Connection(_CONFIG)
+        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
+        # up to a backlog of them (h2's own is 64: 1 MiB of 16 KiB frames). Bound them to what a
+        # header list of the allowed size needs, so the bytes held before decoding stay near it.
+        conn = ServerConnection(_CONFIG, max(4, settings.max_header_list_size // 16384 + 2))
         conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
@@ -175,10 +158,6 @@ class H2Connection:
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
             },
         )
-        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
-        # up to CONTINUATION_BACKLOG of them (64: 1 MiB of 16 KiB frames). Bound them to what a
-        # header list of the allowed size needs, so the bytes held before decoding stay near it.
-        h2.frame_buffer.CONTINUATION_BACKLOG = max(4, settings.max_header_list_size // 16384 + 2)
         conn.decoder = RequestDecoder()
         conn.decoder.max_header_list_size = settings.max_header_list_size
         conn.encoder = ResponseEncoder()  # type: ignore[assignment]
@@ -224,9 +203,7 @@ class H2Connection:
             self.closed = True
             return [GoAway(f"{type(exc).__name__}: {exc}")]
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # h2 is not proof against every input
-            self._conn.close_connection(
-                h2.errors.ErrorCodes.PROTOCOL_ERROR, last_stream_id=self.last_stream_id
-            )
+            self._conn.close_connection(H2ErrorCode.PROTOCOL_ERROR, last_stream_id=self.last_stream_id)
             self.closed = True
             return [GoAway(f"{type(exc).__name__}: {exc}")]
         events: list[H2Event] = []
@@ -290,9 +267,7 @@ class H2Connection:
                 append(GoAway(f"GOAWAY from the peer ({event.error_code!r})"))  # type: ignore[attr-defined]
         flood = self._flood()
         if flood is not None:
-            self._conn.close_connection(
-                h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=self.last_stream_id
-            )
+            self._conn.close_connection(H2ErrorCode.ENHANCE_YOUR_CALM, last_stream_id=self.last_stream_id)
             self.closed = True
             events.append(GoAway(flood, flood=True))
         return events
@@ -300,8 +275,9 @@ class H2Connection:
     def _flood(self) -> str | None:
         """What the peer floods us with, if it is over its budget."""
         budget = FLOOD_BUDGET + self.requests
-        if self.resets > FLOOD_BUDGET + self.requests // 2:
-            return f"too many reset streams ({self.resets} of {self.requests})"
+        resets = self.resets + self._conn.refused
+        if resets > FLOOD_BUDGET + self.requests // 2:
+            return f"too many reset streams ({resets} of {self.requests})"
         if self.pings > budget:
             return f"too many pings ({self.pings})"
         if self.settings_frames > budget:
@@ -383,7 +359,7 @@ class H2Connection:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""
         self.resets += 1
         self._lengths.pop(stream_id, None)
-        self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+        self._conn.reset_stream(stream_id, H2ErrorCode.PROTOCOL_ERROR)
         return None
 
     def acknowledge(self, stream_id: int, size: int) -> None:
@@ -541,7 +517,7 @@ class H2Connection:
         self._pending.pop(stream_id, None)
         self._pending_end.discard(stream_id)
 
-    def reset(self, stream_id: int, code: int = h2.errors.ErrorCodes.INTERNAL_ERROR) -> None:
+    def reset(self, stream_id: int, code: int = H2ErrorCode.INTERNAL_ERROR) -> None:
         self._drop(stream_id)
         if not self.closed:
             try:

@@ -9,16 +9,23 @@ the changes below live in subclasses that only the server's connections use.
 - ``ServerFrameBuffer``: its CONTINUATION backlog (CVE-2024-27316) is an attribute, bounded by
   the connection to what a header list of the allowed size needs; a SETTINGS frame with ACK and
   a payload is a FRAME_SIZE_ERROR (RFC 9113 section 6.5; h2 says PROTOCOL_ERROR).
-- ``ServerConnection``: a field block that does not decode is a COMPRESSION_ERROR (RFC 9113
+- ``ServerConnection``: response heads are framed without h2's send_headers (its state
+  machines are told); a field block that does not decode is a COMPRESSION_ERROR (RFC 9113
   section 4.3, RFC 7541 sections 2.3.3 and 6.3); a stream opened beyond MAX_CONCURRENT_STREAMS
   is refused with RST_STREAM REFUSED_STREAM (RFC 9113 section 5.1.2), its field block still
   decoded so that the HPACK table stays in step, and the other streams live on.
 
-Invariants: these override private methods of h2 ``SUPPORTED_H2`` (checked at import, which
-fails loudly on another version); the copies keep h2's logic except where said above. hpack is
-used through its public exceptions only (``SUPPORTED_HPACK``: its major version). hpack's debug
-logging is left alone: muting it saved about 3% of decoding a 12-field first request, and
-nothing on requests whose blocks the decoder remembers (asgihost.protocols.hpack_codec).
+Invariants:
+- No attribute of the h2, hpack or hyperframe modules or of their classes is written: only
+  ``ServerConnection`` objects, which only the core makes, behave differently.
+- The overrides copy the private methods of h2 ``SUPPORTED_H2`` (checked at import, which fails
+  loudly on another version) and keep their logic except where said above. hpack is used
+  through its public API (``SUPPORTED_HPACK``: its major version).
+- A refused stream's id becomes the highest inbound one and h2 records it as closed by our
+  RST_STREAM, so frames that follow on it get h2's stream-error answers (RST_STREAM
+  STREAM_CLOSED, the connection window still credited), never a connection error.
+- hpack's debug logging is left as it is: muting it saved about 3% of decoding a 12-field first
+  request, and nothing on the repeated blocks that ``RequestDecoder`` remembers.
 """
 
 from __future__ import annotations
@@ -32,11 +39,15 @@ import h2.connection
 import h2.errors
 import h2.exceptions
 import h2.frame_buffer
+import h2.settings
 import h2.stream
 import hpack
 from h2.connection import AllowedStreamIDs, ConnectionInputs
+from h2.settings import SettingCodes
 from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame, PushPromiseFrame, RstStreamFrame
+
+from .hpack_codec import RequestDecoder, ResponseEncoder
 
 SUPPORTED_H2 = ("4.4",)  # major.minor series whose internals this module was checked against
 SUPPORTED_HPACK = ("4",)
@@ -116,13 +127,63 @@ def _decode(decoder: Any, block: bytes) -> Any:
         raise CompressionError(f"Error decoding header block: {exc}") from exc
 
 
-class ServerConnection(h2.connection.H2Connection):
-    """h2's server connection with the stream, frame buffer and HEADERS handling above."""
+_CONFIG = h2.config.H2Configuration(
+    client_side=False,
+    header_encoding=None,
+    validate_inbound_headers=False,  # checked by the core, so that a bad request is a stream error
+    normalize_inbound_headers=False,
+    validate_outbound_headers=False,  # checked by the core, once
+    normalize_outbound_headers=False,
+)
 
-    def __init__(self, config: h2.config.H2Configuration, continuation_backlog: int) -> None:
-        super().__init__(config)
-        self.incoming_buffer = ServerFrameBuffer(continuation_backlog)
+
+class ServerConnection(h2.connection.H2Connection):
+    """h2's server connection with the stream, frame buffer and HEADERS handling above, the
+    settings the server announces, and asgihost's HPACK (``hpack_codec``)."""
+
+    def __init__(
+        self, max_concurrent_streams: int, max_header_list_size: int, initial_window_size: int
+    ) -> None:
+        super().__init__(_CONFIG)
+        self.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
+                SettingCodes.MAX_HEADER_LIST_SIZE: max_header_list_size,
+                SettingCodes.INITIAL_WINDOW_SIZE: initial_window_size,
+                SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
+            },
+        )
+        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
+        # up to a backlog of them (h2's own is 64: 1 MiB of 16 KiB frames). Bound them to what a
+        # header list of the allowed size needs, so the bytes held before decoding stay near it.
+        self.incoming_buffer = ServerFrameBuffer(max(4, max_header_list_size // 16384 + 2))
+        self.decoder = RequestDecoder()
+        self.decoder.max_header_list_size = max_header_list_size
+        self.encoder = ResponseEncoder()  # type: ignore[assignment]
         self.refused = 0  # streams refused for MAX_CONCURRENT_STREAMS
+
+    def send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> bytes:
+        """A response head that does not end the stream, framed here (h2's send_headers costs
+        more than the rest of a hello-world response), after what h2 has to send. h2's state
+        machines still see the headers go (in the order h2 itself moves them), so its checks
+        and later frames stay right. Raises h2's StreamClosedError for a stream gone."""
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            raise h2.exceptions.StreamClosedError(stream_id)
+        self.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
+        stream.state_machine.process_input(h2.stream.StreamInputs.SEND_HEADERS)
+        block = self.encoder.encode(fields)
+        limit = self.max_outbound_frame_size
+        frames: list[bytes] = [self.data_to_send()]
+        kind = b"\x01"  # HEADERS, then CONTINUATION (0x9) while the block does not fit one frame
+        sid = stream_id.to_bytes(4, "big")
+        for at in range(0, max(len(block), 1), limit):
+            piece = block[at : at + limit]
+            last = at + limit >= len(block)
+            frames += (len(piece).to_bytes(3, "big"), kind, b"\x04" if last else b"\x00", sid, piece)
+            kind = b"\x09"
+        return b"".join(frames)
 
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> h2.stream.H2Stream:
         # h2's, making a ServerStream (and without its debug log lines).

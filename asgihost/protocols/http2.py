@@ -24,18 +24,14 @@ import binascii
 import struct
 from collections.abc import Iterable
 
-import h2.config
-import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
-import h2.stream
 
 from .errors import H2ErrorCode, LocalProtocolError
 from .events import Data, EndOfMessage, Request
 from .h2compat import ServerConnection
 from .headers import has_token, is_valid_name, is_valid_value
-from .hpack_codec import RequestDecoder, ResponseEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -96,16 +92,6 @@ class H2Settings:
         self.initial_window_size = initial_window_size
 
 
-_CONFIG = h2.config.H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    validate_inbound_headers=False,  # checked here, so that a bad request is a stream error
-    normalize_inbound_headers=False,
-    validate_outbound_headers=False,  # checked here, once
-    normalize_outbound_headers=False,
-)
-
-
 FLOOD_BUDGET = 100  # frames of each flooding kind a connection may send beyond what its requests justify
 
 _NOT_FORWARDED = frozenset((*_CONNECTION_SPECIFIC, b"http2-settings", b"te"))
@@ -145,22 +131,9 @@ class H2Connection:
 
     def __init__(self, settings: H2Settings) -> None:
         self.settings = settings
-        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
-        # up to a backlog of them (h2's own is 64: 1 MiB of 16 KiB frames). Bound them to what a
-        # header list of the allowed size needs, so the bytes held before decoding stay near it.
-        conn = ServerConnection(_CONFIG, max(4, settings.max_header_list_size // 16384 + 2))
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_header_list_size,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
-                h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
-            },
+        conn = ServerConnection(
+            settings.max_concurrent_streams, settings.max_header_list_size, settings.initial_window_size
         )
-        conn.decoder = RequestDecoder()
-        conn.decoder.max_header_list_size = settings.max_header_list_size
-        conn.encoder = ResponseEncoder()  # type: ignore[assignment]
         self._conn = conn
         self._pending: dict[int, list[bytes]] = {}  # stream -> response data waiting for window
         self._pending_end: set[int] = set()  # streams whose END_STREAM waits behind that data
@@ -400,34 +373,12 @@ class H2Connection:
                 fields.append((name, value))
         if not self.closed:
             try:
-                if status >= 200 and not end_stream:
-                    self._send_head(stream_id, fields)
+                if status >= 200 and not end_stream:  # framed by us: h2's costs more than the rest
+                    self._extra.append(self._conn.send_head(stream_id, fields))
                 else:
                     self._conn.send_headers(stream_id, fields, end_stream=end_stream)
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 pass  # the peer reset the stream meanwhile
-
-    def _send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> None:
-        """A response head, framed here: h2's send_headers costs more than the rest of a
-        hello-world response. h2's state machines still see the headers go (in the order
-        h2 itself moves them), so its checks and later frames stay right."""
-        conn = self._conn
-        stream = conn.streams.get(stream_id)
-        if stream is None:
-            raise h2.exceptions.StreamClosedError(stream_id)
-        conn.state_machine.process_input(h2.connection.ConnectionInputs.SEND_HEADERS)
-        stream.state_machine.process_input(h2.stream.StreamInputs.SEND_HEADERS)
-        block = conn.encoder.encode(fields)
-        limit = conn.max_outbound_frame_size
-        frames: list[bytes] = []
-        kind = b"\x01"  # HEADERS, then CONTINUATION (0x9) while the block does not fit one frame
-        sid = stream_id.to_bytes(4, "big")
-        for at in range(0, max(len(block), 1), limit):
-            piece = block[at : at + limit]
-            last = at + limit >= len(block)
-            frames += (len(piece).to_bytes(3, "big"), kind, b"\x04" if last else b"\x00", sid, piece)
-            kind = b"\x09"
-        self._extra.append(conn.data_to_send() + b"".join(frames))
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
         if self.closed:

@@ -329,3 +329,18 @@ def test_whole_and_byte_by_byte_input_give_the_same_events():
         "WindowOpened", "EndOfMessage",
     ]  # fmt: skip
     assert whole.data_to_send() == single.data_to_send()
+
+
+def test_an_h2c_upgrade_answers_stream_1():
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    settings = client.initiate_upgrade_connection()
+    server = H2Connection(H2Settings(100, 65536, 65535))
+    server.initiate(settings)
+    assert server.last_stream_id == 1 and server.open_streams == 1
+    server.receive_data(client.data_to_send())  # the preface and the client's SETTINGS
+    server.send_headers(1, 200, [(b"content-type", b"text/plain")], [], end_stream=False)
+    server.send_data(1, b"upgraded", end_stream=True)
+    events = client.receive_data(server.data_to_send())
+    head = next(e for e in events if isinstance(e, h2.events.ResponseReceived))
+    assert (head.stream_id, head.headers) == (1, [(b":status", b"200"), (b"content-type", b"text/plain")])
+    assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"upgraded"

@@ -50,8 +50,9 @@ def serve(server: H2Connection, data: bytes) -> bytes:
     return server.data_to_send()
 
 
-def record(batches: int, streams: int) -> list[bytes]:
-    """The client's bytes, one chunk a batch (the first with the preface)."""
+def record(batches: int, streams: int, unique_paths: bool) -> list[bytes]:
+    """The client's bytes, one chunk a batch (the first with the preface). With
+    ``unique_paths`` every :path differs, so no header block repeats and each is decoded."""
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     client.initiate_connection()
     server = H2Connection(settings())
@@ -61,7 +62,8 @@ def record(batches: int, streams: int) -> list[bytes]:
     stream_id = 1
     for _ in range(batches):
         for _ in range(streams):
-            client.send_headers(stream_id, HEADERS, end_stream=True)
+            headers = [*HEADERS[:1], (":path", f"/{stream_id}"), *HEADERS[2:]] if unique_paths else HEADERS
+            client.send_headers(stream_id, headers, end_stream=True)
             stream_id += 2
         chunk = client.data_to_send()
         chunks.append(chunk)
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--streams", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--unique-paths", action="store_true", help="a different :path every stream")
     parser.add_argument("--save", help="record the client's bytes into this file and stop")
     parser.add_argument("--load", help="replay the first --batches batches of this file")
     args = parser.parse_args()
@@ -94,7 +97,7 @@ def main() -> None:
             chunks = marshal.load(file)[: args.batches]
         args.batches = len(chunks)
     else:
-        chunks = record(args.batches, args.streams)
+        chunks = record(args.batches, args.streams, args.unique_paths)
     if args.save:
         with open(args.save, "wb") as file:
             marshal.dump(chunks, file)

@@ -10,7 +10,8 @@ the changes below live in subclasses that only the server's connections use.
   the connection to what a header list of the allowed size needs; a SETTINGS frame with ACK and
   a payload is a FRAME_SIZE_ERROR (RFC 9113 section 6.5; h2 says PROTOCOL_ERROR).
 - ``ServerConnection``: response heads are framed without h2's send_headers (its state
-  machines are told); a field block that does not decode is a COMPRESSION_ERROR (RFC 9113
+  machines are told); the open streams are counted (and the closed ones forgotten) only when
+  the streams held reach the limit or double, not for every new stream; a field block that does not decode is a COMPRESSION_ERROR (RFC 9113
   section 4.3, RFC 7541 sections 2.3.3 and 6.3); a stream opened beyond MAX_CONCURRENT_STREAMS
   is refused with RST_STREAM REFUSED_STREAM (RFC 9113 section 5.1.2), its field block still
   decoded so that the HPACK table stays in step, and the other streams live on.
@@ -64,6 +65,7 @@ if _series(h2.__version__, 2) not in SUPPORTED_H2 or _series(hpack.__version__, 
     )
 
 _SETTINGS = 0x4
+_COUNT_AT = 4  # streams held (open or closed) below which the open ones are not counted
 _ACK = 0x1
 
 
@@ -162,6 +164,7 @@ class ServerConnection(h2.connection.H2Connection):
         self.decoder.max_header_list_size = max_header_list_size
         self.encoder = ResponseEncoder()  # type: ignore[assignment]
         self.refused = 0  # streams refused for MAX_CONCURRENT_STREAMS
+        self._count_at = _COUNT_AT  # streams held at which open ones are next counted
 
     def send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> bytes:
         """A response head that does not end the stream, framed here (h2's send_headers costs
@@ -211,20 +214,18 @@ class ServerConnection(h2.connection.H2Connection):
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[Any]]:
         # h2's, refusing a stream over the limit and decoding with COMPRESSION_ERROR.
         stream_id = frame.stream_id
-        if (
-            stream_id not in self.streams
-            and stream_id > self.highest_inbound_stream_id
-            and stream_id % 2
-            and self.open_inbound_streams >= self.local_settings.max_concurrent_streams
-        ):
-            _decode(self.decoder, frame.data)  # the block may change the HPACK table
-            self.state_machine.process_input(ConnectionInputs.RECV_HEADERS)
-            self.highest_inbound_stream_id = stream_id
-            self._closed_streams[stream_id] = h2.stream.StreamClosedBy.SEND_RST_STREAM
-            self.refused += 1
-            refusal = RstStreamFrame(stream_id)
-            refusal.error_code = h2.errors.ErrorCodes.REFUSED_STREAM
-            return [refusal], []
+        if stream_id not in self.streams and stream_id > self.highest_inbound_stream_id and stream_id % 2:
+            limit = self.local_settings.max_concurrent_streams
+            held = len(self.streams)
+            # h2 counts the open streams, forgetting closed ones, for every new stream: O(n)
+            # each. They are no more than the streams held, so count only at the limit, or when
+            # the held streams doubled since the last count: amortized O(1), and the closed
+            # streams held stay under twice the open ones of the last count (or _COUNT_AT).
+            if held >= limit or held >= self._count_at:
+                open_streams = self.open_inbound_streams
+                self._count_at = max(2 * open_streams, _COUNT_AT)
+                if open_streams >= limit:
+                    return self._refuse(frame)
         headers = _decode(self.decoder, frame.data)
         events = self.state_machine.process_input(ConnectionInputs.RECV_HEADERS)
         stream = self._get_or_create_stream(stream_id, AllowedStreamIDs.ODD)
@@ -236,3 +237,14 @@ class ServerConnection(h2.connection.H2Connection):
             stream_events[0].priority_updated = p_events[0]  # type: ignore[attr-defined]
             stream_events.extend(p_events)
         return frames, events + stream_events
+
+    def _refuse(self, frame: HeadersFrame) -> tuple[list[Frame], list[Any]]:
+        """RST_STREAM REFUSED_STREAM for a new stream over the limit."""
+        _decode(self.decoder, frame.data)  # the block may change the HPACK table
+        self.state_machine.process_input(ConnectionInputs.RECV_HEADERS)
+        self.highest_inbound_stream_id = frame.stream_id
+        self._closed_streams[frame.stream_id] = h2.stream.StreamClosedBy.SEND_RST_STREAM
+        self.refused += 1
+        refusal = RstStreamFrame(frame.stream_id)
+        refusal.error_code = h2.errors.ErrorCodes.REFUSED_STREAM
+        return [refusal], []

@@ -496,4 +496,5 @@ class H2Connection:
 
     @property
     def open_streams(self) -> int:
-        return len(self._conn.streams)
+        """Streams open or half-closed (h2 forgets the closed ones as it counts)."""
+        return self._conn.open_inbound_streams

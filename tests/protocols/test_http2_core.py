@@ -344,3 +344,23 @@ def test_an_h2c_upgrade_answers_stream_1():
     head = next(e for e in events if isinstance(e, h2.events.ResponseReceived))
     assert (head.stream_id, head.headers) == (1, [(b":status", b"200"), (b"content-type", b"text/plain")])
     assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"upgraded"
+
+
+def test_the_limit_counts_open_streams_only_with_closed_ones_still_held():
+    pair = Pair(max_concurrent_streams=3)
+    pair.client.send_headers(1, GET)  # stays open
+    pair.client.send_headers(3, GET)  # stays open
+    pair.to_server()
+    pair.to_client()
+    for stream_id in range(5, 45, 2):  # one at a time, each answered and closed
+        pair.client.send_headers(stream_id, GET, end_stream=True)
+        assert kinds(pair.to_server()) == [Request, EndOfMessage]
+        pair.server.send_headers(stream_id, 204, [], [], end_stream=True)
+        assert resets(pair.to_client()) == []
+    assert pair.server.open_streams == 2
+    pair.client.remote_settings.max_concurrent_streams = 100  # let the client break the limit
+    pair.client.remote_settings.acknowledge()
+    pair.client.send_headers(45, GET)  # the third open stream: taken
+    pair.client.send_headers(47, GET)  # a fourth: refused
+    assert [e.stream_id for e in pair.to_server()] == [45]
+    assert resets(pair.to_client()) == [(47, H2ErrorCode.REFUSED_STREAM)]

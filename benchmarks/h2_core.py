@@ -1,7 +1,7 @@
 """The HTTP/2 core alone, in process: what one hello-world stream costs in protocols/http2.py.
 
-  uv run python benchmarks/h2_core.py [--batches N] [--streams S] [--rounds R]
-  uv run python benchmarks/h2_core.py --save FILE --batches N
+  uv run python benchmarks/h2_core.py [--batches N] [--streams S] [--rounds R] [--unique-paths]
+  uv run python benchmarks/h2_core.py --save FILE --batches N [--streams S] [--unique-paths]
   valgrind --tool=cachegrind --cache-sim=no .venv/bin/python benchmarks/h2_core.py --load FILE --batches N
 
 A client (h2's) opens ``--streams`` GET streams at once, the server core answers each with
@@ -94,13 +94,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:
         with open(args.load, "rb") as file:
-            chunks = marshal.load(file)[: args.batches]
+            args.streams, chunks = marshal.load(file)
+        chunks = chunks[: args.batches]
         args.batches = len(chunks)
     else:
         chunks = record(args.batches, args.streams, args.unique_paths)
     if args.save:
         with open(args.save, "wb") as file:
-            marshal.dump(chunks, file)
+            marshal.dump((args.streams, chunks), file)
         return
     for _ in range(args.rounds):
         start = time.perf_counter()

@@ -64,9 +64,9 @@ if _series(h2.__version__, 2) not in SUPPORTED_H2 or _series(hpack.__version__, 
         f" found h2 {h2.__version__} and hpack {hpack.__version__}"
     )
 
-_SETTINGS = 0x4
+_SETTINGS = 0x4  # frame type
+_ACK = 0x1  # its flag
 _COUNT_AT = 4  # streams held (open or closed) below which the open ones are not counted
-_ACK = 0x1
 
 
 class CompressionError(h2.exceptions.ProtocolError):

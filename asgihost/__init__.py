@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .api import Config, run  # noqa: E402
-from .runtime.worker import Server  # noqa: E402
+from .api import Config, run
+from .runtime.worker import Server
+from .version import __version__
 
 __all__ = ["Config", "Server", "__version__", "run"]

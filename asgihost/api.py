@@ -1,90 +1,20 @@
-"""The programmatic API, with Uvicorn's names: ``run``, ``Config``, ``Server``."""
+"""The programmatic API, with Uvicorn's names: ``run``, ``Config``, ``Server``.
+
+``Config`` and the recipes a reloaded process makes its config again from live in
+``asgihost.settings``, which the runtime imports; this module imports the runtime, never the
+other way round.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
-from .asgi.apps import ASGIApp, load_app
-from .config import ConfigError, HostConfig, Problem, from_options, load_config
-from .config.flags import APP, file_overrides
-from .plan import Plan, compile_plan
+from .asgi.apps import ASGIApp
+from .settings import Config, Recipe, config_from_recipe
 
-
-def _describe(app: Any) -> str:
-    module = getattr(app, "__module__", None) or type(app).__module__
-    name = getattr(app, "__qualname__", None) or type(app).__name__
-    return f"{module}:{name}"
-
-
-class Config:
-    """Settings for one server, from Uvicorn-style keyword arguments.
-
-    ``app`` is an ASGI application or an import string ``"module:attribute"``. Every other
-    argument has Uvicorn's name and asgihost's model default; see ``asgihost run --help``.
-    Invalid settings raise ``asgihost.config.ConfigError`` here, before anything starts.
-    """
-
-    def __init__(self, app: ASGIApp | str, **options: Any) -> None:
-        host_config = from_options(app if isinstance(app, str) else _describe(app), options)
-        self._setup(host_config, Path.cwd(), {APP: app})
-
-    @classmethod
-    def from_host_config(
-        cls,
-        host_config: HostConfig,
-        base_dir: Path | None = None,
-        targets: dict[str, ASGIApp | str] | None = None,
-    ) -> Config:
-        """A config from a validated model (a file, flags), with relative paths from ``base_dir``."""
-        config = cls.__new__(cls)
-        config._setup(host_config, base_dir or Path.cwd(), targets or {})
-        return config
-
-    def _setup(self, host_config: HostConfig, base_dir: Path, targets: dict[str, ASGIApp | str]) -> None:
-        self.host_config = host_config
-        self.base_dir = base_dir
-        self.targets = targets  # app objects given in code, by app name
-        self.plan: Plan = compile_plan(host_config, base_dir)
-        pid_file = host_config.server.pid_file
-        self.pid_path: Path | None = base_dir / pid_file if pid_file else None
-        log_config = host_config.logging.log_config
-        self.log_config_path: Path | None = base_dir / log_config if log_config else None
-
-    def load(self) -> dict[str, ASGIApp]:
-        """Import (or take) every app, in the order of the config; returns them by name."""
-        loaded = {}
-        for spec in self.plan.apps:
-            app = spec.config
-            loaded[spec.name] = load_app(
-                self.targets.get(spec.name, app.app),
-                factory=app.factory,
-                app_dir=spec.app_dir,
-                interface=app.interface,
-                env=app.env,
-            )
-        return loaded
-
-    def configure_logging(self) -> bool:
-        """Set logging up; False (and the reason on stderr) when ``log_config`` cannot be applied."""
-        from .logs.setup import LogConfigError, configure_logging
-
-        logging_cfg = self.host_config.logging
-        try:
-            configure_logging(
-                logging_cfg.level,
-                logging_cfg.format,
-                logging_cfg.access_log,
-                logging_cfg.use_colors,
-                self.log_config_path,
-                level_given="level" in logging_cfg.model_fields_set,
-            )
-        except LogConfigError as exc:
-            print(f"asgihost: error: {exc}", file=sys.stderr)
-            return False
-        return True
+__all__ = ["Config", "Recipe", "config_from_recipe", "run", "run_processes"]
 
 
 def run(app: ASGIApp | str, **options: Any) -> None:
@@ -112,36 +42,6 @@ def run(app: ASGIApp | str, **options: Any) -> None:
         sys.exit(server.exit_code)
 
 
-Recipe = tuple[str, str, dict[str, Any]]
-"""How a server's config is made, so that a reloaded process can make it again: ("file",
-path, flag options), ("flags", app, flag options) or ("kwargs", app, keyword options)."""
-
-
-def config_from_recipe(recipe: Recipe, child: bool = False) -> Config:
-    """Build (again) the config a recipe describes; for a ``child`` process of a reloader or a
-    supervisor, one that serves alone (no reload, one worker).
-
-    Raises ConfigError."""
-    kind, target, options = recipe
-    if child:
-        options = {**options, "reload": False, "workers": 1}
-    if kind == "kwargs":
-        return Config(target, **options)
-    if kind == "flags":
-        return Config.from_host_config(from_options(target, options, source="flags"))
-    path = Path(target)
-    if not path.is_file():
-        hint = " (asgihost init writes a starter file)" if path.name == "asgihost.toml" else ""
-        raise ConfigError([Problem("", f"no such file{hint}", str(path))])
-    host_config = load_config(path)
-    if options:
-        overrides, ambiguous = file_overrides(options, host_config)
-        if ambiguous:
-            raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
-        host_config = load_config(path, overrides)
-    return Config.from_host_config(host_config, path.resolve().parent)
-
-
 def run_processes(config: Config, recipe: Recipe) -> int:
     """Serve through child processes: a reloader (``reload``, which wins over ``workers``, as
     in Uvicorn) or a supervisor of workers. Returns the exit status."""
@@ -152,72 +52,3 @@ def run_processes(config: Config, recipe: Recipe) -> int:
     from .runtime.supervisor import Supervisor
 
     return Supervisor(config, recipe).run()
-
-
-def serve_recipe(recipe: Recipe) -> None:
-    """A reloaded server process: make the config again (files may have changed), serve."""
-    from .runtime.worker import Server
-
-    config = _child_config(recipe)
-    server = Server(config)
-    server.supervised = True
-    server.run()
-    sys.exit(server.exit_code)
-
-
-def _child_config(recipe: Recipe) -> Config:
-    try:
-        return config_from_recipe(recipe, child=True)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"asgihost: error: {problem}", file=sys.stderr)
-        sys.exit(2)
-
-
-def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: int | None) -> None:
-    """One worker of a supervisor: serve on the inherited sockets; say "ready" once serving,
-    answer pings from the event loop (so a stuck loop fails its health check; with metrics, a
-    ping brings the sum over all workers and the pong takes this one's), ask to be recycled
-    after ``max_requests``."""
-    import asyncio
-
-    from .runtime import loop as loops
-    from .runtime.worker import Server
-
-    config = _child_config(recipe)
-    server = Server(config)
-    server.supervised = True
-    server.show_summary = False
-    server.metrics_from_supervisor = True
-
-    def on_pipe() -> None:
-        try:
-            message = pipe.recv()
-            if message == "ping":
-                pipe.send("pong")
-            elif isinstance(message, tuple) and message[0] == "ping":  # with metrics: the sum, ours back
-                server.metrics_aggregate = message[1]
-                pipe.send(("pong", server.metrics_snapshot()))
-        except (EOFError, OSError):  # the supervisor is gone: stop
-            asyncio.get_running_loop().remove_reader(pipe.fileno())
-            server.should_exit = True
-
-    def on_started() -> None:  # before the loop runs anything else: no request can come first
-        pipe.send("ready")
-        asyncio.get_running_loop().add_reader(pipe.fileno(), on_pipe)
-
-    server.on_started = on_started
-
-    async def main() -> None:
-        task = asyncio.ensure_future(server.serve(sockets=sockets))
-        asked = False
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.2)
-            state = server.state
-            if max_requests and not asked and state is not None and state.requests >= max_requests:
-                pipe.send("recycle")
-                asked = True
-        await task
-
-    loops.run(main(), config.host_config.server.loop)
-    sys.exit(server.exit_code)

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .api import config_from_recipe, run_processes
 from .config import ConfigError
-from .config.flags import OPTIONS, Option, default_of
+from .config.flags import OPTIONS, Option, shown_default
+from .version import __version__
 
 DEFAULT_FILE = "asgihost.toml"
 
@@ -77,12 +77,8 @@ def _choices(option: Option) -> tuple[str, ...] | None:
 
 
 def _add(group: argparse._ArgumentGroup, option: Option) -> None:
-    default = default_of(option)
-    shown = "" if default in (None, [], False, "") and option.kind != "bool" else f" [default: {default}]"
-    if option.name == "uds_mode":
-        shown = f" [default: {default:o}]"
-    if option.name == "ssl_cert_reqs":
-        shown = " [default: 0]"
+    default = shown_default(option)
+    shown = "" if default is None else f" [default: {default}]"
     kwargs: dict[str, Any] = {"dest": option.name, "default": None, "help": option.help + shown}
     if option.kind == "bool":
         kwargs["action"] = argparse.BooleanOptionalAction
@@ -146,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument(
         "file", nargs="?", default=DEFAULT_FILE, help=f"where to write it (default: ./{DEFAULT_FILE})"
     )
-    init.add_argument("--app", default="main:app", help='the app to serve, as "module:attribute"')
+    init.add_argument(  # not given: write_starter's own default
+        "--app", default=argparse.SUPPRESS, help='the app to serve, as "module:attribute"'
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     reload = commands.add_parser(
@@ -211,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "init":
         from .config.starter import write_starter
 
-        sys.exit(write_starter(Path(args["file"]), app=args["app"], force=args["force"]))
+        sys.exit(write_starter(Path(args.pop("file")), **args))
     if command == "reload":
         sys.exit(send_reload(Path(args["file"]), args["pid"]))
     if command == "schema":

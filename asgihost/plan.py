@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .asgi.proxy import ProxyPolicy
 from .config.errors import ConfigError, Problem
-from .config.model import App, Bind, HostConfig, Limits, Listener, Tls, WebSocket
+from .config.model import App, HostConfig, Limits, Listener, Tls, WebSocket
+from .config.types import Bind
+from .protocols.http1 import HeadLimits
+from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable
 
 
@@ -46,6 +50,29 @@ class ListenerSpec:
     routes: RouteTable[AppSpec]
     protocols: tuple[str, ...]  # the listener's, or those [server] http names
     limits: Limits  # [limits] with the listener's overrides (those about request heads)
+    head: HeadLimits  # the request-head limits of ``limits``, as the HTTP/1.1 core takes them
+    proxy: ProxyPolicy | None  # whose proxy headers are believed; None: nobody's
+    own_paths: tuple[tuple[str, str], ...]  # (path, "health" or "metrics") the server answers itself
+    h1: bool  # HTTP/1.1 is served
+    h2: H2Settings | None  # HTTP/2 is served, with these settings
+
+
+@dataclass(frozen=True, eq=False)
+class ServerSpec:
+    """What the runtime needs of [server], [limits], [logging], [health] and [metrics]."""
+
+    server_header: bytes  # the rendered "server:" line, or b""
+    extra_headers: bytes  # the rendered [server] headers lines
+    date_header: bool
+    keep_alive_timeout: float
+    concurrency: int | None
+    body_size: int  # for the server's own answers (no app matched, health, metrics)
+    body_timeout: float
+    access_format: str
+    metrics: bool  # [metrics] is on (a bind or a path)
+    drain_delay: float
+    graceful_timeout: float | None
+    loop: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +80,7 @@ class Plan:
     config: HostConfig
     apps: tuple[AppSpec, ...]
     listeners: tuple[ListenerSpec, ...]
+    server: ServerSpec
     metrics_bind: Bind | None = None  # [metrics] bind, with a relative Unix path resolved
 
 
@@ -266,6 +294,10 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 ),
             )
         )
+    h2_config = config.http2
+    http2 = H2Settings(
+        h2_config.max_concurrent_streams, h2_config.max_header_list_size, h2_config.initial_window_size
+    )
     listeners = []
     for listener_name, listener in config.listeners.items():
         bind = _bind(base, listener.bind)
@@ -275,6 +307,11 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
             if _reachable(spec.config, listener_name)
         ]
         ports = (bind.port,) if bind.kind == "tcp" else ()
+        protocols = tuple(listener.protocols or config.server.default_protocols())
+        merged = limits.model_copy(
+            update={k: v for k, v in listener.limits.model_dump().items() if v is not None}
+        )
+        proxy = listener.proxy
         listeners.append(
             ListenerSpec(
                 listener_name,
@@ -282,14 +319,53 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 bind,
                 _tls(base, listener.tls),
                 RouteTable(routes, ports),
-                tuple(listener.protocols or config.server.default_protocols()),
-                limits.model_copy(
-                    update={k: v for k, v in listener.limits.model_dump().items() if v is not None}
+                protocols,
+                merged,
+                HeadLimits(
+                    merged.request_line,
+                    merged.header_count,
+                    merged.header_field_size,
+                    merged.header_block_size,
                 ),
+                ProxyPolicy(proxy.trusted, proxy.headers) if proxy.enabled else None,
+                _own_paths(config, listener_name),
+                "http/1.1" in protocols,
+                http2 if "h2" in protocols else None,
             )
         )
     metrics_bind = None if config.metrics.bind is None else _bind(base, config.metrics.bind)
-    return Plan(config, tuple(apps), tuple(listeners), metrics_bind)
+    return Plan(config, tuple(apps), tuple(listeners), _server_spec(config), metrics_bind)
+
+
+def _own_paths(config: HostConfig, listener: str) -> tuple[tuple[str, str], ...]:
+    """The paths a listener answers itself: the health check, the metrics."""
+    own = []
+    for name in ("health", "metrics"):
+        section = getattr(config, name)
+        if section.path is not None and (section.listeners is None or listener in section.listeners):
+            own.append((section.path, name))
+    return tuple(own)
+
+
+def _server_spec(config: HostConfig) -> ServerSpec:
+    server = config.server
+    return ServerSpec(
+        server_header=b"server: asgihost\r\n" if server.server_header else b"",
+        extra_headers=b"".join(
+            b"%s: %s\r\n" % (n.lower().encode("latin-1"), v.encode("latin-1"))
+            for n, v in server.header_pairs()
+        ),
+        date_header=server.date_header,
+        keep_alive_timeout=config.limits.keep_alive_timeout,
+        concurrency=config.limits.concurrency,
+        body_size=config.limits.body_size,
+        body_timeout=config.limits.body_timeout,
+        access_format=config.logging.access_format,
+        metrics=config.metrics.bind is not None or config.metrics.path is not None,
+        drain_delay=config.health.drain_delay,
+        graceful_timeout=server.graceful_timeout,
+        loop=server.loop,
+    )
 
 
 def route_rows(plan: Plan) -> list[dict[str, Any]]:

@@ -203,7 +203,7 @@ class HTTPCycle:
         self.body_size = 0
         if self.body_complete:
             self.delivered = True
-        elif self.body_paused:
+        if self.body_paused:  # (also for the last chunk: HTTP/2 acknowledges what it held back)
             self.body_paused = False
             self.stream.resume_reading()
         return {"type": "http.request", "body": chunk, "more_body": not self.body_complete}
@@ -240,7 +240,8 @@ class HTTPCycle:
             status = message["status"]
             if type(status) is not int or not 100 <= status <= 999:
                 raise RuntimeError(f"Invalid HTTP status code {status!r} in response.")
-            self.status = status
+            if not self.status:  # (else the server has answered for the app: 408, 413)
+                self.status = status
             if (
                 message.get("trailers")
                 and "extensions" in self.scope

@@ -103,29 +103,24 @@ def http_scope(
     return scope
 
 
-def websocket_scope(
-    info: ConnectionInfo,
-    request: Request,
-    place: AppPlace,
-    raw_path: bytes,
-    path: str,
-    query: bytes,
-    subprotocols: list[str],
-) -> dict[str, Any]:
-    """The ``websocket`` scope for an upgrade request; ``path`` as in ``http_scope``."""
+def websocket_scope(http: dict[str, Any], info: ConnectionInfo, subprotocols: list[str]) -> dict[str, Any]:
+    """The ``websocket`` scope of an upgrade request, from the ``http`` scope the exchange
+    path opened for it (the same route, client and state copy); ``info`` gives the connection's
+    extensions (not those of HTTP responses, such as trailers)."""
+    scheme = http["scheme"]
     return {
         "type": "websocket",
         "asgi": {"version": ASGI_VERSION, "spec_version": WEBSOCKET_SPEC_VERSION},
-        "http_version": request.http_version,
-        "server": info.server,
-        "client": info.client,
-        "scheme": _WS_SCHEMES.get(info.scheme, info.scheme),
-        "root_path": place.root_path,
-        "path": place.path_prefix + path,
-        "raw_path": place.raw_path_prefix + raw_path,
-        "query_string": query,
-        "headers": request.headers,
+        "http_version": http["http_version"],
+        "server": http["server"],
+        "client": http["client"],
+        "scheme": _WS_SCHEMES.get(scheme, scheme),
+        "root_path": http["root_path"],
+        "path": http["path"],
+        "raw_path": http["raw_path"],
+        "query_string": http["query_string"],
+        "headers": http["headers"],
         "subprotocols": subprotocols,
-        "state": place.state.copy(),
+        "state": http["state"],
         "extensions": {"websocket.http.response": {}, **(info.extensions or {})},
     }

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from . import flags
 from .errors import ConfigError, Loc, Problem, describe, dotted_key, from_validation_error
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Server
-from .toml import Position, interpolate, merge, read_toml
+from .model import App, HostConfig, Limits, Listener, Logging, Server
+from .toml import Position, SourceMap, interpolate, merge, read_toml
+from .types import Bind
 
 __all__ = [
     "App",
@@ -26,6 +27,7 @@ __all__ = [
     "Server",
     "from_options",
     "load_config",
+    "load_with_options",
 ]
 
 
@@ -42,14 +44,45 @@ def load_config(
 ) -> HostConfig:
     """Read, interpolate (from ``environ``, by default os.environ) and validate an asgihost.toml.
 
-    ``overrides`` is a nested dict of settings laid over the file's (from command-line flags).
+    ``overrides`` is a nested dict of settings laid over the file's.
     Raises ConfigError listing every problem, each at its line and column in the file.
     """
     path = Path(path)
+    return _validate(path, *_read(path, environ), overrides or {})
+
+
+def load_with_options(
+    path: str | Path, options: dict[str, Any], environ: Mapping[str, str] | None = None
+) -> HostConfig:
+    """:func:`load_config` with Uvicorn-style options (command-line flags) laid over the file:
+    the one way options meet a file. A listener option applies to the file's one listener and an
+    app option to its one app; with several, ConfigError says the file must set it. The file is
+    read once, and validated alone first (the options are placed by what it holds)."""
+    path = Path(path)
+    read = _read(path, environ)
+    config = _validate(path, *read, {})
+    if not options:
+        return config
+    overrides, ambiguous = flags.file_overrides(options, config)
+    if ambiguous:
+        raise ConfigError([Problem("", message, str(path)) for message in ambiguous])
+    return _validate(path, *read, overrides)
+
+
+def _read(path: Path, environ: Mapping[str, str] | None) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
     data, source = read_toml(path)
     data, bad_references = interpolate(data, os.environ if environ is None else environ)
+    return data, source, bad_references
+
+
+def _validate(
+    path: Path,
+    data: dict[str, Any],
+    source: SourceMap,
+    bad_references: list[Problem],
+    overrides: dict[str, Any],
+) -> HostConfig:
     located = [(source.locate_key(problem.key), problem) for problem in bad_references]
-    overrides = overrides or {}
     try:
         config = HostConfig.model_validate(merge(data, overrides))
         if not located:

@@ -14,9 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .model import App, Bind, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
+from .defaults import file_default
+from .model import App, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
+from .types import Bind
 
-LISTENER = "default"
+LISTENER: str = next(iter(HostConfig.model_fields["listeners"].get_default(call_default_factory=True)))
+"""The one listener options describe: the model's default listener, the one a file without any has."""
 APP = "main"
 
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -134,7 +137,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "workers",
         "server.workers",
-        "Number of worker processes. Defaults to the $WEB_CONCURRENCY environment variable if available, or 1.",
+        "Number of worker processes; by default the $WEB_CONCURRENCY environment variable when set.",
         "int",
         "N",
     ),
@@ -259,7 +262,7 @@ OPTIONS: tuple[Option, ...] = (
         "forwarded_allow_ips",
         f"listeners.{LISTENER}.proxy.trusted",
         'Comma separated list of IP addresses, networks or literals ("unix", "*") to trust with proxy '
-        "headers. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.",
+        "headers; by default $FORWARDED_ALLOW_IPS when set.",
         metavar="IPS",
     ),
     Option("pid", "server.pid_file", "Write the process id to this file while serving.", metavar="PATH"),
@@ -279,7 +282,7 @@ _LOG_LEVELS_BY_NUMBER = {
 
 
 def default_of(option: Option) -> Any:
-    """The model's default for an option, for help texts."""
+    """The model's default for an option (for host and port, that part of the default bind)."""
     if option.key == "bind":
         bind = Listener.model_fields["bind"].default
         return {"host": bind.host, "port": bind.port}.get(option.name)
@@ -288,6 +291,19 @@ def default_of(option: Option) -> Any:
     model, attr = field
     info = model.model_fields[attr]
     return None if info.is_required() else info.get_default(call_default_factory=True)
+
+
+def shown_default(option: Option) -> str | None:
+    """The model's default as the flag writes it, for help texts; None when there is none to show."""
+    field = option.field
+    value = default_of(option) if field is None else file_default(*field)
+    if option.kind != "bool" and value in (None, [], False, ""):
+        return None
+    if option.name == "ssl_cert_reqs":
+        value = _CERT_REQS_NUMBERS[value]
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
 
 
 def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -321,6 +337,7 @@ def _check_names(options: dict[str, Any]) -> None:
 
 
 _CERT_REQS = {0: "none", 1: "optional", 2: "required"}
+_CERT_REQS_NUMBERS = {word: number for number, word in _CERT_REQS.items()}
 
 
 def _tree(

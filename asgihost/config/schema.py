@@ -12,14 +12,14 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
+from .defaults import file_default, full_type, kind_of, toml_literal
 from .model import (
     App,
     AppLimits,
     AppWebSocket,
-    Bind,
     Health,
     HostConfig,
     Http2,
@@ -36,8 +36,21 @@ from .model import (
 )
 
 
+class _FileSchema(GenerateJsonSchema):
+    """The validation schema, with each default written as a file writes it: through the
+    field's own serializer (pydantic encodes a default by its Python type, so a file mode's
+    default would be the integer 438 and a bind's an object)."""
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        serializer: Any = schema["schema"].get("serialization")
+        if "default" in json_schema and serializer and serializer["type"] == "function-plain":
+            json_schema["default"] = serializer["function"](schema["default"])
+        return json_schema
+
+
 def schema() -> dict[str, Any]:
-    result = HostConfig.model_json_schema(mode="validation")
+    result = HostConfig.model_json_schema(mode="validation", schema_generator=_FileSchema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **result}
 
 
@@ -82,18 +95,6 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
 )
 
 
-_SPECIAL_TYPES = {
-    "graceful_timeout": "duration or none",
-    "keep_alive_timeout": "duration",
-    "head_timeout": "duration",
-    "body_timeout": "duration",
-    "request_line": "size",
-    "header_field_size": "size",
-    "header_block_size": "size",
-    "body_size": "size",
-    "mode": "octal string",
-    "bind": "address string",
-}
 _PLAIN = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "none"}
 
 
@@ -102,7 +103,7 @@ def _render(annotation: Any) -> str:
     if origin is typing.Literal:
         return " \\| ".join(f'`"{a}"`' for a in args)
     if origin is typing.Annotated:
-        return _render(args[0])
+        return kind_of(annotation) or _render(args[0])
     if origin is list:
         return f"list of {_render(args[0])}"
     if origin is dict:
@@ -114,25 +115,14 @@ def _render(annotation: Any) -> str:
     return _PLAIN.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
-def _type_name(name: str, info: FieldInfo) -> str:
-    return _SPECIAL_TYPES.get(name) or _render(info.annotation)
-
-
-def _default(info: FieldInfo) -> str:
-    if info.default is PydanticUndefined and info.default_factory is None:
+def _default(model: type[BaseModel], name: str) -> str:
+    info = model.model_fields[name]
+    if info.is_required():
         return "required"
-    value = info.get_default(call_default_factory=True)
-    if isinstance(value, BaseModel):
+    if isinstance(info.get_default(call_default_factory=True), BaseModel):
         return "see its table"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if value is None:
-        return "not set"
-    if isinstance(value, (str, Bind)):
-        return f'`"{value}"`'
-    if isinstance(value, int) and info.metadata and any("mode" in str(m) for m in info.metadata):
-        return f'`"{value:o}"`'
-    return f"`{value}`"
+    value = file_default(model, name)
+    return "not set" if value is None else f"`{toml_literal(value)}`".replace("|", "\\|")
 
 
 def reference_markdown() -> str:
@@ -149,7 +139,9 @@ def reference_markdown() -> str:
         lines += [f"## {title}", "", about, "", "| key | type | default | meaning |", "|---|---|---|---|"]
         for name, info in model.model_fields.items():
             description = (info.description or "").replace("|", "\\|")
-            lines.append(f"| `{name}` | {_type_name(name, info)} | {_default(info)} | {description} |")
+            lines.append(
+                f"| `{name}` | {_render(full_type(info))} | {_default(model, name)} | {description} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

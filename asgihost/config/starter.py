@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import BaseModel
 
-from .model import HostConfig
+from .defaults import file_default
+from .model import App, HostConfig, Limits, Listener, Logging, Server
 from .toml import loads
 
 _HEADER = """\
@@ -18,30 +20,54 @@ _HEADER = """\
 # `asgihost schema > asgihost.schema.json` and put `#:schema ./asgihost.schema.json` first.
 """
 
+
+def _seconds(model: type[BaseModel], name: str) -> str:
+    """A duration's default with its unit, as people write it: "30s"."""
+    return f"{file_default(model, name):g}s"
+
+
+# The values are the model's defaults, written out to show the keys.
 _SECTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     (
         "# How the server runs. `loop` is auto (uvloop when installed), uvloop or asyncio.\n"
         "# `graceful_timeout` is how long requests in flight get to finish on shutdown.",
-        {"server": {"loop": "auto", "graceful_timeout": "30s"}},
+        {
+            "server": {
+                "loop": file_default(Server, "loop"),
+                "graceful_timeout": _seconds(Server, "graceful_timeout"),
+            }
+        },
     ),
     (
         "# Log level: critical, error, warning, info, debug or trace.",
-        {"logging": {"level": "info", "access_log": True}},
+        {
+            "logging": {
+                "level": file_default(Logging, "level"),
+                "access_log": file_default(Logging, "access_log"),
+            }
+        },
     ),
     (
         "# Server-wide limits; [apps.NAME.limits] overrides them for one app.",
-        {"limits": {"keep_alive_timeout": "5s"}},
+        {"limits": {"keep_alive_timeout": _seconds(Limits, "keep_alive_timeout")}},
     ),
     (
         '# Where to listen: "host:port", "[::]:port", "unix:/path/to.sock", "fd://3" or\n'
         '# "systemd:NAME". Add more [listeners.NAME] tables to listen in several places.',
-        {"listeners": {"web": {"bind": "127.0.0.1:8000"}}},
+        {"listeners": {"web": {"bind": file_default(Listener, "bind")}}},
     ),
     (
         '# An app, as "module:attribute" found in app_dir (relative to this file). More apps go in\n'
         '# more [apps.NAME] tables, told apart by `mount = "/prefix"` and/or `hosts = ["example.com"]`.\n'
         "# lifespan: auto, on (startup must succeed) or off.",
-        {"apps": {"main": {"app": "APP", "app_dir": ".", "mount": "/", "lifespan": "auto"}}},
+        {
+            "apps": {
+                "main": {
+                    "app": "APP",
+                    **{key: file_default(App, key) for key in ("app_dir", "mount", "lifespan")},
+                }
+            }
+        },
     ),
 )
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from .. import __version__
 from ..plan import Plan, route_rows
+from ..version import __version__
 
 
 def print_summary(plan: Plan, addresses: list[str], workers: int, pid: int) -> None:

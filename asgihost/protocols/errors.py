@@ -21,6 +21,29 @@ class LocalProtocolError(Exception):
     """The application asked us to send something that would be invalid on the wire."""
 
 
+# The reason phrase, and the body, of each error status the server answers itself.
+ERROR_REASONS: dict[int, bytes] = {
+    400: b"Bad Request",
+    403: b"Forbidden",
+    404: b"Not Found",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    426: b"Upgrade Required",
+    431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
+    501: b"Not Implemented",
+    503: b"Service Unavailable",
+    505: b"HTTP Version Not Supported",
+}
+
+# WebSocket close codes the server sends or reports (RFC 6455 section 7.4.1).
+WS_NORMAL = 1000
+WS_GOING_AWAY = 1001
+WS_ABNORMAL = 1006  # never on the wire: the connection was lost without a close frame
+WS_INTERNAL_ERROR = 1011
+
+
 class H2ErrorCode(IntEnum):
     """HTTP/2 error codes (RFC 9113 section 7), as RST_STREAM and GOAWAY carry them."""
 

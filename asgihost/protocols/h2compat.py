@@ -166,6 +166,11 @@ class ServerConnection(h2.connection.H2Connection):
         self.refused = 0  # streams refused for MAX_CONCURRENT_STREAMS
         self._count_at = _COUNT_AT  # streams held at which open ones are next counted
 
+    @property
+    def head_pending(self) -> bool:
+        """A header block has begun and not ended (HEADERS waiting for its CONTINUATION)."""
+        return bool(self.incoming_buffer._headers_buffer)
+
     def send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> bytes:
         """A response head that does not end the stream, framed here (h2's send_headers costs
         more than the rest of a hello-world response), after what h2 has to send. h2's state

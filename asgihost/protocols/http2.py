@@ -41,10 +41,7 @@ _CONNECTION_SPECIFIC = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":path", b":authority", b":protocol"))
-# Dropped from responses: meaningless or forbidden in HTTP/2.
-_DROP_RESPONSE = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
-)
+_DROP_RESPONSE = _CONNECTION_SPECIFIC  # dropped from responses: meaningless or forbidden in HTTP/2
 
 
 class StreamReset:
@@ -448,11 +445,7 @@ class H2Connection:
 
     def _flush_pending(self, stream_id: int) -> int:
         """Send what the windows now allow, for one stream or (0) all; returns ``stream_id``."""
-        ids = (
-            list(self._pending)
-            if stream_id == 0
-            else ([stream_id] if stream_id in self._pending else list(self._pending))
-        )
+        ids = [stream_id] if stream_id in self._pending else list(self._pending)  # 0 is never pending
         for sid in ids:
             chunks = self._pending.pop(sid)
             end = sid in self._pending_end
@@ -498,3 +491,8 @@ class H2Connection:
     def open_streams(self) -> int:
         """Streams open or half-closed (h2 forgets the closed ones as it counts)."""
         return self._conn.open_inbound_streams
+
+    @property
+    def head_pending(self) -> bool:
+        """A header block has begun and not ended (HEADERS waiting for its CONTINUATION)."""
+        return self._conn.head_pending

@@ -2,51 +2,64 @@
 
 ``H1Protocol`` hands a connection over when TLS negotiated ``h2`` (ALPN) or the first bytes
 are the HTTP/2 preface (h2c with prior knowledge). Each stream is an ``HTTPCycle``, the same
-ASGI exchange HTTP/1.1 uses; ``H2Stream`` is what the cycle talks to.
+ASGI exchange HTTP/1.1 uses, opened and finished by the same ``ExchangePath``; ``H2Stream`` is
+what the cycle talks to.
 
 Invariants:
-- Frames are written once per loop iteration (``_flush_soon``): the responses of many streams
+- Frames are written once per loop iteration (``flush_soon``): the responses of many streams
   share a write.
 - A stream's request body reopens the peer's windows as the app takes it: while the cycle
   holds more than its high-water mark unread, nothing is acknowledged, so the peer stops.
 - An app's ``send`` waits while its stream's response data is queued behind the peer's window,
   or while the transport is above its high-water mark.
 - A failed or broken response resets its stream, never the connection.
-- The connection is idle (``idle_deadline`` set) when it has no stream.
+- Deadlines (``idle_deadline``, checked by the server's tick): with no stream, the keep-alive
+  timeout of the app that answered last; while a request body comes, no later than the body
+  timeout of each stream receiving one (a stalled body gets 408, or a reset once its response
+  has begun).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle
-from ..asgi.scope import ConnectionInfo, http_scope, parse_target, websocket_scope
+from ..asgi.scope import ConnectionInfo, websocket_scope
 from ..logs.access import format_client
-from ..metrics import HTTP2
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
-from ..protocols.websocket import BoundedDeflate, Handshake, accept_fields, check_upgrade
-from .websocket import WebSocketSession
-
-if TYPE_CHECKING:
-    from ..asgi.proxy import ProxyPolicy
-    from ..routing import RouteTable
-    from .transport import ListenerSettings, Mount, ServerState
+from ..protocols.websocket import check_upgrade
+from .builtin import error_fields
+from .exchange import ExchangePath
+from .flow import Waiter, WriteFlow
+from .h2_websocket import H2WebSocket
+from .state import Mount
 
 _NO_ERROR = 0x0
-_CANCEL = 0x8
+_PROTOCOL_ERROR = 0x1
 _INTERNAL_ERROR = 0x2
+_REFUSED_STREAM = 0x7
 
 
 class H2Stream:
     """One stream, as its ``HTTPCycle`` sees the connection."""
 
-    __slots__ = ("conn", "stream_id", "cycle", "head_sent", "paused", "unacked", "waiter", "logger", "done")
+    __slots__ = (
+        "app_finished",
+        "conn",
+        "stream_id",
+        "cycle",
+        "head_sent",
+        "paused",
+        "unacked",
+        "waiter",
+        "logger",
+        "done",
+        "deadline",
+    )
 
     def __init__(self, conn: H2Protocol, stream_id: int) -> None:
         self.conn = conn
@@ -55,9 +68,11 @@ class H2Stream:
         self.head_sent = False
         self.paused = False
         self.unacked = 0  # body bytes received but not yet acknowledged to the peer
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter = Waiter(conn.loop)
         self.logger = conn.logger
         self.done = False  # the response is complete (or the stream is gone)
+        self.deadline = 0.0  # while its body comes: when it stalls; 0: not receiving
+        self.app_finished = conn.path.finish  # HTTPCycle calls it when the app returns
 
     @property
     def write_paused(self) -> bool:
@@ -75,11 +90,7 @@ class H2Stream:
             self.conn.core.acknowledge(self.stream_id, len(data))
 
     def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self.waiter.wake()
 
     # ---- the HTTPStream interface ------------------------------------------------------------
 
@@ -88,8 +99,7 @@ class H2Stream:
 
     async def drain(self) -> None:
         while self.write_paused and not self.done and not self.conn.closing:
-            self.waiter = self.conn.loop.create_future()
-            await self.waiter
+            await self.waiter.wait()
 
     def pause_reading(self) -> None:
         self.paused = True
@@ -132,17 +142,16 @@ class H2Stream:
             return
         conn = self.conn
         cycle.status = status
-        body = HTTPStatus(status).phrase.encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
+        headers, body = error_fields(status)
         conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
         conn.core.send_data(self.stream_id, body, True)
         conn.flush_soon()
         self._complete(cycle)
 
     def reject(self, status: int) -> None:
-        """A request body over its limit: the status if no response has begun (the stream is
-        then reset with NO_ERROR, so the peer stops sending), else a reset; the app sees a
-        disconnect either way."""
+        """A request body over its limit or stalled: the status if no response has begun (the
+        stream is then reset with NO_ERROR, so the peer stops sending), else a reset; the app
+        sees a disconnect either way."""
         cycle = self.cycle
         if not self.head_sent:
             self.send_error(cycle, status)
@@ -158,18 +167,6 @@ class H2Stream:
             self.done = True
             self.conn.stream_finished(self)
 
-    def app_finished(self, cycle: HTTPCycle) -> None:
-        cycle.mount.active -= 1
-        conn = self.conn
-        conn.shared.tasks.discard(cycle.task)
-        cycle.task = None
-        shared = conn.shared
-        stats = cycle.mount.stats
-        if stats is not None:
-            stats.observe(cycle.status, HTTP2, time.perf_counter() - cycle.started)
-        if shared.access_log is not None:
-            shared.access_log.log_cycle(cycle, conn.listener_name, "HTTP/2")
-
     def _complete(self, cycle: HTTPCycle) -> None:
         self.done = True
         if not cycle.body_complete and not cycle.disconnected:
@@ -179,129 +176,16 @@ class H2Stream:
         self.conn.stream_finished(self)
 
 
-class H2WebSocket(WebSocketSession):
-    """A WebSocket on one HTTP/2 stream (RFC 8441): accepted with a 200, its frames in DATA,
-    ended with END_STREAM. The stream's window reopens as the app takes messages."""
-
+class H2Protocol(WriteFlow, asyncio.Protocol):
     def __init__(
-        self,
-        conn: H2Protocol,
-        stream_id: int,
-        request: Request,
-        handshake: Handshake,
-        mount: Mount,
-        scope: dict[str, Any],
+        self, path: ExchangePath, transport: asyncio.Transport, info: ConnectionInfo, settings: H2Settings
     ) -> None:
-        super().__init__(conn.shared, conn.loop, conn.info, request, handshake, mount, scope, b"")
-        self.conn = conn
-        self.stream_id = stream_id
-        self.paused = False
-        self.unacked = 0
-        self.waiter: asyncio.Future[None] | None = None
-
-    @property
-    def write_paused(self) -> bool:
-        conn = self.conn
-        return conn.write_paused or conn.core.blocked(self.stream_id)
-
-    def feed(self, data: bytes) -> None:
-        super().feed(data)
-        if self.paused or self.ws is None:
-            self.unacked += len(data)  # before the accept: held, so the peer's window closes
-        else:
-            self.conn.core.acknowledge(self.stream_id, len(data))
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def _write(self, data: bytes) -> None:
-        self.conn.core.send_data(self.stream_id, data, False)
-        self.conn.flush_soon()
-
-    def _end(self) -> None:
-        self.conn.core.send_data(self.stream_id, b"", True)
-        self.conn.flush_soon()
-        self.conn.websocket_finished(self)
-
-    def _write_accept(self, subprotocol: str | None, headers: Any, deflate: BoundedDeflate | None) -> None:
-        conn = self.conn
-        fields = accept_fields(self.handshake, subprotocol, headers, deflate)
-        conn.core.send_headers(self.stream_id, 200, fields, conn.defaults(), False)
-        conn.flush_soon()
-
-    async def drain(self) -> None:
-        while self.write_paused and not self.closing and not self.conn.closing:
-            self.waiter = self.loop.create_future()
-            await self.waiter
-
-    def pause_reading(self) -> None:
-        self.paused = True
-
-    def resume_reading(self) -> None:
-        self.paused = False
-        if self.unacked and self.ws is not None:
-            self.conn.core.acknowledge(self.stream_id, self.unacked)
-            self.unacked = 0
-            self.conn.flush_soon()
-
-    def reject(self, status: int) -> None:
-        if self.closing:
-            return
-        self._log_access(status)
-        body = b"Forbidden" if status == 403 else b"Internal Server Error"
-        self.respond(
-            status, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
-        )
-        self.respond_body(body, False)
-
-    def respond(self, status: int, headers: Any) -> None:
-        conn = self.conn
-        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
-        conn.flush_soon()
-        self._log_access(status)
-
-    def respond_body(self, body: bytes, more: bool) -> None:
-        if self.closing:
-            return
-        conn = self.conn
-        conn.core.send_data(self.stream_id, body, not more)
-        conn.flush_soon()
-        if not more:
-            self.closing = True
-            conn.websocket_finished(self)
-
-    def abort(self) -> None:
-        if not self.closing:
-            self.closing = True
-            self.conn.core.reset(self.stream_id, _CANCEL)
-            self.conn.flush_soon()
-            self.conn.websocket_finished(self)
-
-
-class H2Protocol(asyncio.Protocol):
-    def __init__(
-        self,
-        shared: ServerState,
-        routes: RouteTable[Mount],
-        loop: asyncio.AbstractEventLoop,
-        transport: asyncio.Transport,
-        info: ConnectionInfo,
-        settings: H2Settings,
-        proxy: ProxyPolicy | None,
-        listener: ListenerSettings,
-    ) -> None:
-        self.shared = shared
-        self.routes = routes
-        self.loop = loop
+        self.path = path
+        self.shared = shared = path.shared
+        self.loop = path.loop
         self.transport = transport
         self.info = info
-        self.proxy = proxy  # set only when the peer is trusted
-        self.listener = listener
-        self.listener_name = listener.name
+        self.listener = path.listener
         # HTTP/2 requests also offer response trailers: the scope extensions, made once
         self.http_info = ConnectionInfo(
             info.server, info.client, info.scheme, {**(info.extensions or {}), "http.response.trailers": {}}
@@ -310,8 +194,11 @@ class H2Protocol(asyncio.Protocol):
         self.core = H2Connection(settings)
         self.streams: dict[int, H2Stream] = {}
         self.websockets: dict[int, H2WebSocket] = {}
-        self.write_paused = False
-        self.read_paused = False
+        self.receiving = 0  # streams whose request body is still coming (they have deadlines)
+        self.head_timeout = path.listener.head_timeout  # for a header block begun and not ended
+        self.head_deadline = 0.0  # while one is: when it must have ended; 0: none pending
+        self.keep_alive_timeout = shared.keep_alive_timeout  # of the app that answered last
+        self.init_flow(self.loop)
         self.closing = False
         self.draining = False
         self.idle_deadline = 0.0
@@ -327,6 +214,8 @@ class H2Protocol(asyncio.Protocol):
         self._flush()
         if initial:
             self.data_received(initial)
+        if shared.draining:  # accepted as the server stopped: the streams begun are answered
+            self.shutdown()
 
     def start_upgraded(self, request: Request, settings: bytes, trailing: bytes) -> None:
         """After ``Upgrade: h2c``: 101, our SETTINGS, then the request as stream 1."""
@@ -338,9 +227,7 @@ class H2Protocol(asyncio.Protocol):
         self.core.initiate(upgrade_settings=settings)
         self._flush()
         self._on_request(upgraded_request(request))
-        stream = self.streams.get(1)
-        if stream is not None:
-            stream.cycle.end_body()
+        self._end_body(1)
         if trailing:
             self.data_received(trailing)
 
@@ -352,6 +239,8 @@ class H2Protocol(asyncio.Protocol):
             if kind is Data:
                 stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
                 if stream is not None and not stream.cycle.disconnected:
+                    if stream.deadline:
+                        stream.deadline = self._body_deadline(stream.cycle.mount)
                     stream.feed(event.data)  # type: ignore[union-attr]
                 elif event.stream_id in self.websockets:  # type: ignore[union-attr]
                     self.websockets[event.stream_id].feed(event.data)  # type: ignore[union-attr]
@@ -360,9 +249,8 @@ class H2Protocol(asyncio.Protocol):
             elif kind is Request:
                 self._on_request(event)  # type: ignore[arg-type]
             elif kind is EndOfMessage:
-                stream = self.streams.get(event.stream_id)  # type: ignore[union-attr]
-                if stream is not None:
-                    stream.cycle.end_body()
+                if event.stream_id in self.streams:  # type: ignore[union-attr]
+                    self._end_body(event.stream_id)  # type: ignore[union-attr]
                 elif event.stream_id in self.websockets:  # type: ignore[union-attr]
                     # END_STREAM is the peer's TCP FIN (RFC 8441 section 4): no more frames
                     session = self.websockets[event.stream_id]  # type: ignore[union-attr]
@@ -373,6 +261,7 @@ class H2Protocol(asyncio.Protocol):
             elif kind is StreamReset:
                 reset = self.streams.pop(event.stream_id, None)  # type: ignore[union-attr]
                 if reset is not None:
+                    self._release(reset)
                     reset.done = True
                     reset.cycle.disconnect()
                     reset.wake()
@@ -395,6 +284,14 @@ class H2Protocol(asyncio.Protocol):
                 self._flush()
                 self.close()
                 return
+        if self.head_timeout:
+            if self.core.head_pending:
+                if not self.head_deadline:
+                    self.head_deadline = deadline = self.shared.clock.now + self.head_timeout
+                    if not self.idle_deadline or self.idle_deadline > deadline:
+                        self.idle_deadline = deadline
+            else:
+                self.head_deadline = 0.0
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -410,6 +307,7 @@ class H2Protocol(asyncio.Protocol):
             session.lost()
             session.wake()
         self.websockets.clear()
+        self.writable.wake()
 
     def pause_writing(self) -> None:
         # A peer that does not read gets nothing more read from it either: whatever it sends
@@ -430,48 +328,62 @@ class H2Protocol(asyncio.Protocol):
     # ---- streams -----------------------------------------------------------------------------
 
     def _on_request(self, request: Request) -> None:
-        self.idle_deadline = 0.0
-        shared = self.shared
-        shared.requests += 1
+        if not self.receiving:
+            self.idle_deadline = 0.0  # (else it is the first body deadline of those streams)
         stream_id = request.stream_id
         if self.draining:
-            self.core.reset(stream_id, 0x7)  # REFUSED_STREAM: after our GOAWAY
-            return
-        try:
-            raw_path, path, query = parse_target(request.target)
-        except ProtocolError:
-            self.core.reset(stream_id, 0x1)  # PROTOCOL_ERROR
-            return
-        own = self.listener.own  # paths the server answers itself
-        if own is not None and path in own:
-            mount = own[path]
-        else:
-            routes = self.routes
-            mount = routes.only or routes.match(request.host, path) or shared.not_found
-        if request.upgrade is not None:
-            self._on_connect(request, mount, raw_path, path, query)
+            self.core.reset(stream_id, _REFUSED_STREAM)  # after our GOAWAY
             return
         stream = H2Stream(self, stream_id)
-        info = (
-            self.http_info
-            if self.proxy is None or not request.forwarded
-            else self.proxy.apply(self.http_info, request.headers)
-        )
-        scope = http_scope(info, request, mount, raw_path, path, query)
-        cycle = HTTPCycle(stream, request, scope, mount)
-        if shared.timing:
-            cycle.started = time.perf_counter()
+        path = self.path
+        try:
+            cycle = path.open(stream, self.http_info, request)
+        except ProtocolError:
+            self.core.reset(stream_id, _PROTOCOL_ERROR)
+            return
+        mount = cycle.mount
+        if request.upgrade is not None:
+            self._on_connect(cycle)
+            return
         stream.cycle = cycle
         self.streams[stream_id] = stream
         if request.content_length > mount.body_size:  # 413 at once; the app never runs
-            stream.reject(413)
-            if shared.access_log is not None:
-                shared.access_log.log_cycle(cycle, self.listener_name, "HTTP/2")
+            path.refuse(cycle, 413)
             return
-        shared.start_exchange(cycle, self.loop, "asgihost.h2")
+        if mount.body_timeout:  # until EndOfMessage: the body must keep coming
+            stream.deadline = self._body_deadline(mount)
+            self.receiving += 1
+        path.start(cycle, "asgihost.h2")
 
-    def _on_connect(self, request: Request, mount: Mount, raw_path: bytes, path: str, query: bytes) -> None:
+    def _body_deadline(self, mount: Mount) -> float:
+        deadline = self.shared.clock.now + mount.body_timeout
+        if not self.idle_deadline or self.idle_deadline > deadline:
+            self.idle_deadline = deadline
+        return deadline
+
+    def _end_body(self, stream_id: int) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self._stop_receiving(stream)
+            stream.cycle.end_body()
+
+    def _stop_receiving(self, stream: H2Stream) -> None:
+        if stream.deadline:
+            stream.deadline = 0.0
+            self.receiving -= 1
+
+    def _release(self, stream: H2Stream) -> None:
+        """A stream is over: what it held back unread still counts in the connection's window."""
+        self._stop_receiving(stream)
+        if stream.unacked:
+            self.core.acknowledge(stream.stream_id, stream.unacked)
+            stream.unacked = 0
+            self.flush_soon()
+
+    def _on_connect(self, opened: HTTPCycle) -> None:
         """An extended CONNECT: a WebSocket on this stream, if the app takes WebSockets."""
+        request = opened.request
+        mount = opened.mount
         stream_id = request.stream_id
         handshake = check_upgrade(request) if request.upgrade == b"websocket" else None
         if mount.websocket is None or handshake is None or isinstance(handshake, ProtocolError):
@@ -479,16 +391,10 @@ class H2Protocol(asyncio.Protocol):
             self.core.send_headers(stream_id, status, [(b"content-length", b"0")], self.defaults(), True)
             self.flush_soon()
             return
-        info = (
-            self.info
-            if self.proxy is None or not request.forwarded
-            else self.proxy.apply(self.info, request.headers)
-        )
-        scope = websocket_scope(info, request, mount, raw_path, path, query, handshake.subprotocols)
+        scope = websocket_scope(opened.scope, self.info, handshake.subprotocols)
         session = H2WebSocket(self, stream_id, request, handshake, mount, scope)
-        session.listener_name = self.listener_name
         self.websockets[stream_id] = session
-        session.start(self.shared.app_for(mount))
+        session.start(self.path.app_for(mount))
 
     def websocket_finished(self, session: H2WebSocket) -> None:
         if self.websockets.get(session.stream_id) is session:
@@ -499,6 +405,8 @@ class H2Protocol(asyncio.Protocol):
     def stream_finished(self, stream: H2Stream) -> None:
         if self.streams.get(stream.stream_id) is stream:
             del self.streams[stream.stream_id]
+        self._release(stream)
+        self.keep_alive_timeout = stream.cycle.mount.keep_alive_timeout
         stream.wake()
         self._maybe_idle()
 
@@ -508,7 +416,7 @@ class H2Protocol(asyncio.Protocol):
                 self._flush()
                 self.close()
             else:
-                self.idle_deadline = self.shared.clock.now + self.shared.keep_alive_timeout
+                self.idle_deadline = self.shared.clock.now + self.keep_alive_timeout
 
     def _window_opened(self, stream_id: int) -> None:
         if stream_id == 0:
@@ -546,8 +454,35 @@ class H2Protocol(asyncio.Protocol):
             self.transport.write(data)
 
     def timed_out(self) -> None:
-        """Idle past the keep-alive timeout (set only while no stream is open)."""
-        self.close()
+        """A deadline passed: idle past the keep-alive timeout, a header block unfinished past
+        the head timeout (the connection ends: nothing after it can be decoded), or a stream's
+        body stalled."""
+        self.idle_deadline = 0.0
+        now = self.shared.clock.now
+        head_deadline = self.head_deadline
+        if head_deadline:
+            if head_deadline <= now:
+                self.logger.info(
+                    "HTTP/2 connection from %s closed: request head timeout", format_client(self.info.client)
+                )
+                self.close()
+                return
+            self.idle_deadline = head_deadline
+        elif not self.streams and not self.websockets:
+            self.close()
+            return
+        if not self.receiving:
+            return
+        for stream in [s for s in self.streams.values() if s.deadline]:
+            if stream.paused:  # we hold the body back (the app is not reading): not the peer's fault
+                stream.deadline = self._body_deadline(stream.cycle.mount)
+            elif stream.deadline <= now:
+                self._stop_receiving(stream)
+                stream.reject(408)
+            else:
+                if not self.idle_deadline or self.idle_deadline > stream.deadline:
+                    self.idle_deadline = stream.deadline
+        self._flush()
 
     def close(self) -> None:
         if not self.closing:

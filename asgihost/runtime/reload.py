@@ -2,11 +2,14 @@
 runs the server in a child process, started again after every change.
 
 Invariants:
-- The child makes its config again from the recipe (``api.config_from_recipe``), so a changed
+- The child makes its config again from the recipe (``settings.config_from_recipe``), so a changed
   asgihost.toml, app or listener is taken as it now is; the child binds its own listeners.
 - A child that cannot start (a broken import, an invalid file) has said why on its way out;
   the parent waits for the next change instead of exiting.
-- SIGINT/SIGTERM stop the child (gracefully, as a server stops) and then the parent.
+- Signal handlers only record (``signals.SignalQueue``); the loop acts. watchfiles polls the
+  queue as its stop event, and yields to the loop every ``delay`` even without a change.
+- SIGINT/SIGTERM stop the child (gracefully, as a server stops) and then the parent; a second
+  one kills the child at once.
 - SIGHUP starts the child again, as a change would; SIGUSR1 reopens log files in both.
 - The pid file, when configured, names the parent.
 """
@@ -18,18 +21,21 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
+import time
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import watchfiles
 
 from ..logs import reopen_log_files
+from .child import serve_recipe
 from .pidfile import PidFileError, pid_file
+from .signals import SERVER_SIGNALS, SignalQueue
 
 if TYPE_CHECKING:
-    from ..api import Config, Recipe
+    from ..settings import Config, Recipe
 
 logger = logging.getLogger("asgihost.error")
 
@@ -68,7 +74,7 @@ class Reloader:
     def __init__(self, config: Config, recipe: Recipe) -> None:
         self.config = config
         self.recipe = recipe
-        self.stop = threading.Event()
+        self.signals = SignalQueue()
         settings = config.host_config.reload
         base = config.base_dir
         if settings.dirs:
@@ -89,22 +95,18 @@ class Reloader:
         )
         self.delay = settings.delay
         self.process: BaseProcess | None = None
-        self.hangup = False
-        self.reopen_logs = False
 
     def run(self) -> int:
         if not self.config.configure_logging():
             return 1
         try:
-            with pid_file(self.config.pid_path):
+            with pid_file(self.config.pid_path), self.signals.recording(SERVER_SIGNALS):
                 return self._run()
         except PidFileError as exc:
             logger.error("%s", exc)
             return 1
 
     def _run(self) -> int:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
-            signal.signal(sig, self._on_signal)
         logger.info("Will watch for changes in these directories: %s", [str(d) for d in self.dirs])
         logger.info("Started reloader process [%d] using WatchFiles", multiprocessing.current_process().pid)
         self._start()
@@ -113,26 +115,28 @@ class Reloader:
             *self.dirs,
             *self.extra_paths,
             watch_filter=self.filter,
-            stop_event=self.stop,
+            stop_event=self.signals,
             rust_timeout=max(int(self.delay * 1000), 50),
             yield_on_timeout=True,
             raise_interrupt=False,
         ):
-            if self.stop.is_set():
+            if self.signals.stopping:
                 break
-            if self.reopen_logs:
-                self.reopen_logs = False
+            taken = self.signals.take()
+            if signal.SIGUSR1 in taken:
                 reopen_log_files()
                 if self.process is not None and self.process.is_alive() and self.process.pid:
                     os.kill(self.process.pid, signal.SIGUSR1)
-            if changes or self.hangup:
+            hangup = signal.SIGHUP in taken
+            if changes or hangup:
                 names = sorted({_shown(path) for _, path in changes})
-                if self.hangup:
+                if hangup:
                     logger.warning("SIGHUP received. Reloading...")
                 else:
                     logger.warning("Changes detected in %s. Reloading...", ", ".join(names))
-                self.hangup = False
                 self._stop_child()
+                if self.signals.stopping:  # asked to stop while the child stopped
+                    break
                 self._start()
                 waiting = False
             elif not waiting and self.process is not None and not self.process.is_alive():
@@ -145,17 +149,7 @@ class Reloader:
         logger.info("Stopping reloader process [%d]", multiprocessing.current_process().pid)
         return 0
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if signum == signal.SIGHUP:
-            self.hangup = True
-        elif signum == signal.SIGUSR1:
-            self.reopen_logs = True
-        else:
-            self.stop.set()
-
     def _start(self) -> None:
-        from ..api import serve_recipe
-
         process = _spawn.Process(target=serve_recipe, args=(self.recipe,))
         process.start()
         self.process = process
@@ -166,7 +160,12 @@ class Reloader:
             return
         process.terminate()  # SIGTERM: a graceful stop
         timeout = self.config.host_config.server.graceful_timeout
-        process.join(None if timeout is None else timeout + 5)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        deadline = None if timeout is None else time.monotonic() + timeout + 5
+        while process.is_alive():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if self.signals.forced or (remaining is not None and remaining <= 0):
+                process.kill()
+                break
+            wait([process.sentinel, self.signals.fileno()], timeout=remaining)
+            self.signals.clear_wakeup()  # SIGHUP and SIGUSR1 stay for the loop
+        process.join()

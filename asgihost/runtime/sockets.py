@@ -12,7 +12,8 @@ import stat
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config.model import Bind, Tls
+from ..config.model import Tls
+from ..config.types import Bind
 
 
 class BindError(Exception):

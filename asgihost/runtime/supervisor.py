@@ -11,8 +11,10 @@ Invariants:
   lifespan startup): the server stops with its exit code instead of starting it again and again.
 - A worker to recycle is replaced new-before-old: its successor says "ready" first, then it
   gets SIGTERM and drains.
+- Signal handlers only record (``signals.SignalQueue``); the loop acts, woken at once by the
+  queue's pipe in the set it waits on.
 - SIGINT/SIGTERM stop every worker gracefully (each drains as a single server does); a second
-  one kills them. SIGTTIN adds a worker, SIGTTOU removes one.
+  one kills them at once, while they drain too. SIGTTIN adds a worker, SIGTTOU removes one.
 - SIGHUP re-reads the config. Invalid: every problem is logged and nothing changes. Valid: a new
   generation of workers starts on it (listeners whose bind is unchanged keep their socket, so
   no connection is refused); once all of them serve, the old ones drain. If one of them fails
@@ -34,15 +36,19 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from ..config import ConfigError
 from ..logs import reopen_log_files
 from ..logs.summary import print_summary
 from ..metrics import Snapshot, exposition, merge, retire
+from ..settings import config_from_recipe
+from .child import serve_worker
 from .metrics_server import serve_metrics
 from .pidfile import PidFileError, pid_file
+from .signals import SUPERVISOR_SIGNALS, SignalQueue
 from .sockets import BindError, bind, display_address, remove_unix_socket
 
 if TYPE_CHECKING:
-    from ..api import Config, Recipe
+    from ..settings import Config, Recipe
 
 logger = logging.getLogger("asgihost.error")
 _spawn = multiprocessing.get_context("spawn")
@@ -85,12 +91,10 @@ class Supervisor:
         self.timeout = server.healthcheck_timeout
         self.workers: list[Worker] = []
         self.sockets: list[socket.socket] = []
-        self.stopping = 0  # signals received
+        self.signals = SignalQueue()
         self.exit_code = 0
         self.generation = 0
-        self.reload_requested = False
         self.previous: tuple[Config, list[socket.socket], int] | None = None  # while a reload starts
-        self.reopen_logs = False
         self.announced = False  # the summary table is printed once the first workers all serve
         hc = config.host_config
         self.metrics_on = hc.metrics.bind is not None or hc.metrics.path is not None
@@ -104,7 +108,7 @@ class Supervisor:
         if not self.config.configure_logging():
             return 1
         try:
-            with pid_file(self.config.pid_path):
+            with pid_file(self.config.pid_path), self.signals.recording(SUPERVISOR_SIGNALS):
                 return self._run()
         except PidFileError as exc:
             logger.error("%s", exc)
@@ -124,31 +128,14 @@ class Supervisor:
             for sock in self.sockets:
                 sock.close()
             return 1
-        for sig in (
-            signal.SIGINT,
-            signal.SIGTERM,
-            signal.SIGTTIN,
-            signal.SIGTTOU,
-            signal.SIGHUP,
-            signal.SIGUSR1,
-        ):
-            signal.signal(sig, self._on_signal)
         logger.info("Started parent process [%d]", os.getpid())
         for sock in self.sockets:
             logger.info("asgihost will serve on %s with %d workers", display_address(sock), self.target)
         try:
             for _ in range(self.target):
                 self._spawn()
-            while not self.stopping and not self.exit_code:
-                if self.reload_requested:
-                    self.reload_requested = False
-                    self._reload()
-                if self.reopen_logs:
-                    self.reopen_logs = False
-                    reopen_log_files()
-                    for worker in self.workers:
-                        if worker.process.is_alive() and worker.process.pid is not None:
-                            os.kill(worker.process.pid, signal.SIGUSR1)
+            while not self.signals.stopping and not self.exit_code:
+                self._on_signals()
                 self._step()
         finally:
             self._stop_all()
@@ -166,27 +153,35 @@ class Supervisor:
         logger.info("Stopping parent process [%d]", os.getpid())
         return self.exit_code
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if signum == signal.SIGHUP:
-            self.reload_requested = True
-        elif signum == signal.SIGUSR1:
-            self.reopen_logs = True
-        elif signum == signal.SIGTTIN:
-            self.target += 1
-        elif signum == signal.SIGTTOU:
-            self.target = max(1, self.target - 1)
-        else:
-            self.stopping += 1
-            if self.stopping > 1:
-                for worker in self.workers:
-                    if worker.process.is_alive():
-                        worker.process.kill()
+    def _on_signals(self) -> None:
+        """Act on the signals recorded since the last step (several SIGHUPs or SIGUSR1s in a
+        row are one; a stop signal ends the loop, which checks for it)."""
+        taken = self.signals.take()
+        for signum in taken:
+            if signum == signal.SIGTTIN:
+                self.target += 1
+                logger.info("SIGTTIN: %d workers from now on", self.target)
+            elif signum == signal.SIGTTOU:
+                self.target = max(1, self.target - 1)
+                logger.info("SIGTTOU: %d workers from now on", self.target)
+        if signal.SIGUSR1 in taken:
+            reopen_log_files()
+            for worker in self.workers:
+                if worker.process.is_alive() and worker.process.pid is not None:
+                    os.kill(worker.process.pid, signal.SIGUSR1)
+        if signal.SIGHUP in taken:
+            self._reload()
 
     def _step(self) -> None:
         pipes = [w.pipe for w in self.workers if not w.retiring]
-        for pipe in wait([*pipes, *(w.process.sentinel for w in self.workers)], timeout=0.2):
+        ready = wait(
+            [*pipes, *(w.process.sentinel for w in self.workers), self.signals.fileno()], timeout=0.2
+        )
+        for pipe in ready:
             if isinstance(pipe, Connection):
                 self._message(pipe)
+        if self.signals.stopping:  # no health checks nor new workers: the loop stops them all
+            return
         now = time.monotonic()
         ping: Any = None  # with metrics, the sum goes with each ping: made once per step
         for worker in list(self.workers):
@@ -285,9 +280,6 @@ class Supervisor:
     def _reload(self) -> None:
         """Re-read the config; if it is valid, start a generation of workers on it, and retire
         the running ones once they all serve. Listeners with an unchanged bind keep their socket."""
-        from ..api import config_from_recipe
-        from ..config import ConfigError
-
         if self.previous is not None:
             logger.warning("A reload is already starting; this one is ignored")
             return
@@ -363,8 +355,6 @@ class Supervisor:
     # ---- workers -----------------------------------------------------------------------------
 
     def _spawn(self) -> None:
-        from ..api import serve_worker
-
         parent, child = _spawn.Pipe()
         server = self.config.host_config.server
         max_requests = None
@@ -387,15 +377,23 @@ class Supervisor:
             pass
 
     def _stop_all(self) -> None:
+        """SIGTERM every worker and wait for them to drain; kill those left once the graceful
+        timeout (and 5 s more) is over, or at once on a second stop signal."""
         for worker in self.workers:
             if worker.process.is_alive():
                 worker.process.terminate()
         timeout = self.config.host_config.server.graceful_timeout
         deadline = None if timeout is None else time.monotonic() + timeout + 5
+        while alive := [w.process for w in self.workers if w.process.is_alive()]:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if self.signals.forced or (remaining is not None and remaining <= 0):
+                if self.signals.forced:
+                    logger.warning("A second stop signal: killing %d worker(s) at once", len(alive))
+                for process in alive:
+                    process.kill()
+                break
+            wait([*(p.sentinel for p in alive), self.signals.fileno()], timeout=remaining)
+            self.signals.clear_wakeup()  # stopping now: only the count of stop signals matters
         for worker in self.workers:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            worker.process.join(remaining)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
+            worker.process.join()
         self.workers.clear()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi.ws_cycle import WebSocketCycle
 from ..logs.access import format_client
+from ..protocols.errors import ERROR_REASONS, WS_ABNORMAL, WS_GOING_AWAY, WS_INTERNAL_ERROR
 from ..protocols.events import Request
 from ..protocols.http1 import H1Connection, simple_response
 from ..protocols.websocket import (
@@ -38,13 +39,14 @@ from ..protocols.websocket import (
     WSConnection,
     accept_response,
 )
+from .flow import WriteFlow
 
 if TYPE_CHECKING:
     from ..asgi.scope import ConnectionInfo
-    from .transport import Mount, ServerState
+    from .exchange import ExchangePath
+    from .state import Mount
 
 PRE_ACCEPT_LIMIT = 65536  # bytes the peer may send before the 101 before reading pauses
-GOING_AWAY = 1001
 
 
 class WebSocketSession:
@@ -52,8 +54,7 @@ class WebSocketSession:
 
     def __init__(
         self,
-        shared: ServerState,
-        loop: asyncio.AbstractEventLoop,
+        path: ExchangePath,
         info: ConnectionInfo,
         request: Request,
         handshake: Handshake,
@@ -61,8 +62,9 @@ class WebSocketSession:
         scope: dict[str, Any],
         trailing: bytes,
     ) -> None:
-        self.shared = shared
-        self.loop = loop
+        self.path = path
+        self.shared = shared = path.shared
+        self.loop = path.loop
         self.info = info
         self.request = request
         self.handshake = handshake
@@ -72,7 +74,6 @@ class WebSocketSession:
         self.closing = False  # the session has ended (or is ending): nothing more is written
         self.ws: WSConnection | None = None
         self.pending = bytearray(trailing)  # bytes before the accept
-        self.listener_name = "default"  # the listener's, for the access log; set by who creates it
         self.cycle = WebSocketCycle(self, scope, mount)
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
@@ -80,9 +81,7 @@ class WebSocketSession:
 
     # ---- what a transport provides -----------------------------------------------------------
 
-    @property
-    def write_paused(self) -> bool:
-        raise NotImplementedError
+    write_paused: bool  # an attribute over HTTP/1.1 (WriteFlow), a property over an HTTP/2 stream
 
     def _write(self, data: bytes) -> None:
         raise NotImplementedError
@@ -118,10 +117,7 @@ class WebSocketSession:
     # ---- the session -------------------------------------------------------------------------
 
     def start(self, app: Any) -> None:
-        self.mount.active += 1
-        task = self.loop.create_task(self.cycle.run(app))
-        self.cycle.task = task
-        self.shared.tasks.add(task)
+        self.path.start_session(self.cycle, app)
         if len(self.pending) > PRE_ACCEPT_LIMIT:
             self.pause_reading()
 
@@ -140,7 +136,7 @@ class WebSocketSession:
         for timer in (self._ping_timer, self._pong_timer, self._close_timer):
             if timer is not None:
                 timer.cancel()
-        code = 1006
+        code = WS_ABNORMAL
         if self.ws is not None and not self.ws.finished:
             code = self.ws.connection_lost().code
         self.cycle.disconnect(code)
@@ -204,10 +200,10 @@ class WebSocketSession:
         )
         ws = self.ws
         if ws is not None:
-            ws.close(1011, "keepalive ping timeout")
+            ws.close(WS_INTERNAL_ERROR, "keepalive ping timeout")
             self._flush()
         self._finish()
-        self.cycle.disconnect(1011, "keepalive ping timeout")
+        self.cycle.disconnect(WS_INTERNAL_ERROR, "keepalive ping timeout")
 
     def _closing_handshake_timeout(self) -> None:
         self._close_timer = None
@@ -253,14 +249,12 @@ class WebSocketSession:
             self._finish()
 
     def app_finished(self) -> None:
-        self.mount.active -= 1
-        self.shared.tasks.discard(self.cycle.task)
-        self.cycle.task = None
+        self.path.session_finished(self.cycle)
 
     def shutdown(self) -> None:
         """Graceful stop: say "going away" and let the app see the disconnect."""
         if self.ws is not None and self.ws.open:
-            self.send_close(GOING_AWAY, "Server shutting down")
+            self.send_close(WS_GOING_AWAY, "Server shutting down")
         elif self.ws is None:
             self.abort()
 
@@ -277,18 +271,17 @@ class WebSocketSession:
                 0,
                 0.0,
                 self.mount.name,
-                self.listener_name,
+                self.path.listener.name,
                 "WebSocket",
             )
 
 
-class WSProtocol(WebSocketSession, asyncio.Protocol):
+class WSProtocol(WriteFlow, WebSocketSession, asyncio.Protocol):
     """A WebSocket over an HTTP/1.1 connection: the transport is the session's."""
 
     def __init__(
         self,
-        shared: ServerState,
-        loop: asyncio.AbstractEventLoop,
+        path: ExchangePath,
         transport: asyncio.Transport,
         info: ConnectionInfo,
         request: Request,
@@ -298,12 +291,11 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         trailing: bytes,
         write_paused: bool,
     ) -> None:
-        super().__init__(shared, loop, info, request, handshake, mount, scope, trailing)
+        super().__init__(path, info, request, handshake, mount, scope, trailing)
         self.transport = transport
         self.idle_deadline = 0.0  # never idle in the keep-alive sense: timed_out is never called
-        self._write_paused = write_paused
+        self.init_flow(self.loop, write_paused)  # the transport's, as the HTTP/1.1 connection left it
         self.read_paused = False
-        self._drain_waiter: asyncio.Future[None] | None = None
         self._response: H1Connection | None = None
 
     def timed_out(self) -> None:
@@ -320,26 +312,9 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
         self.lost()
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self.writable.wake()
 
     # ---- the transport -----------------------------------------------------------------------
-
-    @property
-    def write_paused(self) -> bool:
-        return self._write_paused
 
     def _write(self, data: bytes) -> None:
         self.transport.write(data)
@@ -351,11 +326,6 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         head = accept_response(self.handshake, subprotocol, headers, deflate, self.shared.defaults.server)
         if not self.closing:
             self.transport.write(head)
-
-    async def drain(self) -> None:
-        if self._drain_waiter is None:
-            self._drain_waiter = self.loop.create_future()
-        await self._drain_waiter
 
     def pause_reading(self) -> None:
         if not self.read_paused and not self.closing:
@@ -371,8 +341,7 @@ class WSProtocol(WebSocketSession, asyncio.Protocol):
         if self.closing:
             return
         self._log_access(status)
-        body = b"Forbidden" if status == 403 else b"Internal Server Error"
-        self.transport.write(simple_response(status, body, self.shared.defaults))
+        self.transport.write(simple_response(status, ERROR_REASONS[status], self.shared.defaults))
         self._finish()
 
     def respond(self, status: int, headers: Any) -> None:

@@ -20,11 +20,9 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
-from ..asgi.proxy import ProxyPolicy
-from ..config.model import Bind
+from ..config.types import Bind
 from ..logs import reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary
@@ -32,16 +30,20 @@ from ..metrics import Recorder, Snapshot, empty, exposition
 from ..protocols.http1 import DefaultHeaders
 from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
+from ..version import __version__
 from . import loop as loops
+from .builtin import health_check, metrics_page, not_found
 from .clock import Clock
+from .exchange import ExchangePath
+from .http1 import H1Protocol
 from .metrics_server import serve_metrics
 from .pidfile import PidFileError, pid_file
 from .signals import capture_signals
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
-from .transport import H1Protocol, ListenerSettings, Mount, ServerState
+from .state import ListenerSettings, Mount, ServerState
 
 if TYPE_CHECKING:
-    from ..api import Config
+    from ..settings import Config
 
 logger = logging.getLogger("asgihost.error")
 
@@ -70,7 +72,7 @@ class Server:
         self._metrics_server: Any = None
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
-        loops.run(self.serve(sockets=sockets), self.config.host_config.server.loop)
+        loops.run(self.serve(sockets=sockets), self.config.plan.server.loop)
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         if not self.config.configure_logging():
@@ -84,7 +86,6 @@ class Server:
             self.exit_code = 1
 
     async def _serve(self, sockets: list[socket.socket] | None) -> None:
-        hc = self.config.host_config
         plan = self.config.plan
         loop = asyncio.get_running_loop()
         logger.info("Started server process [%d]", os.getpid())
@@ -128,50 +129,35 @@ class Server:
             await self._lifespan_shutdown(started)
             return
 
-        server_cfg = hc.server
-        defaults = DefaultHeaders(
-            server=b"server: asgihost\r\n" if server_cfg.server_header else b"",
-            extra=b"".join(
-                b"%s: %s\r\n" % (n.lower().encode("latin-1"), v.encode("latin-1"))
-                for n, v in server_cfg.header_pairs()
-            ),
-        )
+        spec = plan.server
+        defaults = DefaultHeaders(server=spec.server_header, extra=spec.extra_headers)
         access = logging.getLogger("asgihost.access")
-        metrics_on = hc.metrics.bind is not None or hc.metrics.path is not None
         self.state = state = ServerState(
-            defaults=defaults,
-            clock=Clock(defaults, server_cfg.date_header),
-            keep_alive_timeout=hc.limits.keep_alive_timeout,
-            limit_concurrency=hc.limits.concurrency,
-            logger=logger,
-            metrics=Recorder() if metrics_on else None,
+            spec,
+            defaults,
+            Clock(defaults, spec.date_header),
+            logger,
+            metrics=Recorder() if spec.metrics else None,
             access_log=(
-                AccessLog(access, hc.logging.access_format)
+                AccessLog(access, spec.access_format)
                 if access.isEnabledFor(logging.INFO) and not access.disabled
                 else None
             ),
         )
         mounts = {
-            spec.name: Mount(
-                spec.name,
-                apps[spec.name],
-                spec.root_path,
-                spec.path_prefix,
-                lifespan.state,
-                spec.concurrency,
-                spec.keep_alive_timeout,
-                spec.websocket,
-                spec.body_size,
-                spec.body_timeout,
-            )
-            for spec, lifespan in zip(plan.apps, lifespans, strict=True)
+            app.name: Mount.from_spec(app, apps[app.name], lifespan.state)
+            for app, lifespan in zip(plan.apps, lifespans, strict=True)
         }
-        state.metrics_text = self._metrics_text
+        builtins = {
+            "-": Mount.builtin("-", not_found, spec),  # no app: "-"; reads no body
+            "health": Mount.builtin("health", health_check(lambda: state.draining), spec),
+            "metrics": Mount.builtin("metrics", metrics_page(self._metrics_text), spec),
+        }
         if state.metrics is not None:  # before any request can come
-            for mount in (*mounts.values(), state.not_found, state.health, state.metrics_mount):
+            for mount in (*mounts.values(), *builtins.values()):
                 mount.stats = state.metrics.for_app(mount.name)
         try:
-            await self._start_listening(sockets, contexts, state, mounts, loop)
+            await self._start_listening(sockets, contexts, state, mounts, builtins, loop)
         except BindError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
@@ -206,13 +192,10 @@ class Server:
         contexts: list[ssl.SSLContext | None],
         state: ServerState,
         mounts: dict[str, Mount],
+        builtins: dict[str, Mount],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         listeners = self.config.plan.listeners
-        h2_config = self.config.host_config.http2
-        http2 = H2Settings(
-            h2_config.max_concurrent_streams, h2_config.max_header_list_size, h2_config.initial_window_size
-        )
         if sockets is None:
             sockets = []
             try:
@@ -226,25 +209,21 @@ class Server:
         elif len(sockets) != len(listeners):
             raise BindError(f"{len(sockets)} sockets were given for {len(listeners)} listeners")
 
+        not_found = builtins["-"]
         for listener, sock, context in zip(listeners, sockets, contexts, strict=True):
             routes = listener.routes.map(lambda spec: mounts[spec.name])
             scheme = "https" if context is not None else "http"
-            h2 = http2 if "h2" in listener.protocols else None
-            h1 = "http/1.1" in listener.protocols
-            proxy_cfg = listener.config.proxy
-            proxy = ProxyPolicy(proxy_cfg.trusted, proxy_cfg.headers) if proxy_cfg.enabled else None
-            settings = ListenerSettings.from_config(
-                listener.name, listener.limits, proxy, self._own_paths(listener.name, state)
-            )
+            settings = ListenerSettings.from_spec(listener, builtins)
 
             def factory(
                 routes: RouteTable[Mount] = routes,
                 scheme: str = scheme,
-                h2: H2Settings | None = h2,
-                h1: bool = h1,
+                h2: H2Settings | None = listener.h2,
+                h1: bool = listener.h1,
                 settings: ListenerSettings = settings,
             ) -> H1Protocol:
-                return H1Protocol(state, routes, loop, scheme, h2, h1, settings)
+                path = ExchangePath(state, routes, not_found, settings, loop)
+                return H1Protocol(path, scheme, h2, h1)
 
             server = await loop.create_server(
                 factory,
@@ -266,20 +245,11 @@ class Server:
             self._unix_paths.append(address.path)
         logger.info("Metrics on %s", display_address(sock))
 
-    def _own_paths(self, listener: str, state: ServerState) -> dict[str, Mount]:
-        """The paths a listener answers itself: the health check, the metrics."""
-        hc = self.config.host_config
-        own = {}
-        for section, mount in ((hc.health, state.health), (hc.metrics, state.metrics_mount)):
-            if section.path is not None and (section.listeners is None or listener in section.listeners):
-                own[section.path] = mount
-        return own
-
     def metrics_snapshot(self) -> Snapshot:
         """This process's metrics now (call on the event loop)."""
         state = self.state
         assert state is not None and state.metrics is not None
-        return state.metrics.snapshot(len(state.connections), state.websockets_active())
+        return state.metrics.snapshot(len(state.connections), state.websockets)
 
     def _metrics_text(self) -> bytes:
         """What the metrics path answers: a supervisor's sum over its workers, or this process's."""
@@ -290,7 +260,7 @@ class Server:
     async def _main_loop(self, state: ServerState) -> None:
         clock = state.clock
         ticks = 0
-        drain_delay = self.config.host_config.health.drain_delay
+        drain_delay = self.config.plan.server.drain_delay
         stop_at = 0.0  # with a drain delay, once asked to stop: when the graceful stop begins
         while True:
             if self.should_exit:
@@ -331,7 +301,7 @@ class Server:
             remove_unix_socket(path)
         for conn in list(state.connections):
             conn.shutdown()
-        timeout = self.config.host_config.server.graceful_timeout
+        timeout = self.config.plan.server.graceful_timeout
         deadline = None if timeout is None else state.clock.now + timeout
         if state.connections or state.tasks:
             logger.info("Waiting for connections to close. (CTRL+C to force quit)")

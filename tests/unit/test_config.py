@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from asgihost.cli import build_parser
 from asgihost.config import Bind, ConfigError, HostConfig, from_options
 from asgihost.config.flags import OPTIONS, default_of
-from asgihost.config.model import parse_bind
+from asgihost.config.types import parse_bind
 
 
 def test_defaults_match_uvicorn():

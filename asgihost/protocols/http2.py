@@ -6,7 +6,11 @@ its events into the engine's (``Request``, ``Data``, ``EndOfMessage``, ``StreamR
 response bodies that do not fit the peer's windows until they open.
 
 Invariants:
-- A request with a malformed header section is reset (PROTOCOL_ERROR) and never reported.
+- A request with a malformed header section is reset (PROTOCOL_ERROR) and never reported; nor
+  is a stream opened beyond MAX_CONCURRENT_STREAMS, which is refused (REFUSED_STREAM) while the
+  others go on. Both count as resets against the flood budget.
+- h2 and hpack are used as they are, in the whole process: what the server changes in h2's
+  behaviour lives in the ``h2compat`` subclasses of its own connections.
 - ``send_data`` never blocks and never drops: what the windows do not allow waits in the
   stream's queue; ``blocked(stream_id)`` says whether the app should wait before sending more.
 - After a connection error (``GoAway``) nothing more is parsed.
@@ -20,44 +24,16 @@ import binascii
 import struct
 from collections.abc import Iterable
 
-import h2.config
-import h2.connection
-import h2.errors
 import h2.events
 import h2.exceptions
-import h2.frame_buffer
 import h2.settings
-import h2.stream
-import hpack.hpack
 
-from .errors import LocalProtocolError
+from .errors import H2ErrorCode, LocalProtocolError
 from .events import Data, EndOfMessage, Request
+from .h2compat import ServerConnection
 from .headers import has_token, is_valid_name, is_valid_value
-from .hpack_codec import RequestDecoder, ResponseEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-class _Quiet:
-    """hpack logs every field it decodes at DEBUG: a call per field on the hot path, for lines
-    nobody reads. Its module logger is replaced by this."""
-
-    def debug(self, *args: object, **kwargs: object) -> None:
-        pass
-
-
-hpack.hpack.log = _Quiet()  # type: ignore[assignment]
-
-
-def _count_no_content_length(stream: h2.stream.H2Stream, headers: object) -> None:
-    """h2 counts DATA against content-length itself and ends the whole connection when they
-    disagree; RFC 9113 section 8.1.1 makes that a stream error, which ``H2Connection`` applies
-    (``_lengths``). So h2's count is switched off, for the one process-wide user of h2 here."""
-
-
-if not hasattr(h2.stream.H2Stream, "_initialize_content_length"):  # fail loudly if h2 changes
-    raise ImportError("this h2 has no H2Stream._initialize_content_length; asgihost needs h2 4.x")
-h2.stream.H2Stream._initialize_content_length = _count_no_content_length  # type: ignore[method-assign,assignment]
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _FORWARDED_NAMES = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
@@ -65,10 +41,7 @@ _CONNECTION_SPECIFIC = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":path", b":authority", b":protocol"))
-# Dropped from responses: meaningless or forbidden in HTTP/2.
-_DROP_RESPONSE = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
-)
+_DROP_RESPONSE = _CONNECTION_SPECIFIC  # dropped from responses: meaningless or forbidden in HTTP/2
 
 
 class StreamReset:
@@ -116,16 +89,6 @@ class H2Settings:
         self.initial_window_size = initial_window_size
 
 
-_CONFIG = h2.config.H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    validate_inbound_headers=False,  # checked here, so that a bad request is a stream error
-    normalize_inbound_headers=False,
-    validate_outbound_headers=False,  # checked here, once
-    normalize_outbound_headers=False,
-)
-
-
 FLOOD_BUDGET = 100  # frames of each flooding kind a connection may send beyond what its requests justify
 
 _NOT_FORWARDED = frozenset((*_CONNECTION_SPECIFIC, b"http2-settings", b"te"))
@@ -165,23 +128,9 @@ class H2Connection:
 
     def __init__(self, settings: H2Settings) -> None:
         self.settings = settings
-        conn = h2.connection.H2Connection(_CONFIG)
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_header_list_size,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.initial_window_size,
-                h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,  # RFC 8441: WebSockets
-            },
+        conn = ServerConnection(
+            settings.max_concurrent_streams, settings.max_header_list_size, settings.initial_window_size
         )
-        # CONTINUATION flood (CVE-2024-27316): h2 buffers a header block's frames until it ends,
-        # up to CONTINUATION_BACKLOG of them (64: 1 MiB of 16 KiB frames). Bound them to what a
-        # header list of the allowed size needs, so the bytes held before decoding stay near it.
-        h2.frame_buffer.CONTINUATION_BACKLOG = max(4, settings.max_header_list_size // 16384 + 2)
-        conn.decoder = RequestDecoder()
-        conn.decoder.max_header_list_size = settings.max_header_list_size
-        conn.encoder = ResponseEncoder()  # type: ignore[assignment]
         self._conn = conn
         self._pending: dict[int, list[bytes]] = {}  # stream -> response data waiting for window
         self._pending_end: set[int] = set()  # streams whose END_STREAM waits behind that data
@@ -224,9 +173,7 @@ class H2Connection:
             self.closed = True
             return [GoAway(f"{type(exc).__name__}: {exc}")]
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # h2 is not proof against every input
-            self._conn.close_connection(
-                h2.errors.ErrorCodes.PROTOCOL_ERROR, last_stream_id=self.last_stream_id
-            )
+            self._conn.close_connection(H2ErrorCode.PROTOCOL_ERROR, last_stream_id=self.last_stream_id)
             self.closed = True
             return [GoAway(f"{type(exc).__name__}: {exc}")]
         events: list[H2Event] = []
@@ -290,9 +237,7 @@ class H2Connection:
                 append(GoAway(f"GOAWAY from the peer ({event.error_code!r})"))  # type: ignore[attr-defined]
         flood = self._flood()
         if flood is not None:
-            self._conn.close_connection(
-                h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=self.last_stream_id
-            )
+            self._conn.close_connection(H2ErrorCode.ENHANCE_YOUR_CALM, last_stream_id=self.last_stream_id)
             self.closed = True
             events.append(GoAway(flood, flood=True))
         return events
@@ -300,8 +245,9 @@ class H2Connection:
     def _flood(self) -> str | None:
         """What the peer floods us with, if it is over its budget."""
         budget = FLOOD_BUDGET + self.requests
-        if self.resets > FLOOD_BUDGET + self.requests // 2:
-            return f"too many reset streams ({self.resets} of {self.requests})"
+        resets = self.resets + self._conn.refused
+        if resets > FLOOD_BUDGET + self.requests // 2:
+            return f"too many reset streams ({resets} of {self.requests})"
         if self.pings > budget:
             return f"too many pings ({self.pings})"
         if self.settings_frames > budget:
@@ -383,7 +329,7 @@ class H2Connection:
         """Reset a stream whose request is malformed (RFC 9113 section 8.1.1): a stream error."""
         self.resets += 1
         self._lengths.pop(stream_id, None)
-        self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+        self._conn.reset_stream(stream_id, H2ErrorCode.PROTOCOL_ERROR)
         return None
 
     def acknowledge(self, stream_id: int, size: int) -> None:
@@ -424,34 +370,12 @@ class H2Connection:
                 fields.append((name, value))
         if not self.closed:
             try:
-                if status >= 200 and not end_stream:
-                    self._send_head(stream_id, fields)
+                if status >= 200 and not end_stream:  # framed by us: h2's costs more than the rest
+                    self._extra.append(self._conn.send_head(stream_id, fields))
                 else:
                     self._conn.send_headers(stream_id, fields, end_stream=end_stream)
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 pass  # the peer reset the stream meanwhile
-
-    def _send_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> None:
-        """A response head, framed here: h2's send_headers costs more than the rest of a
-        hello-world response. h2's state machines still see the headers go (in the order
-        h2 itself moves them), so its checks and later frames stay right."""
-        conn = self._conn
-        stream = conn.streams.get(stream_id)
-        if stream is None:
-            raise h2.exceptions.StreamClosedError(stream_id)
-        conn.state_machine.process_input(h2.connection.ConnectionInputs.SEND_HEADERS)
-        stream.state_machine.process_input(h2.stream.StreamInputs.SEND_HEADERS)
-        block = conn.encoder.encode(fields)
-        limit = conn.max_outbound_frame_size
-        frames: list[bytes] = []
-        kind = b"\x01"  # HEADERS, then CONTINUATION (0x9) while the block does not fit one frame
-        sid = stream_id.to_bytes(4, "big")
-        for at in range(0, max(len(block), 1), limit):
-            piece = block[at : at + limit]
-            last = at + limit >= len(block)
-            frames += (len(piece).to_bytes(3, "big"), kind, b"\x04" if last else b"\x00", sid, piece)
-            kind = b"\x09"
-        self._extra.append(conn.data_to_send() + b"".join(frames))
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
         if self.closed:
@@ -521,11 +445,7 @@ class H2Connection:
 
     def _flush_pending(self, stream_id: int) -> int:
         """Send what the windows now allow, for one stream or (0) all; returns ``stream_id``."""
-        ids = (
-            list(self._pending)
-            if stream_id == 0
-            else ([stream_id] if stream_id in self._pending else list(self._pending))
-        )
+        ids = [stream_id] if stream_id in self._pending else list(self._pending)  # 0 is never pending
         for sid in ids:
             chunks = self._pending.pop(sid)
             end = sid in self._pending_end
@@ -541,7 +461,7 @@ class H2Connection:
         self._pending.pop(stream_id, None)
         self._pending_end.discard(stream_id)
 
-    def reset(self, stream_id: int, code: int = h2.errors.ErrorCodes.INTERNAL_ERROR) -> None:
+    def reset(self, stream_id: int, code: int = H2ErrorCode.INTERNAL_ERROR) -> None:
         self._drop(stream_id)
         if not self.closed:
             try:
@@ -569,9 +489,10 @@ class H2Connection:
 
     @property
     def open_streams(self) -> int:
-        return len(self._conn.streams)
+        """Streams open or half-closed (h2 forgets the closed ones as it counts)."""
+        return self._conn.open_inbound_streams
 
     @property
     def head_pending(self) -> bool:
         """A header block has begun and not ended (HEADERS waiting for its CONTINUATION)."""
-        return bool(self._conn.incoming_buffer._headers_buffer)
+        return self._conn.head_pending

@@ -428,17 +428,24 @@ def test_ping_and_settings_floods_get_enhance_your_calm(h2_server, flood):
     assert server.proc.poll() is None
 
 
-def test_more_concurrent_streams_than_allowed_end_the_connection(h2_server):
+def test_a_stream_beyond_the_concurrent_limit_is_refused_and_the_others_live_on(h2_server):
     server = h2_server()
     client = RawH2(server)
+    waiting = []
     for _ in range(101):  # the server allows 100
-        client.conn.send_headers(
-            client.conn.get_next_available_stream_id(), GET(b"/wait-disconnect"), end_stream=False
-        )
+        waiting.append(client.conn.get_next_available_stream_id())
+        client.conn.send_headers(waiting[-1], GET(b"/wait-disconnect"), end_stream=False)
         client.conn.remote_settings.max_concurrent_streams = 1000  # let the client break the limit
     client.flush()
-    goaway = terminated(client.events_until(terminated))
-    assert goaway is not None and goaway.error_code in (1, 11)
+    events = client.events_until(lambda seen: any(isinstance(e, h2.events.StreamReset) for e in seen))
+    resets = [e for e in events if isinstance(e, h2.events.StreamReset)]
+    assert [(e.stream_id, e.error_code) for e in resets] == [(waiting[-1], 7)]  # REFUSED_STREAM
+    assert terminated(events) is None
+    client.conn.reset_stream(waiting[0], 0x8)  # one slot frees; a new stream is served
+    ok = client.request(GET())
+    events = client.events_until(lambda seen: any(isinstance(e, h2.events.StreamEnded) for e in seen))
+    assert any(isinstance(e, h2.events.ResponseReceived) and e.stream_id == ok for e in events)
+    assert terminated(events) is None
     assert server.proc.poll() is None
 
 

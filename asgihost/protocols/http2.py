@@ -19,8 +19,6 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import struct
 from collections.abc import Iterable
 
@@ -31,17 +29,17 @@ import h2.settings
 from .errors import H2ErrorCode, LocalProtocolError
 from .events import Data, EndOfMessage, Request
 from .h2compat import ServerConnection
-from .headers import has_token, is_valid_name, is_valid_value
+from .headers import is_valid_name, is_valid_value
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 # RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _FORWARDED_NAMES = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
-_CONNECTION_SPECIFIC = frozenset(
+CONNECTION_SPECIFIC = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":path", b":authority", b":protocol"))
-_DROP_RESPONSE = _CONNECTION_SPECIFIC  # dropped from responses: meaningless or forbidden in HTTP/2
+_DROP_RESPONSE = CONNECTION_SPECIFIC  # dropped from responses: meaningless or forbidden in HTTP/2
 
 
 class StreamReset:
@@ -90,37 +88,6 @@ class H2Settings:
 
 
 FLOOD_BUDGET = 100  # frames of each flooding kind a connection may send beyond what its requests justify
-
-_NOT_FORWARDED = frozenset((*_CONNECTION_SPECIFIC, b"http2-settings", b"te"))
-
-
-def h2c_upgrade_settings(request: Request) -> bytes | None:
-    """The HTTP2-Settings of an ``Upgrade: h2c`` request the server can take (RFC 7540
-    section 3.2: exactly one such header, valid base64url of whole settings; no request body),
-    else None: the request is then served over HTTP/1.1, as the upgrade is optional."""
-    upgrade = request.upgrade
-    if upgrade is None or not has_token(upgrade, b"h2c") or request.http_version != "1.1":
-        return None
-    settings = [value for name, value in request.headers if name == b"http2-settings"]
-    if len(settings) != 1:
-        return None
-    connection = b",".join(value for name, value in request.headers if name == b"connection")
-    if not has_token(connection, b"http2-settings"):
-        return None
-    for name, value in request.headers:
-        if (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding":
-            return None
-    try:
-        raw = base64.urlsafe_b64decode(settings[0] + b"=" * (-len(settings[0]) % 4))
-    except (ValueError, binascii.Error):
-        return None
-    return settings[0] if len(raw) % 6 == 0 else None
-
-
-def upgraded_request(request: Request) -> Request:
-    """An HTTP/1.1 request that asked for h2c, as stream 1 of the HTTP/2 connection."""
-    headers = [(name, value) for name, value in request.headers if name not in _NOT_FORWARDED]
-    return Request(1, request.method, request.target, headers, "2", True, False, host=request.host)
 
 
 class H2Connection:
@@ -211,6 +178,7 @@ class H2Connection:
                         continue
                     if ended:
                         self._lengths.pop(request.stream_id, None)
+                        request.content_length = 0  # known to be empty (no body deadline for it)
                     append(request)
                     if ended:
                         append(EndOfMessage(request.stream_id))
@@ -290,7 +258,7 @@ class H2Connection:
             regular = True
             if not is_valid_name(name) or name != name.lower() or not is_valid_value(value):
                 return self._malformed(stream_id)
-            if name in _CONNECTION_SPECIFIC or (name == b"te" and value != b"trailers"):
+            if name in CONNECTION_SPECIFIC or (name == b"te" and value != b"trailers"):
                 return self._malformed(stream_id)
             if value[:1] in (b" ", b"\t") or value[-1:] in (b" ", b"\t"):
                 return self._malformed(stream_id)

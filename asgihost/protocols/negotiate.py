@@ -3,7 +3,8 @@
 Sans-IO: the runtime feeds what it learnt (the ALPN protocol a TLS handshake selected, or the
 first bytes of a cleartext connection) and gets back a ``Decision``: the protocol to hand the
 connection to and the bytes to feed that protocol's core. ``upgrade_kind`` looks at one parsed
-HTTP/1.1 request and says whether it is a WebSocket upgrade, an h2c upgrade or plain HTTP.
+HTTP/1.1 request and says whether it is a WebSocket upgrade, an h2c upgrade or plain HTTP;
+``upgraded_request`` makes an h2c upgrade's request stream 1 of the HTTP/2 connection.
 
 Invariants of ``Negotiator``:
 - It decides exactly once. Over TLS only ``alpn`` decides, and always does; over cleartext
@@ -26,12 +27,14 @@ without ALPN) or anything else selects HTTP/1.1 when the listener offers it, els
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Final, Literal, NamedTuple
 
 from .errors import ProtocolError
 from .events import Request
 from .headers import has_token
-from .http2 import PREFACE, h2c_upgrade_settings
+from .http2 import CONNECTION_SPECIFIC, PREFACE
 
 H1: Final = "h1"
 H2: Final = "h2"
@@ -105,6 +108,42 @@ class Negotiator:
     def _check_undecided(self) -> None:
         if self._decided:
             raise RuntimeError("The protocol is already decided.")
+
+
+# Not passed on to the HTTP/2 stream an h2c upgrade makes of its request (RFC 9113 8.2.2).
+_NOT_FORWARDED = frozenset((*CONNECTION_SPECIFIC, b"http2-settings", b"te"))
+
+
+def h2c_upgrade_settings(request: Request) -> bytes | None:
+    """The HTTP2-Settings of an ``Upgrade: h2c`` request the server can take (RFC 7540
+    section 3.2: exactly one such header, valid base64url of whole settings; no request body),
+    else None: the request is then served over HTTP/1.1, as the upgrade is optional."""
+    upgrade = request.upgrade
+    if upgrade is None or not has_token(upgrade, b"h2c") or request.http_version != "1.1":
+        return None
+    settings = [value for name, value in request.headers if name == b"http2-settings"]
+    if len(settings) != 1:
+        return None
+    connection = b",".join(value for name, value in request.headers if name == b"connection")
+    if not has_token(connection, b"http2-settings"):
+        return None
+    for name, value in request.headers:
+        if (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding":
+            return None
+    try:
+        raw = base64.urlsafe_b64decode(settings[0] + b"=" * (-len(settings[0]) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    return settings[0] if len(raw) % 6 == 0 else None
+
+
+def upgraded_request(request: Request) -> Request:
+    """An HTTP/1.1 request that asked for h2c, as stream 1 of the HTTP/2 connection."""
+    headers = [(name, value) for name, value in request.headers if name not in _NOT_FORWARDED]
+    # Its body was empty (or it would not be upgraded); it keeps its proxy headers and Host.
+    return Request(
+        1, request.method, request.target, headers, "2", True, False, None, 0, request.forwarded, request.host
+    )
 
 
 WEBSOCKET: Final = "websocket"

@@ -29,7 +29,8 @@ from ..asgi.scope import ConnectionInfo, websocket_scope
 from ..logs.access import format_client
 from ..protocols.errors import ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
-from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened, upgraded_request
+from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
+from ..protocols.negotiate import upgraded_request
 from ..protocols.websocket import check_upgrade
 from .exchange import ExchangePath
 from .flow import WriteFlow

@@ -111,7 +111,11 @@ def test_a_get_is_one_request_and_its_end():
         "2",
     )
     assert request.headers == [(b"host", b"example.com"), (b"accept", b"*/*")]
-    assert (request.host, request.content_length, request.upgrade) == (b"example.com", -1, None)
+    assert (request.host, request.content_length, request.upgrade) == (
+        b"example.com",
+        0,
+        None,
+    )  # ended with its head: known empty
 
 
 def test_a_post_body_split_across_data_frames():

@@ -18,7 +18,7 @@ from typing import Any
 
 from .asgi.proxy import ProxyPolicy
 from .config.errors import ConfigError, Problem
-from .config.model import App, HostConfig, Limits, Listener, Tls, WebSocket
+from .config.model import App, HostConfig, Limits, Listener, Reload, Tls, WebSocket
 from .config.types import Bind
 from .protocols.http1 import HeadLimits
 from .protocols.http2 import H2Settings
@@ -73,6 +73,10 @@ class ServerSpec:
     drain_delay: float
     graceful_timeout: float | None
     loop: str
+    workers: int
+    healthcheck_timeout: float  # a worker that does not answer a ping this long is replaced
+    max_requests: int | None
+    max_requests_jitter: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +85,7 @@ class Plan:
     apps: tuple[AppSpec, ...]
     listeners: tuple[ListenerSpec, ...]
     server: ServerSpec
+    reload: Reload  # [reload], for a reloader: what it watches
     metrics_bind: Bind | None = None  # [metrics] bind, with a relative Unix path resolved
 
 
@@ -334,7 +339,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
             )
         )
     metrics_bind = None if config.metrics.bind is None else _bind(base, config.metrics.bind)
-    return Plan(config, tuple(apps), tuple(listeners), _server_spec(config), metrics_bind)
+    return Plan(config, tuple(apps), tuple(listeners), _server_spec(config), config.reload, metrics_bind)
 
 
 def _own_paths(config: HostConfig, listener: str) -> tuple[tuple[str, str], ...]:
@@ -365,6 +370,10 @@ def _server_spec(config: HostConfig) -> ServerSpec:
         drain_delay=config.health.drain_delay,
         graceful_timeout=server.graceful_timeout,
         loop=server.loop,
+        workers=server.workers,
+        healthcheck_timeout=server.healthcheck_timeout,
+        max_requests=server.max_requests,
+        max_requests_jitter=server.max_requests_jitter,
     )
 
 

@@ -80,5 +80,5 @@ def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: in
                 asked = True
         await task
 
-    loops.run(main(), config.host_config.server.loop)
+    loops.run(main(), config.plan.server.loop)
     sys.exit(server.exit_code)

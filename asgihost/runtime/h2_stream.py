@@ -17,13 +17,11 @@ from typing import Any, Protocol
 
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo
+from ..protocols.errors import H2ErrorCode
 from ..protocols.http2 import H2Connection
 from .builtin import error_fields
 from .exchange import ExchangePath
 from .flow import Waiter
-
-_NO_ERROR = 0x0
-_INTERNAL_ERROR = 0x2
 
 
 class H2Link(Protocol):
@@ -166,7 +164,7 @@ class H2Stream:
     def close_connection(self, cycle: HTTPCycle) -> None:
         """A response that cannot be finished: reset this stream only."""
         if not self.done:
-            self.conn.core.reset(self.stream_id, _INTERNAL_ERROR)
+            self.conn.core.reset(self.stream_id, H2ErrorCode.INTERNAL_ERROR)
             self.conn.flush_soon()
             self.done = True
             self.conn.stream_finished(self)
@@ -175,6 +173,6 @@ class H2Stream:
         self.done = True
         if not cycle.body_complete and not cycle.disconnected:
             # The app answered without reading the whole body: tell the peer to stop sending.
-            self.conn.core.reset(self.stream_id, _NO_ERROR)
+            self.conn.core.reset(self.stream_id, H2ErrorCode.NO_ERROR)
             self.conn.flush_soon()
         self.conn.stream_finished(self)

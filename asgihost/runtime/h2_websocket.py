@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..protocols.errors import H2ErrorCode
 from ..protocols.events import Request
 from ..protocols.websocket import BoundedDeflate, Handshake, accept_fields
 from .builtin import error_fields
@@ -19,8 +20,6 @@ from .flow import Waiter
 from .h2_stream import H2Link
 from .state import Mount
 from .websocket import WebSocketSession
-
-H2_CANCEL = 0x8
 
 
 class H2WebSocket(WebSocketSession):
@@ -113,6 +112,6 @@ class H2WebSocket(WebSocketSession):
     def abort(self) -> None:
         if not self.closing:
             self.closing = True
-            self.conn.core.reset(self.stream_id, H2_CANCEL)
+            self.conn.core.reset(self.stream_id, H2ErrorCode.CANCEL)
             self.conn.flush_soon()
             self.conn.websocket_finished(self)

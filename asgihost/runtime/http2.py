@@ -27,7 +27,7 @@ import logging
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, websocket_scope
 from ..logs.access import format_client
-from ..protocols.errors import ProtocolError
+from ..protocols.errors import H2ErrorCode, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
 from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
 from ..protocols.negotiate import upgraded_request
@@ -37,11 +37,6 @@ from .flow import WriteFlow
 from .h2_stream import H2Stream
 from .h2_websocket import H2WebSocket
 from .state import Mount
-
-_NO_ERROR = 0x0
-_PROTOCOL_ERROR = 0x1
-_INTERNAL_ERROR = 0x2
-_REFUSED_STREAM = 0x7
 
 
 class H2Protocol(WriteFlow, asyncio.Protocol):
@@ -206,14 +201,14 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             self.idle_deadline = 0.0  # (else it is the first body deadline of those streams)
         stream_id = request.stream_id
         if self.draining:
-            self.core.reset(stream_id, _REFUSED_STREAM)  # after our GOAWAY
+            self.core.reset(stream_id, H2ErrorCode.REFUSED_STREAM)  # after our GOAWAY
             return
         stream = H2Stream(self, stream_id)
         path = self.path
         try:
             cycle = path.open(stream, self.http_info, request)
         except ProtocolError:
-            self.core.reset(stream_id, _PROTOCOL_ERROR)
+            self.core.reset(stream_id, H2ErrorCode.PROTOCOL_ERROR)
             return
         mount = cycle.mount
         if request.upgrade is not None:

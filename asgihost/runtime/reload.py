@@ -75,7 +75,7 @@ class Reloader:
         self.config = config
         self.recipe = recipe
         self.signals = SignalQueue()
-        settings = config.host_config.reload
+        settings = config.plan.reload
         base = config.base_dir
         if settings.dirs:
             dirs = [base / d for d in settings.dirs]
@@ -159,7 +159,7 @@ class Reloader:
         if process is None or not process.is_alive():
             return
         process.terminate()  # SIGTERM: a graceful stop
-        timeout = self.config.host_config.server.graceful_timeout
+        timeout = self.config.plan.server.graceful_timeout
         deadline = None if timeout is None else time.monotonic() + timeout + 5
         while process.is_alive():
             remaining = None if deadline is None else deadline - time.monotonic()

@@ -86,7 +86,7 @@ class Supervisor:
     def __init__(self, config: Config, recipe: Recipe) -> None:
         self.config = config
         self.recipe = recipe
-        server = config.host_config.server
+        server = config.plan.server
         self.target = server.workers
         self.timeout = server.healthcheck_timeout
         self.workers: list[Worker] = []
@@ -96,8 +96,7 @@ class Supervisor:
         self.generation = 0
         self.previous: tuple[Config, list[socket.socket], int] | None = None  # while a reload starts
         self.announced = False  # the summary table is printed once the first workers all serve
-        hc = config.host_config
-        self.metrics_on = hc.metrics.bind is not None or hc.metrics.path is not None
+        self.metrics_on = server.metrics
         self.retired: list[Snapshot] = []  # metrics of workers that are gone, summed into one
         self.restarts = 0  # workers replaced after dying or hanging
         self._metrics_server: Any = None
@@ -311,8 +310,8 @@ class Supervisor:
             return
         self.previous = (self.config, self.sockets, self.generation)
         self.config, self.sockets = config, sockets
-        self.target = config.host_config.server.workers
-        self.timeout = config.host_config.server.healthcheck_timeout
+        self.target = config.plan.server.workers
+        self.timeout = config.plan.server.healthcheck_timeout
         self.generation += 1
         for _ in range(self.target):
             self._spawn()
@@ -350,13 +349,13 @@ class Supervisor:
             if id(sock) not in kept:
                 sock.close()
         self.config, self.sockets, self.generation = config, sockets, generation
-        self.target = config.host_config.server.workers
+        self.target = config.plan.server.workers
 
     # ---- workers -----------------------------------------------------------------------------
 
     def _spawn(self) -> None:
         parent, child = _spawn.Pipe()
-        server = self.config.host_config.server
+        server = self.config.plan.server
         max_requests = None
         if server.max_requests is not None:
             max_requests = server.max_requests + random.randint(0, server.max_requests_jitter)

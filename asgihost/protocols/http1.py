@@ -18,9 +18,11 @@ from http import HTTPStatus
 
 import httptools
 
+from .cache import SENSITIVE_FIELDS, BoundedCache
 from .errors import LocalProtocolError, ProtocolError
 from .events import Data, EndOfMessage, Event, Malformed, Request, Upgrade
 from .headers import has_token, is_valid_name, is_valid_value
+from .request_line import KNOWN_METHODS, message_start, method_status, served_version, version_status
 
 
 def _status_line(status: int) -> bytes:
@@ -37,8 +39,6 @@ STATUS_LINES[413] = b"HTTP/1.1 413 Content Too Large\r\n"
 STATUS_LINES[414] = b"HTTP/1.1 414 URI Too Long\r\n"
 CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-_METHODS: dict[bytes, str] = {}
-
 # Response header names the framing must see, lowercased.
 _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
@@ -46,12 +46,13 @@ _CONNECTION = b"connection"
 _SERVER = b"server"
 _DATE = b"date"
 _FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
-# Response header pairs already checked, with their line: apps send the same few pairs again
-# and again (often the very same tuples), and a hit skips the checks. Of the framing fields only
-# Content-Length is kept, apart, with its value as a number.
-_good_lines: dict[tuple[bytes, bytes], bytes] = {}
-_good_lengths: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
-_GOOD_LINES_MAX = 1024
+# Response header pairs of bytes already checked, with their line: apps send the same few pairs
+# again and again (often the very same tuples), and a hit skips the checks. Of the framing
+# fields only Content-Length is kept, apart, with its value as a number; no SENSITIVE_FIELDS.
+_lines: BoundedCache[tuple[bytes, bytes], bytes] = BoundedCache(1024, 256 * 1024)
+_lengths: BoundedCache[tuple[bytes, bytes], tuple[bytes, int]] = BoundedCache(256, 16 * 1024)
+_good_lines = _lines.entries
+_good_lengths = _lengths.entries
 COPY_LIMIT = 16384  # body pieces this large are written beside their framing, not copied into it
 
 
@@ -86,8 +87,8 @@ class HeadLimits:
 
 # Characters of a Host header value (RFC 3986 reg-name, IP literals, port); anything else: 400.
 _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]"
-_good_hosts: set[bytes] = set()  # hosts already found valid: most requests name one of a few
-_GOOD_HOSTS_MAX = 256
+_hosts: BoundedCache[bytes, bool] = BoundedCache(256, 16 * 1024)  # most requests name one of a few
+_good_hosts = _hosts.entries
 
 
 # Request headers the core looks at; every other name costs one dict lookup.
@@ -107,8 +108,7 @@ _SPECIAL_HEADERS = {
 def _check_host(value: bytes) -> None:
     if value.translate(None, _HOST_CHARS):
         raise ProtocolError("Invalid Host header.", 400)
-    if len(_good_hosts) < _GOOD_HOSTS_MAX:
-        _good_hosts.add(value)
+    _hosts.remember(value, True, len(value))
 
 
 IDLE, HEAD, BODY = 0, 1, 2  # H1Connection.phase
@@ -152,10 +152,14 @@ class H1Connection:
         "_chunked",
         "_no_body",
         "_remaining",
+        "_carry",
+        "_carry_done",
+        "_bad_method",
     )
 
     def __init__(self, limits: HeadLimits | None = None) -> None:
         self._parser = httptools.HttpRequestParser(self)
+        self._parser.set_dangerous_leniencies(lenient_version=True)  # any DIGIT.DIGIT: see request_line
         self._limits = limits = limits or HeadLimits()
         # The limits as plain attributes: they are read for every request and header.
         self._max_url = limits.request_line - 10 - 32  # below it no method makes the line too long
@@ -189,6 +193,12 @@ class H1Connection:
         self._chunked = False
         self._no_body = False
         self._remaining = -1  # bytes the Content-Length still promises; -1 when not given
+        # Error path only: the bytes from a message boundary while a feed ends before a request
+        # line's target, and how many messages they complete (-1: unknown), to read a method
+        # llhttp refuses; then, until it is whole, the start of the refused message.
+        self._carry = b""
+        self._carry_done = -1
+        self._bad_method: bytes | None = None
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -197,6 +207,8 @@ class H1Connection:
         if self._stopped:
             if self._raw_body:
                 return self._take_raw_body(data, [])
+            if self._bad_method is not None:
+                return self._read_bad_method(self._bad_method + data)
             return []
         events: list[Event] = []
         self._events = events
@@ -205,6 +217,14 @@ class H1Connection:
             self._parser.feed_data(data)
             phase = self.phase
             if phase != IDLE:
+                if phase == HEAD and not self._url:  # the feed ended before a target: keep it
+                    if phase_before == IDLE:
+                        self._carry = data
+                        self._carry_done = sum(type(event) is EndOfMessage for event in events)
+                    elif self._carry_done != -1:
+                        self._carry += data
+                else:
+                    self._carry_done = -1
                 # httptools holds a header or trailer line until it ends, and chunk extensions
                 # cost bytes without data: bound what is fed without progress (the exact head
                 # checks are in the callbacks). A piece that changed the phase or brought body
@@ -238,14 +258,43 @@ class H1Connection:
             cause = exc.__cause__ or exc.__context__  # a limit or check raised in a callback
             if isinstance(cause, ProtocolError):
                 events.append(Malformed(cause))
+            elif isinstance(exc, httptools.HttpParserInvalidMethodError):
+                return events + self._refused_method(data, phase_before, events)
+            elif version_status(str(exc), self._parser.get_http_version()) == 505:
+                events.append(Malformed(ProtocolError("Only HTTP/1.x is supported.", 505)))
             else:
                 events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
         return events
+
+    def _refused_method(self, data: bytes, phase_before: int, events: list[Event]) -> list[Event]:
+        """llhttp refused a method in ``data``: find where its message starts, then read on."""
+        done = sum(type(event) is EndOfMessage for event in events)
+        if phase_before == IDLE:
+            start = data
+        elif phase_before == HEAD and self._carry_done != -1:
+            start, done = self._carry + data, self._carry_done + done
+        else:  # the feed began inside a message whose length we do not know here
+            return [Malformed(ProtocolError("Invalid HTTP request: invalid method.", 400))]
+        self._carry = b""
+        return self._read_bad_method(start[message_start(start, done) :] if done else start)
+
+    def _read_bad_method(self, start: bytes) -> list[Event]:
+        """501 or 400 once the refused method is whole (see ``request_line.method_status``)."""
+        status = method_status(start, self._limits.request_line)
+        if not status:
+            self._bad_method = start
+            self.phase = HEAD  # a head in progress, under the head timeout
+            return []
+        self._bad_method = None
+        self.phase = IDLE
+        reason = "Method not implemented." if status == 501 else "Invalid HTTP request: invalid method."
+        return [Malformed(ProtocolError(reason, status))]
 
     def stop(self) -> None:
         """Parse nothing more: the connection is answered and closed."""
         self._stopped = True
         self._raw_body = 0
+        self._bad_method = None
         self.phase = IDLE
 
     def _take_raw_body(self, data: bytes, events: list[Event]) -> list[Event]:
@@ -321,13 +370,16 @@ class H1Connection:
                 self._upgrade = value
         self._headers.append((name, value))
 
-    def _check_head(self, method: bytes, version: str) -> None:
-        """What llhttp lets through and RFC 9112 does not (raised as ProtocolError)."""
+    def _check_head(self, method: bytes, version: str) -> str:
+        """What llhttp lets through and RFC 9112 does not (raised as ProtocolError); returns
+        the version the request is served as."""
         headers = self._headers
         if len(headers) > self._max_count or self._header_bytes > self._max_block:
             raise ProtocolError("Request header fields too large.", 431)
-        if version != "1.1" and version != "1.0":
+        served = served_version(version)
+        if served is None:
             raise ProtocolError(f"HTTP/{version} is not supported.", 505)
+        version = served
         if self._hosts != 1 and (version == "1.1" or self._hosts):
             raise ProtocolError("A request needs exactly one Host header.", 400)
         te = self._transfer_encoding
@@ -340,6 +392,7 @@ class H1Connection:
                 raise ProtocolError("Transfer codings other than chunked are not implemented.", 501)
         if self._url == b"*" and method != b"OPTIONS":
             raise ProtocolError("The asterisk form is for OPTIONS only.", 400)
+        return version
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -355,12 +408,10 @@ class H1Connection:
             or len(headers) > self._max_count
             or self._header_bytes > self._max_block
         ):
-            self._check_head(raw_method, version)
-        method = _METHODS.get(raw_method)
+            version = self._check_head(raw_method, version)
+        method = KNOWN_METHODS.get(raw_method)
         if method is None:
-            method = raw_method.decode("ascii")
-            if len(_METHODS) < 64:
-                _METHODS[raw_method] = method
+            raise ProtocolError(f"Method {raw_method.decode('ascii')} not implemented.", 501)
         self._stream_id += 1
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
         if upgrade is not None:
@@ -424,32 +475,42 @@ class H1Connection:
         parts = [status_line, b"", b""]
         append = parts.append
         for pair in headers:
-            if type(pair) is tuple:
-                line = _good_lines.get(pair)
+            name, value = pair
+            # Only a pair of bytes is looked up: a memoryview or a bytes subclass would match an
+            # entry of equal bytes, a bytearray is unhashable. So is a list (TypeError); a tuple
+            # subclass matches as a tuple would, and only a tuple is remembered. (``__class__``
+            # is ``type()`` but for an object that lies about it, and costs 40% less here.)
+            cacheable = name.__class__ is bytes and value.__class__ is bytes
+            if cacheable:
+                try:
+                    line = _good_lines.get(pair)
+                except TypeError:
+                    line = None
+                    cacheable = False
                 if line is not None:
                     append(line)
                     continue
-                known = _good_lengths.get(pair)
+                known = _good_lengths.get(pair) if cacheable else None
                 if known is not None:
                     line, length = known
                     if content_length != -1 and length != content_length:
-                        raise LocalProtocolError(f"Invalid Content-Length {pair[1]!r} in response.")
+                        raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
                     content_length = length
                     append(line)
                     continue
-            name, value = pair
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
-            if not is_valid_value(value):
-                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             lname = name if name.islower() else name.lower()
+            if not is_valid_value(value, lname):
+                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             if lname in _FRAMING_NAMES:
                 if lname == _CONTENT_LENGTH:
                     if not value.isdigit() or (content_length != -1 and int(value) != content_length):
                         raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
                     content_length = int(value)
-                    if type(pair) is tuple and len(_good_lengths) < _GOOD_LINES_MAX:
-                        _good_lengths[pair] = (name + b": " + value + b"\r\n", content_length)
+                    if cacheable and type(pair) is tuple:
+                        line = name + b": " + value + b"\r\n"
+                        _lengths.remember(pair, (line, content_length), len(line))
                 elif lname == _TRANSFER_ENCODING:
                     chunked = value.lower() == b"chunked"
                     if not chunked:
@@ -470,8 +531,8 @@ class H1Connection:
                 append(b"\r\n")
             else:
                 line = name + b": " + value + b"\r\n"
-                if type(pair) is tuple and len(_good_lines) < _GOOD_LINES_MAX:
-                    _good_lines[pair] = line
+                if cacheable and type(pair) is tuple and lname not in SENSITIVE_FIELDS:
+                    _lines.remember(pair, line, len(line))
                 append(line)
         parts[1] = date
         parts[2] = server + defaults.extra

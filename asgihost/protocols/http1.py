@@ -112,6 +112,7 @@ def _check_host(value: bytes) -> None:
 
 
 IDLE, HEAD, BODY = 0, 1, 2  # H1Connection.phase
+_RTSP_METHOD = "Invalid method for HTTP/x.x request"  # llhttp's error for DESCRIBE, SETUP...
 
 
 class H1Connection:
@@ -193,9 +194,9 @@ class H1Connection:
         self._chunked = False
         self._no_body = False
         self._remaining = -1  # bytes the Content-Length still promises; -1 when not given
-        # Error path only: the bytes from a message boundary while a feed ends before a request
-        # line's target, and how many messages they complete (-1: unknown), to read a method
-        # llhttp refuses; then, until it is whole, the start of the refused message.
+        # Error path only: the bytes from a message boundary while a feed ends inside a request
+        # line, and how many messages they complete (-1: unknown), to read a method llhttp
+        # refuses; then, until its request line is whole, the start of the refused message.
         self._carry = b""
         self._carry_done = -1
         self._bad_method: bytes | None = None
@@ -217,19 +218,22 @@ class H1Connection:
             self._parser.feed_data(data)
             phase = self.phase
             if phase != IDLE:
-                if phase == HEAD and not self._url:  # the feed ended before a target: keep it
+                if phase == HEAD and not self._headers:  # the feed ended in a request line: keep it
                     if phase_before == IDLE:
                         self._carry = data
                         self._carry_done = sum(type(event) is EndOfMessage for event in events)
-                    elif self._carry_done != -1:
+                    elif self._carry_done != -1 and len(self._carry) < self._max_head:
                         self._carry += data
-                else:
-                    self._carry_done = -1
+                        self._carry_done += sum(type(event) is EndOfMessage for event in events)
+                    else:  # (bounded: past a head's size, the carry is given up)
+                        self._carry, self._carry_done = b"", -1
+                elif self._carry_done != -1:
+                    self._carry, self._carry_done = b"", -1
                 # httptools holds a header or trailer line until it ends, and chunk extensions
                 # cost bytes without data: bound what is fed without progress (the exact head
-                # checks are in the callbacks). A piece that changed the phase or brought body
-                # data starts the count again: it may end a previous body, or be one.
-                if phase != phase_before or self._got_data:
+                # checks are in the callbacks). A piece that changed the phase, brought body data
+                # or completed requests starts the count again: it may end a previous body, or be one.
+                if phase != phase_before or self._got_data or events:
                     self._got_data = False
                     self._unparsed = 0
                 else:
@@ -258,7 +262,7 @@ class H1Connection:
             cause = exc.__cause__ or exc.__context__  # a limit or check raised in a callback
             if isinstance(cause, ProtocolError):
                 events.append(Malformed(cause))
-            elif isinstance(exc, httptools.HttpParserInvalidMethodError):
+            elif isinstance(exc, httptools.HttpParserInvalidMethodError) or str(exc) == _RTSP_METHOD:
                 return events + self._refused_method(data, phase_before, events)
             elif version_status(str(exc), self._parser.get_http_version()) == 505:
                 events.append(Malformed(ProtocolError("Only HTTP/1.x is supported.", 505)))

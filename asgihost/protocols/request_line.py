@@ -4,7 +4,7 @@ Methods (RFC 9110 section 9.1): llhttp (under httptools) parses a fixed list of 
 and fails on any other as a parse error, at the first byte that leaves its list. The core then
 reads the rest of the request line: a well-formed one whose method (a token) the server does
 not implement is answered 501, anything else 400. Methods llhttp knows but the server does not serve (RTSP's, PURGE,
-LINK, SOURCE...) are refused 501 once their head has been parsed.
+LINK, SOURCE...: not in ``http1.KNOWN_METHODS``) are refused 501 once their head is parsed.
 
 Versions (RFC 9112 section 2.3): llhttp is told to take any ``DIGIT "." DIGIT`` version; the
 core serves HTTP/1.0, and any other HTTP/1.x as HTTP/1.1; every other major version is 505.
@@ -15,17 +15,6 @@ from __future__ import annotations
 import re
 
 import httptools
-
-# The methods served: RFC 9110's, PATCH (RFC 5789) and WebDAV's (RFC 4918, 3253, 3648, 3744,
-# 4791, 5323, 5842) as llhttp parses them. The values are the ASGI scope's strings.
-KNOWN_METHODS: dict[bytes, str] = {
-    name.encode("ascii"): name
-    for name in (
-        "GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH "
-        "PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK SEARCH REPORT ACL MKCALENDAR "
-        "BIND REBIND UNBIND CHECKOUT MERGE MKACTIVITY"
-    ).split()
-}
 
 _TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e]+ HTTP/[0-9]\.[0-9]\r\n")

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from asgihost.protocols.events import EndOfMessage, Malformed, Request
-from asgihost.protocols.http1 import H1Connection
-from asgihost.protocols.request_line import KNOWN_METHODS
+from asgihost.protocols.http1 import KNOWN_METHODS, H1Connection
 
 GOOD = b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
 

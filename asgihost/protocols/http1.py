@@ -2,7 +2,10 @@
 
 Invariants:
 - ``receive_data`` returns the events parsed from exactly the bytes given, in order. A parse
-  error ends parsing: a ``Malformed`` event is the last event the connection ever yields.
+  error ends parsing: a ``Malformed`` event is the last event the connection ever yields. A
+  method llhttp refuses is answered once its request line is whole (501, or 400 for a malformed
+  line: see ``request_line``); until then nothing is yielded and ``phase`` stays ``HEAD``.
+- Requests are served as HTTP/1.0 or HTTP/1.1 (any HTTP/1.x above 1.1); other versions are 505.
 - Requests are parsed ahead of responses (pipelining); responses are written strictly one at
   a time, in request order, so one set of response-state attributes suffices.
 - A response head whose body length is known is held back and written together with the
@@ -43,34 +46,16 @@ CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 # 3253, 3648, 3744, 4791, 5323, 5842) as llhttp parses them; the values are the scope's strings.
 # (A literal: built by a comprehension in another module, its lookup measured ~400 instructions
 # slower per request, by cachegrind, for reasons of layout.)
+# fmt: off
 KNOWN_METHODS: dict[bytes, str] = {
-    b"GET": "GET",
-    b"HEAD": "HEAD",
-    b"POST": "POST",
-    b"PUT": "PUT",
-    b"DELETE": "DELETE",
-    b"CONNECT": "CONNECT",
-    b"OPTIONS": "OPTIONS",
-    b"TRACE": "TRACE",
-    b"PATCH": "PATCH",
-    b"PROPFIND": "PROPFIND",
-    b"PROPPATCH": "PROPPATCH",
-    b"MKCOL": "MKCOL",
-    b"COPY": "COPY",
-    b"MOVE": "MOVE",
-    b"LOCK": "LOCK",
-    b"UNLOCK": "UNLOCK",
-    b"SEARCH": "SEARCH",
-    b"REPORT": "REPORT",
-    b"ACL": "ACL",
-    b"MKCALENDAR": "MKCALENDAR",
-    b"BIND": "BIND",
-    b"REBIND": "REBIND",
-    b"UNBIND": "UNBIND",
-    b"CHECKOUT": "CHECKOUT",
-    b"MERGE": "MERGE",
-    b"MKACTIVITY": "MKACTIVITY",
+    b"GET": "GET", b"HEAD": "HEAD", b"POST": "POST", b"PUT": "PUT", b"DELETE": "DELETE",
+    b"CONNECT": "CONNECT", b"OPTIONS": "OPTIONS", b"TRACE": "TRACE", b"PATCH": "PATCH",
+    b"PROPFIND": "PROPFIND", b"PROPPATCH": "PROPPATCH", b"MKCOL": "MKCOL", b"COPY": "COPY",
+    b"MOVE": "MOVE", b"LOCK": "LOCK", b"UNLOCK": "UNLOCK", b"SEARCH": "SEARCH", b"REPORT": "REPORT",
+    b"ACL": "ACL", b"MKCALENDAR": "MKCALENDAR", b"BIND": "BIND", b"REBIND": "REBIND",
+    b"UNBIND": "UNBIND", b"CHECKOUT": "CHECKOUT", b"MERGE": "MERGE", b"MKACTIVITY": "MKACTIVITY",
 }
+# fmt: on
 
 # Response header names the framing must see, lowercased.
 _CONTENT_LENGTH = b"content-length"

@@ -165,7 +165,7 @@ def accept_fields(
                 fields.append((b"sec-websocket-extensions", f"permessage-deflate{params}".encode("latin-1")))
                 break
     for name, value in headers:
-        if not is_valid_name(name) or not is_valid_value(value):
+        if not is_valid_name(name) or not is_valid_value(value, name.lower()):
             raise HeaderError(f"Invalid HTTP header {name!r}: {value!r} in websocket.accept.")
         fields.append((name.lower(), value))
     return fields

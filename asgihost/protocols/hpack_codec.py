@@ -2,9 +2,15 @@
 table, and a decoder that remembers blocks that cannot change it.
 
 Response header sections repeat (status, server, content-type, a date that changes once a
-second), so each field's encoding is computed once and kept: encoding a section is a few dict
-lookups and one join. Fields go out as static-table references or literals without indexing;
-the peer's decoder needs no table space from us. h2 uses it in place of hpack's encoder.
+second), so each field's encoding is computed once and kept, in one bounded cache for the
+process (a field's encoding depends on nothing else): encoding a section is a few dict lookups
+and one join. Fields go out as static-table references or literals without indexing; the
+peer's decoder needs no table space from us. h2 uses it in place of hpack's encoder.
+
+No field named in ``SENSITIVE_FIELDS`` is kept, by either side. That also keeps the encoder's
+lookups exact: h2 hands a plain tuple of bytes for every field but those it marks never-indexed
+(``NeverIndexedHeaderTuple``, equal to the plain tuple), which are all sensitive ones, so one of
+them never finds the plain encoding of its equal.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from hpack import Decoder
 from hpack.struct import NeverIndexedHeaderTuple
 from hpack.table import HeaderTable
 
-_CACHE_MAX = 1024
+from .cache import SENSITIVE_FIELDS, BoundedCache
+
+_encodings: BoundedCache[tuple[bytes, bytes], bytes] = BoundedCache(1024, 128 * 1024)
+_encoded = _encodings.entries
 
 _STATIC_FIELD: dict[tuple[bytes, bytes], int] = {}
 _STATIC_NAME: dict[bytes, int] = {}
@@ -58,7 +67,6 @@ class ResponseEncoder:
     """Duck-types ``hpack.Encoder`` for h2: ``encode`` and ``header_table_size``."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[bytes, bytes], bytes] = {}
         self._table_size = 4096
         self._size_update: bytes = b""
 
@@ -75,7 +83,7 @@ class ResponseEncoder:
         self._table_size = value
 
     def encode(self, headers: Iterable[tuple[bytes, bytes]], huffman: bool = True) -> bytes:
-        cache = self._cache
+        cache = _encoded
         parts = [self._size_update] if self._size_update else []
         self._size_update = b""
         for field in headers:
@@ -85,9 +93,13 @@ class ResponseEncoder:
                 name = name.encode() if isinstance(name, str) else bytes(name)
                 value = value.encode() if isinstance(value, str) else bytes(value)
                 encoded = encode_field(name, value, isinstance(field, NeverIndexedHeaderTuple))
-                if len(cache) >= _CACHE_MAX:
-                    cache.clear()
-                cache[field] = encoded
+                if (
+                    type(field) is tuple
+                    and type(field[0]) is bytes
+                    and type(field[1]) is bytes
+                    and name not in SENSITIVE_FIELDS
+                ):
+                    _encodings.remember(field, encoded, len(encoded) + len(name) + len(value))
             parts.append(encoded)
         return b"".join(parts)
 
@@ -98,11 +110,13 @@ _INDEXED_BYTES = bytes(range(0x81, 0xFF))  # one-byte indexed fields, indexes 1 
 class RequestDecoder(Decoder):
     """hpack's decoder, plus: a header block made only of one-byte indexed fields, as a client
     repeating a request sends, changes no table, so while the table does not change its
-    decoding is remembered. Any other block may change the table and forgets them all."""
+    decoding is remembered (per connection, bounded, and none with a sensitive field). Any
+    other block may change the table and forgets them all."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._known: dict[bytes, list[Any]] = {}
+        self._blocks: BoundedCache[bytes, list[Any]] = BoundedCache(256, 64 * 1024)
+        self._known = self._blocks.entries
 
     def decode(self, data: bytes, raw: bool = False) -> Iterable[Any]:
         if raw and data:
@@ -111,11 +125,11 @@ class RequestDecoder(Decoder):
                 return list(known)
             if not data.translate(None, _INDEXED_BYTES):
                 headers = list(super().decode(data, raw=True))
-                if len(self._known) >= _CACHE_MAX:
-                    self._known.clear()
-                self._known[bytes(data)] = headers
+                if not any(name in SENSITIVE_FIELDS for name, _ in headers):
+                    size = len(data) + sum(len(name) + len(value) for name, value in headers)
+                    self._blocks.remember(bytes(data), headers, size)
                 return list(headers)
-        self._known.clear()
+        self._blocks.clear()
         return super().decode(data, raw)
 
     @property
@@ -124,5 +138,5 @@ class RequestDecoder(Decoder):
 
     @header_table_size.setter
     def header_table_size(self, value: int) -> None:
-        self._known.clear()
+        self._blocks.clear()
         self.header_table.maxsize = value

@@ -2,7 +2,10 @@
 
 Invariants:
 - ``receive_data`` returns the events parsed from exactly the bytes given, in order. A parse
-  error ends parsing: a ``Malformed`` event is the last event the connection ever yields.
+  error ends parsing: a ``Malformed`` event is the last event the connection ever yields. A
+  method llhttp refuses is answered once its request line is whole (501, or 400 for a malformed
+  line: see ``request_line``); until then nothing is yielded and ``phase`` stays ``HEAD``.
+- Requests are served as HTTP/1.0 or HTTP/1.1 (any HTTP/1.x above 1.1); other versions are 505.
 - Requests are parsed ahead of responses (pipelining); responses are written strictly one at
   a time, in request order, so one set of response-state attributes suffices.
 - A response head whose body length is known is held back and written together with the
@@ -18,9 +21,11 @@ from http import HTTPStatus
 
 import httptools
 
+from .cache import SENSITIVE_FIELDS, BoundedCache
 from .errors import LocalProtocolError, ProtocolError
 from .events import Data, EndOfMessage, Event, Malformed, Request, Upgrade
 from .headers import has_token, is_valid_name, is_valid_value
+from .request_line import message_start, method_status, served_version, version_status
 
 
 def _status_line(status: int) -> bytes:
@@ -37,7 +42,20 @@ STATUS_LINES[413] = b"HTTP/1.1 413 Content Too Large\r\n"
 STATUS_LINES[414] = b"HTTP/1.1 414 URI Too Long\r\n"
 CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-_METHODS: dict[bytes, str] = {}
+# The methods served (any other is 501): RFC 9110's, PATCH (RFC 5789) and WebDAV's (RFC 4918,
+# 3253, 3648, 3744, 4791, 5323, 5842) as llhttp parses them; the values are the scope's strings.
+# (A literal: built by a comprehension in another module, its lookup measured ~400 instructions
+# slower per request, by cachegrind, for reasons of layout.)
+# fmt: off
+KNOWN_METHODS: dict[bytes, str] = {
+    b"GET": "GET", b"HEAD": "HEAD", b"POST": "POST", b"PUT": "PUT", b"DELETE": "DELETE",
+    b"CONNECT": "CONNECT", b"OPTIONS": "OPTIONS", b"TRACE": "TRACE", b"PATCH": "PATCH",
+    b"PROPFIND": "PROPFIND", b"PROPPATCH": "PROPPATCH", b"MKCOL": "MKCOL", b"COPY": "COPY",
+    b"MOVE": "MOVE", b"LOCK": "LOCK", b"UNLOCK": "UNLOCK", b"SEARCH": "SEARCH", b"REPORT": "REPORT",
+    b"ACL": "ACL", b"MKCALENDAR": "MKCALENDAR", b"BIND": "BIND", b"REBIND": "REBIND",
+    b"UNBIND": "UNBIND", b"CHECKOUT": "CHECKOUT", b"MERGE": "MERGE", b"MKACTIVITY": "MKACTIVITY",
+}
+# fmt: on
 
 # Response header names the framing must see, lowercased.
 _CONTENT_LENGTH = b"content-length"
@@ -46,12 +64,13 @@ _CONNECTION = b"connection"
 _SERVER = b"server"
 _DATE = b"date"
 _FRAMING_NAMES = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
-# Response header pairs already checked, with their line: apps send the same few pairs again
-# and again (often the very same tuples), and a hit skips the checks. Of the framing fields only
-# Content-Length is kept, apart, with its value as a number.
-_good_lines: dict[tuple[bytes, bytes], bytes] = {}
-_good_lengths: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
-_GOOD_LINES_MAX = 1024
+# Response header pairs of bytes already checked, with their line: apps send the same few pairs
+# again and again (often the very same tuples), and a hit skips the checks. Of the framing
+# fields only Content-Length is kept, apart, with its value as a number; no SENSITIVE_FIELDS.
+_lines: BoundedCache[tuple[bytes, bytes], bytes] = BoundedCache(1024, 256 * 1024)
+_lengths: BoundedCache[tuple[bytes, bytes], tuple[bytes, int]] = BoundedCache(256, 16 * 1024)
+_good_lines = _lines.entries
+_good_lengths = _lengths.entries
 COPY_LIMIT = 16384  # body pieces this large are written beside their framing, not copied into it
 
 
@@ -86,8 +105,8 @@ class HeadLimits:
 
 # Characters of a Host header value (RFC 3986 reg-name, IP literals, port); anything else: 400.
 _HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]"
-_good_hosts: set[bytes] = set()  # hosts already found valid: most requests name one of a few
-_GOOD_HOSTS_MAX = 256
+_hosts: BoundedCache[bytes, bool] = BoundedCache(256, 16 * 1024)  # most requests name one of a few
+_good_hosts = _hosts.entries
 
 
 # Request headers the core looks at; every other name costs one dict lookup.
@@ -107,11 +126,11 @@ _SPECIAL_HEADERS = {
 def _check_host(value: bytes) -> None:
     if value.translate(None, _HOST_CHARS):
         raise ProtocolError("Invalid Host header.", 400)
-    if len(_good_hosts) < _GOOD_HOSTS_MAX:
-        _good_hosts.add(value)
+    _hosts.remember(value, True, len(value))
 
 
 IDLE, HEAD, BODY = 0, 1, 2  # H1Connection.phase
+_RTSP_METHOD = "Invalid method for HTTP/x.x request"  # llhttp's error for DESCRIBE, SETUP...
 
 
 class H1Connection:
@@ -152,10 +171,14 @@ class H1Connection:
         "_chunked",
         "_no_body",
         "_remaining",
+        "_carry",
+        "_carry_done",
+        "_bad_method",
     )
 
     def __init__(self, limits: HeadLimits | None = None) -> None:
         self._parser = httptools.HttpRequestParser(self)
+        self._parser.set_dangerous_leniencies(lenient_version=True)  # any DIGIT.DIGIT: see request_line
         self._limits = limits = limits or HeadLimits()
         # The limits as plain attributes: they are read for every request and header.
         self._max_url = limits.request_line - 10 - 32  # below it no method makes the line too long
@@ -189,6 +212,12 @@ class H1Connection:
         self._chunked = False
         self._no_body = False
         self._remaining = -1  # bytes the Content-Length still promises; -1 when not given
+        # Error path only: the bytes from a message boundary while a feed ends inside a request
+        # line, and how many messages they complete (-1: unknown), to read a method llhttp
+        # refuses; then, until its request line is whole, the start of the refused message.
+        self._carry = b""
+        self._carry_done = -1
+        self._bad_method: bytes | None = None
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -197,6 +226,8 @@ class H1Connection:
         if self._stopped:
             if self._raw_body:
                 return self._take_raw_body(data, [])
+            if self._bad_method is not None:
+                return self._read_bad_method(self._bad_method + data)
             return []
         events: list[Event] = []
         self._events = events
@@ -205,11 +236,22 @@ class H1Connection:
             self._parser.feed_data(data)
             phase = self.phase
             if phase != IDLE:
+                if phase == HEAD and not self._headers:  # the feed ended in a request line: keep it
+                    if phase_before == IDLE:
+                        self._carry = data
+                        self._carry_done = sum(type(event) is EndOfMessage for event in events)
+                    elif self._carry_done != -1 and len(self._carry) < self._max_head:
+                        self._carry += data
+                        self._carry_done += sum(type(event) is EndOfMessage for event in events)
+                    else:  # (bounded: past a head's size, the carry is given up)
+                        self._carry, self._carry_done = b"", -1
+                elif self._carry_done != -1:
+                    self._carry, self._carry_done = b"", -1
                 # httptools holds a header or trailer line until it ends, and chunk extensions
                 # cost bytes without data: bound what is fed without progress (the exact head
-                # checks are in the callbacks). A piece that changed the phase or brought body
-                # data starts the count again: it may end a previous body, or be one.
-                if phase != phase_before or self._got_data:
+                # checks are in the callbacks). A piece that changed the phase, brought body data
+                # or completed requests starts the count again: it may end a previous body, or be one.
+                if phase != phase_before or self._got_data or events:
                     self._got_data = False
                     self._unparsed = 0
                 else:
@@ -238,14 +280,43 @@ class H1Connection:
             cause = exc.__cause__ or exc.__context__  # a limit or check raised in a callback
             if isinstance(cause, ProtocolError):
                 events.append(Malformed(cause))
+            elif isinstance(exc, httptools.HttpParserInvalidMethodError) or str(exc) == _RTSP_METHOD:
+                return events + self._refused_method(data, phase_before, events)
+            elif version_status(str(exc), self._parser.get_http_version()) == 505:
+                events.append(Malformed(ProtocolError("Only HTTP/1.x is supported.", 505)))
             else:
                 events.append(Malformed(ProtocolError(f"Invalid HTTP request: {exc}", 400)))
         return events
+
+    def _refused_method(self, data: bytes, phase_before: int, events: list[Event]) -> list[Event]:
+        """llhttp refused a method in ``data``: find where its message starts, then read on."""
+        done = sum(type(event) is EndOfMessage for event in events)
+        if phase_before == IDLE:
+            start = data
+        elif phase_before == HEAD and self._carry_done != -1:
+            start, done = self._carry + data, self._carry_done + done
+        else:  # the feed began inside a message whose length we do not know here
+            return [Malformed(ProtocolError("Invalid HTTP request: invalid method.", 400))]
+        self._carry = b""
+        return self._read_bad_method(start[message_start(start, done) :] if done else start)
+
+    def _read_bad_method(self, start: bytes) -> list[Event]:
+        """501 or 400 once the refused method is whole (see ``request_line.method_status``)."""
+        status = method_status(start, self._limits.request_line)
+        if not status:
+            self._bad_method = start
+            self.phase = HEAD  # a head in progress, under the head timeout
+            return []
+        self._bad_method = None
+        self.phase = IDLE
+        reason = "Method not implemented." if status == 501 else "Invalid HTTP request: invalid method."
+        return [Malformed(ProtocolError(reason, status))]
 
     def stop(self) -> None:
         """Parse nothing more: the connection is answered and closed."""
         self._stopped = True
         self._raw_body = 0
+        self._bad_method = None
         self.phase = IDLE
 
     def _take_raw_body(self, data: bytes, events: list[Event]) -> list[Event]:
@@ -321,13 +392,16 @@ class H1Connection:
                 self._upgrade = value
         self._headers.append((name, value))
 
-    def _check_head(self, method: bytes, version: str) -> None:
-        """What llhttp lets through and RFC 9112 does not (raised as ProtocolError)."""
+    def _check_head(self, method: bytes, version: str) -> str:
+        """What llhttp lets through and RFC 9112 does not (raised as ProtocolError); returns
+        the version the request is served as."""
         headers = self._headers
         if len(headers) > self._max_count or self._header_bytes > self._max_block:
             raise ProtocolError("Request header fields too large.", 431)
-        if version != "1.1" and version != "1.0":
+        served = served_version(version)
+        if served is None:
             raise ProtocolError(f"HTTP/{version} is not supported.", 505)
+        version = served
         if self._hosts != 1 and (version == "1.1" or self._hosts):
             raise ProtocolError("A request needs exactly one Host header.", 400)
         te = self._transfer_encoding
@@ -340,6 +414,7 @@ class H1Connection:
                 raise ProtocolError("Transfer codings other than chunked are not implemented.", 501)
         if self._url == b"*" and method != b"OPTIONS":
             raise ProtocolError("The asterisk form is for OPTIONS only.", 400)
+        return version
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -355,12 +430,10 @@ class H1Connection:
             or len(headers) > self._max_count
             or self._header_bytes > self._max_block
         ):
-            self._check_head(raw_method, version)
-        method = _METHODS.get(raw_method)
+            version = self._check_head(raw_method, version)
+        method = KNOWN_METHODS.get(raw_method)
         if method is None:
-            method = raw_method.decode("ascii")
-            if len(_METHODS) < 64:
-                _METHODS[raw_method] = method
+            raise ProtocolError(f"Method {raw_method.decode('ascii')} not implemented.", 501)
         self._stream_id += 1
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
         if upgrade is not None:
@@ -424,32 +497,44 @@ class H1Connection:
         parts = [status_line, b"", b""]
         append = parts.append
         for pair in headers:
-            if type(pair) is tuple:
-                line = _good_lines.get(pair)
-                if line is not None:
-                    append(line)
-                    continue
-                known = _good_lengths.get(pair)
-                if known is not None:
-                    line, length = known
-                    if content_length != -1 and length != content_length:
-                        raise LocalProtocolError(f"Invalid Content-Length {pair[1]!r} in response.")
-                    content_length = length
-                    append(line)
-                    continue
             name, value = pair
+            # Only a pair of bytes is looked up: a memoryview or a bytes subclass would match an
+            # entry of equal bytes, a bytearray is unhashable. So is a list (TypeError); a tuple
+            # subclass matches as a tuple would, and only a tuple is remembered. (``__class__``
+            # is ``type()`` but for an object that lies about it, and costs 40% less here.)
+            if name.__class__ is bytes and value.__class__ is bytes:
+                try:
+                    line = _good_lines.get(pair)
+                except TypeError:  # a list
+                    cacheable = False
+                else:
+                    if line is not None:
+                        append(line)
+                        continue
+                    known = _good_lengths.get(pair)
+                    if known is not None:
+                        line, length = known
+                        if content_length != -1 and length != content_length:
+                            raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
+                        content_length = length
+                        append(line)
+                        continue
+                    cacheable = type(pair) is tuple
+            else:
+                cacheable = False
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
-            if not is_valid_value(value):
-                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             lname = name if name.islower() else name.lower()
+            if not is_valid_value(value, lname):
+                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             if lname in _FRAMING_NAMES:
                 if lname == _CONTENT_LENGTH:
                     if not value.isdigit() or (content_length != -1 and int(value) != content_length):
                         raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
                     content_length = int(value)
-                    if type(pair) is tuple and len(_good_lengths) < _GOOD_LINES_MAX:
-                        _good_lengths[pair] = (name + b": " + value + b"\r\n", content_length)
+                    if cacheable:
+                        line = name + b": " + value + b"\r\n"
+                        _lengths.remember(pair, (line, content_length), len(line))
                 elif lname == _TRANSFER_ENCODING:
                     chunked = value.lower() == b"chunked"
                     if not chunked:
@@ -470,8 +555,8 @@ class H1Connection:
                 append(b"\r\n")
             else:
                 line = name + b": " + value + b"\r\n"
-                if type(pair) is tuple and len(_good_lines) < _GOOD_LINES_MAX:
-                    _good_lines[pair] = line
+                if cacheable and lname not in SENSITIVE_FIELDS:
+                    _lines.remember(pair, line, len(line))
                 append(line)
         parts[1] = date
         parts[2] = server + defaults.extra

@@ -18,11 +18,16 @@ Fast path: without permessage-deflate, the common frame (a whole text or binary 
 masked frame) is parsed, unmasked and answered here, and messages we send are framed here;
 wsproto gets every other frame (control frames, fragments, anything malformed) as whole frames,
 so its buffer never holds part of one and the two parsers never disagree on where frames start.
+Text is checked as it arrives: the part of a text frame already received, and each frame of a
+fragmented text message, go through one incremental UTF-8 decoder per message, so invalid
+UTF-8 fails the connection (1007) on the bytes that carry it, not at the end of the message;
+a sequence cut by a frame or read boundary is only wrong if the message ends with it.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import struct
 import zlib
@@ -160,7 +165,7 @@ def accept_fields(
                 fields.append((b"sec-websocket-extensions", f"permessage-deflate{params}".encode("latin-1")))
                 break
     for name, value in headers:
-        if not is_valid_name(name) or not is_valid_value(value):
+        if not is_valid_name(name) or not is_valid_value(value, name.lower()):
             raise HeaderError(f"Invalid HTTP header {name!r}: {value!r} in websocket.accept.")
         fields.append((name.lower(), value))
     return fields
@@ -267,6 +272,7 @@ WSEvent = Message | Closed | Failed | PongReceived
 _OPCODES = frozenset((0x0, 0x1, 0x2, 0x8, 0x9, 0xA))  # continuation, text, binary, close, ping, pong
 _WHOLE_TEXT, _WHOLE_BINARY = 0x81, 0x82  # first byte of a one-frame message: FIN, no RSV bits
 INVALID_DATA = 1007
+_utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
 def _unmask(payload: bytes, mask: bytes) -> bytes:
@@ -296,6 +302,8 @@ class WSConnection:
         self._fast = not extensions  # frames are parsed here (see the module's docstring)
         self._buffer = bytearray()  # the start of a frame not yet whole (fast path only)
         self._fragmented = False  # wsproto has the first frames of a message, not its last
+        self._utf8: codecs.IncrementalDecoder | None = None  # the text message arriving in pieces
+        self._checked = 0  # payload bytes of the incomplete frame at the buffer's start checked
         self._out: list[bytes] = []
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -351,10 +359,20 @@ class WSConnection:
                 return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
             stop = head + 4 + size
             if stop > end:
+                if (
+                    end > head + 4 + self._checked
+                    and (opcode == 0x1 and not self._fragmented or opcode == 0x0 and self._utf8 is not None)
+                    and not self._check_text(buffer, head, end, False)
+                ):
+                    buffer.clear()
+                    return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
                 break
             if (first == _WHOLE_TEXT or first == _WHOLE_BINARY) and not self._fragmented:
                 payload = _unmask(bytes(buffer[head + 4 : stop]), bytes(buffer[head : head + 4]))
                 if first == _WHOLE_TEXT:
+                    if self._checked:  # its start was checked as it came: forget that decoder
+                        self._checked = 0
+                        self._utf8 = None
                     try:
                         events.append(Message(payload.decode()))
                     except UnicodeDecodeError:
@@ -364,7 +382,16 @@ class WSConnection:
                     events.append(Message(payload))
             else:
                 if opcode < 0x8:
-                    self._fragmented = not first & 0x80
+                    fin = first & 0x80
+                    if (
+                        opcode == 0x1 and not self._fragmented or opcode == 0x0 and self._utf8 is not None
+                    ) and not self._check_text(buffer, head, stop, bool(fin)):
+                        buffer.clear()
+                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                    self._checked = 0
+                    if fin:
+                        self._utf8 = None
+                    self._fragmented = not fin
                 events += self._through_wsproto(bytes(buffer[start:stop]))
                 if self.finished:
                     buffer.clear()
@@ -372,6 +399,23 @@ class WSConnection:
             start = stop
         del buffer[:start]
         return events
+
+    def _check_text(self, buffer: bytearray, head: int, end: int, final: bool) -> bool:
+        """Whether the payload bytes of the text frame whose mask is at ``head``, received up to
+        ``end`` and not checked yet, continue the message's UTF-8 (and, when ``final``, end it)."""
+        checked = self._checked
+        turn = checked & 3  # the mask as it stands at the first byte not checked
+        mask = bytes(buffer[head + turn : head + 4]) + bytes(buffer[head : head + turn])
+        start = head + 4 + checked
+        self._checked = end - head - 4
+        decoder = self._utf8
+        if decoder is None:
+            decoder = self._utf8 = _utf8_decoder()
+        try:
+            decoder.decode(_unmask(bytes(buffer[start:end]), mask), final)
+        except UnicodeDecodeError:
+            return False
+        return True
 
     def _through_wsproto(self, data: bytes) -> list[WSEvent]:
         conn = self._conn

@@ -256,7 +256,7 @@ class H2Connection:
                     protocol = value
                 continue
             regular = True
-            if not is_valid_name(name) or name != name.lower() or not is_valid_value(value):
+            if not is_valid_name(name) or name != name.lower() or not is_valid_value(value, name):
                 return self._malformed(stream_id)
             if name in CONNECTION_SPECIFIC or (name == b"te" and value != b"trailers"):
                 return self._malformed(stream_id)
@@ -326,9 +326,9 @@ class H2Connection:
         for name, value in headers:
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
-            if not is_valid_value(value):
-                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             lname = name.lower()
+            if not is_valid_value(value, lname):
+                raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
             if lname in _DROP_RESPONSE:
                 continue
             own.add(lname)

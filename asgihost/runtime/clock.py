@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from email.utils import formatdate
 
-from ..protocols.http1 import DefaultHeaders
+from ..protocols.http1_response import DefaultHeaders
 
 
 class Clock:

@@ -21,7 +21,8 @@ from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.scope import ConnectionInfo, websocket_scope
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
-from ..protocols.http1 import CONTINUE_100, HEAD, H1Connection, simple_response
+from ..protocols.http1 import HEAD, H1Connection
+from ..protocols.http1_response import CONTINUE_100, simple_response
 from ..protocols.http2 import H2Settings
 from ..protocols.negotiate import ERROR, H2, WEBSOCKET, Negotiator, upgrade_kind
 from ..protocols.websocket import Handshake, check_upgrade

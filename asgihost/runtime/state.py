@@ -24,7 +24,8 @@ from ..config.model import WebSocket
 from ..logs.access import AccessLog
 from ..metrics import AppStats, Recorder
 from ..plan import AppSpec, ListenerSpec, ServerSpec
-from ..protocols.http1 import DefaultHeaders, HeadLimits
+from ..protocols.http1 import HeadLimits
+from ..protocols.http1_response import DefaultHeaders
 from .clock import Clock
 
 

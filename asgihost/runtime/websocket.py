@@ -28,7 +28,8 @@ from ..asgi.ws_cycle import WebSocketCycle
 from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, WS_ABNORMAL, WS_GOING_AWAY, WS_INTERNAL_ERROR
 from ..protocols.events import Request
-from ..protocols.http1 import H1Connection, simple_response
+from ..protocols.http1 import H1Connection
+from ..protocols.http1_response import simple_response
 from ..protocols.websocket import (
     PONG,
     BoundedDeflate,

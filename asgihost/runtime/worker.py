@@ -27,7 +27,7 @@ from ..logs import reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary
 from ..metrics import Recorder, Snapshot, empty, exposition
-from ..protocols.http1 import DefaultHeaders
+from ..protocols.http1_response import DefaultHeaders
 from ..protocols.http2 import H2Settings
 from ..routing import RouteTable
 from ..version import __version__

@@ -10,13 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asgihost.protocols import headers as fields
-from asgihost.protocols import hpack_codec, http1
+from asgihost.protocols import hpack_codec, http1, http1_response
 from asgihost.protocols.cache import SENSITIVE_FIELDS, BoundedCache
 from asgihost.protocols.errors import LocalProtocolError
 from asgihost.protocols.events import Malformed, Request
-from asgihost.protocols.http1 import DefaultHeaders, H1Connection
+from asgihost.protocols.http1 import H1Connection
+from asgihost.protocols.http1_response import DefaultHeaders
 
-CACHES = [fields._names, fields._values, http1._lines, http1._lengths, http1._hosts, hpack_codec._encodings]
+CACHES = [fields._names, fields._values, http1_response._lines, http1_response._lengths, http1._hosts, hpack_codec._encodings]
 
 
 def clear_all() -> None:
@@ -103,8 +104,8 @@ def pressure() -> None:
         key = b"p%d" % i
         fields.is_valid_name(key)
         fields.is_valid_value(key, b"x-p")
-        http1._lines.remember((key, key), key, 1)
-        http1._lengths.remember((key, key), (key, 1), 1)
+        http1_response._lines.remember((key, key), key, 1)
+        http1_response._lengths.remember((key, key), (key, 1), 1)
         http1._hosts.remember(key, True, 1)
         hpack_codec._encodings.remember((key, key), key, 1)
 
@@ -179,8 +180,8 @@ def test_credentials_are_never_remembered(name, value):
     head_of([(name, value)])
     lname = name.lower()
     assert lname in SENSITIVE_FIELDS
-    assert (name, value) not in http1._good_lines
-    assert not any(key[0].lower() == lname for key in http1._good_lines)
+    assert (name, value) not in http1_response._good_lines
+    assert not any(key[0].lower() == lname for key in http1_response._good_lines)
     assert value not in fields._good_values
 
 

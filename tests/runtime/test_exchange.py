@@ -20,7 +20,7 @@ from asgihost.metrics import HTTP2, HTTP10, Recorder
 from asgihost.plan import Plan, compile_plan
 from asgihost.protocols.errors import ProtocolError
 from asgihost.protocols.events import Request
-from asgihost.protocols.http1 import DefaultHeaders
+from asgihost.protocols.http1_response import DefaultHeaders
 from asgihost.runtime.builtin import health_check, metrics_page, not_found, service_unavailable
 from asgihost.runtime.clock import Clock
 from asgihost.runtime.exchange import ExchangePath

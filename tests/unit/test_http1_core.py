@@ -6,7 +6,8 @@ import pytest
 
 from asgihost.protocols.errors import LocalProtocolError, ProtocolError
 from asgihost.protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
-from asgihost.protocols.http1 import DefaultHeaders, H1Connection, simple_response
+from asgihost.protocols.http1 import H1Connection
+from asgihost.protocols.http1_response import DefaultHeaders, simple_response
 
 GET = b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-Thing: Yes\r\n\r\n"
 POST_CL = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"

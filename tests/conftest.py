@@ -1,14 +1,31 @@
-"""Shared fixtures: start the real server in a subprocess on a free loopback port and wait for it."""
+"""Shared fixtures: run the real server on a loopback port and wait for it.
+
+``serve`` runs it in this process: ``asgihost run APP FLAGS...``'s config (the same parser and
+recipe), ``Server(config).serve()`` on a fresh event loop (uvloop, as in production) on a
+thread, listening on port 0 unless the flags name a place. It is started when ``on_started``
+fires and stopped by ``should_exit``; its log holds what the process would have written: the
+``asgihost.error`` and ``asgihost.access`` lines, in the format the server set up, the app's
+warnings, and the app's markers (tests/apps/marks.py).
+
+``serve_process`` runs ``python -m asgihost run`` in a child process, for what only a process
+shows: signals, workers and the supervisor, reload, pid files, exit codes of the command,
+stdout and stderr as written (the summary table, colours, --log-config, JSON lines), the
+environment, memory use. ``launch`` starts any command line that way.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +34,18 @@ TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
 ROOT = TESTS.parent
 
+if str(APPS) not in sys.path:  # a server process gets PYTHONPATH=APPS; this one, the same path
+    sys.path.insert(0, str(APPS))
+
+import marks  # noqa: E402 - from APPS
+
+from asgihost.api import config_from_recipe  # noqa: E402
+from asgihost.cli import build_parser, is_config_file  # noqa: E402
+from asgihost.runtime import loop as loops  # noqa: E402
+from asgihost.runtime.worker import Server  # noqa: E402
+
+SERVER_LOGGERS = ("asgihost.error", "asgihost.access")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -24,8 +53,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _connect(host: str, port: int | None, uds: str | None, timeout: float) -> socket.socket:
+    if uds:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(uds)
+        return sock
+    assert port is not None
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+class _Text:
+    """Text written by a server, which waiters are told about as it grows."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._changed = threading.Condition()
+        self.closed = False  # nothing more will come
+
+    def write(self, text: str) -> None:
+        with self._changed:
+            self._parts.append(text)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+    def read(self) -> str:
+        with self._changed:
+            return "".join(self._parts)
+
+    def wait_for(self, found: Callable[[str], bool], timeout: float) -> bool:
+        """Whether ``found(text)`` came true within ``timeout`` (False once closed without it)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if found("".join(self._parts)):
+                    return True
+                left = deadline - time.monotonic()
+                if self.closed or left <= 0:
+                    return False
+                self._changed.wait(left)
+
+
+# ---- a server process ------------------------------------------------------------------------
+
+
 class RunningServer:
-    """A server process; ``log()`` returns what it has written so far."""
+    """A server process; ``log()`` returns what it has written so far (stdout and stderr)."""
 
     def __init__(
         self, proc: subprocess.Popen[bytes], log_path: Path, port: int | None, uds: str | None
@@ -35,30 +112,35 @@ class RunningServer:
         self.port = port
         self.uds = uds
         self.host = "127.0.0.1"
+        self._text = _Text()
+        self._reader = threading.Thread(target=self._read, name=f"log of {proc.pid}", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with open(self.log_path, "wb") as copy:
+            while chunk := os.read(fd, 65536):
+                copy.write(chunk)
+                copy.flush()
+                self._text.write(chunk.decode(errors="replace"))
+        self.proc.stdout.close()
+        self._text.close()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self._text.read()
 
     def connect(self, timeout: float = 5.0) -> socket.socket:
-        if self.uds:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            sock.connect(self.uds)
-            return sock
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return _connect(self.host, self.port, self.uds, timeout)
 
     def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            log = self.log()
-            if text in log:
-                return log
-            time.sleep(0.02)
-        raise AssertionError(f"{text!r} not in server log:\n{self.log()}")
+        if not self._text.wait_for(lambda log: text in log, timeout):
+            raise AssertionError(f"{text!r} not in server log:\n{self.log()}")
+        return self.log()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
@@ -69,17 +151,17 @@ class RunningServer:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}") from None
+        self._reader.join(5)  # the last lines it wrote
         return self.proc.returncode
 
 
 def _wait_ready(server: RunningServer, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise AssertionError(f"server exited with {server.proc.returncode}:\n{server.log()}")
-        if "running on" in server.log():
-            return
-        time.sleep(0.02)
+    if server._text.wait_for(lambda log: "running on" in log, timeout):
+        return
+    if server.proc.poll() is not None or server._text.closed:
+        server.proc.wait(5)
+        server._reader.join(5)
+        raise AssertionError(f"server exited with {server.proc.returncode}:\n{server.log()}")
     server.stop(signal.SIGKILL)
     raise AssertionError(f"server did not start:\n{server.log()}")
 
@@ -95,37 +177,41 @@ def launch(
     pass_fds: tuple[int, ...] = (),
 ) -> RunningServer:
     log_path = tmp_path / f"server-{len(list(tmp_path.glob('server-*.log')))}.log"
-    log_file = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    log_path.touch()
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(APPS))
     full_env.update(env or {})
     proc = subprocess.Popen(
-        argv, stdout=log_file, stderr=subprocess.STDOUT, env=full_env, cwd=str(APPS), pass_fds=pass_fds
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=full_env,
+        cwd=str(APPS),
+        pass_fds=pass_fds,
     )
-    log_file.close()
     server = RunningServer(proc, log_path, port, uds)
     if wait:
         _wait_ready(server)
     return server
 
 
+def _names_a_place(flags: tuple[str, ...]) -> bool:
+    return any(flag in flags for flag in ("--uds", "--fd", "--port"))
+
+
+def _uds(flags: tuple[str, ...]) -> str | None:
+    return flags[flags.index("--uds") + 1] if "--uds" in flags else None
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
-    """``serve("module:app", "--flag", ...)`` runs ``asgihost run`` on a free port."""
+def serve_process(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """``serve_process("module:app", "--flag", ...)`` runs ``asgihost run`` in a child process."""
     started: list[RunningServer] = []
 
     def start(app: str, *flags: str, wait: bool = True, env: dict[str, str] | None = None) -> RunningServer:
-        uds = None
-        port = None
-        if "--uds" in flags:
-            uds = flags[flags.index("--uds") + 1]
-            extra: list[str] = []
-        elif "--fd" in flags or "--port" in flags:
-            extra = []
-        else:
-            port = free_port()
-            extra = ["--port", str(port)]
+        port = None if _names_a_place(flags) else free_port()
+        extra = [] if port is None else ["--port", str(port)]
         argv = [sys.executable, "-m", "asgihost", "run", app, *extra, *flags]
-        server = launch(tmp_path, argv, port=port, uds=uds, wait=wait, env=env)
+        server = launch(tmp_path, argv, port=port, uds=_uds(flags), wait=wait, env=env)
         started.append(server)
         return server
 
@@ -133,6 +219,249 @@ def serve(tmp_path: Path) -> Iterator:
     for server in started:
         if server.proc.poll() is None:
             server.stop(signal.SIGKILL)
+
+
+# ---- a server on a thread of this process ------------------------------------------------------
+
+
+class ServerLog(logging.Handler):
+    """What one in-process server logs, as its process would have written it: records from
+    its thread, each formatted by the handler the server set up on its logger (records of
+    other loggers, the app's, as Python's last-resort handler writes them: the message)."""
+
+    def __init__(self, text: _Text) -> None:
+        super().__init__()
+        self.text = text
+        self.thread: int | None = None
+        self._plain = logging.Formatter("%(message)s")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
+        formatter: logging.Formatter | None = self._plain
+        if record.name in SERVER_LOGGERS:
+            own = [h for h in logging.getLogger(record.name).handlers if getattr(h, "_asgihost", False)]
+            formatter = own[0].formatter if own else self._plain
+        try:
+            self.text.write((formatter or self._plain).format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+class ThreadProc:
+    """The part of ``subprocess.Popen`` the tests use, for a server on a thread: a stop signal
+    does what the server's handler does (the first asks for a graceful stop, a second forces
+    it); SIGKILL forces it."""
+
+    def __init__(self, thread: threading.Thread, server: Server, done: Callable[[], int]) -> None:
+        self.thread = thread
+        self.server = server
+        self.pid = os.getpid()
+        self._done = done
+
+    def poll(self) -> int | None:
+        return None if self.thread.is_alive() else self._done()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise subprocess.TimeoutExpired(f"server thread {self.thread.name}", timeout or 0)
+        return self._done()
+
+    def send_signal(self, sig: int) -> None:
+        if sig == signal.SIGKILL:
+            self.server.force_exit = True
+        elif sig in (signal.SIGINT, signal.SIGTERM):
+            if self.server.should_exit:
+                self.server.force_exit = True
+        else:
+            raise ValueError(f"a server on a thread takes no {signal.Signals(sig).name}: use serve_process")
+        self.server.should_exit = True
+
+
+class InProcessServer:
+    """A server on a thread of this process, with ``RunningServer``'s interface."""
+
+    def __init__(self, server: Server, port: int | None, uds: str | None, name: str) -> None:
+        self.server = server
+        self.port = port
+        self.uds = uds
+        self.host = "127.0.0.1"
+        self.error: BaseException | None = None
+        self._text = _Text()
+        self._handler = ServerLog(self._text)
+        self._ready = threading.Event()  # started, or the thread has ended
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.proc = ThreadProc(self._thread, server, self._exit_code)
+
+    def _run(self) -> None:
+        ident = threading.get_ident()
+        self._handler.thread = ident
+        marks.sinks[ident] = lambda line: self._text.write(line + "\n")
+        self.server.on_started = self._ready.set
+        try:
+            loops.run(self.server.serve(), self.server.config.host_config.server.loop)
+        except BaseException as exc:  # a process would print it and exit 1
+            self.error = exc
+            self._text.write("".join(traceback.format_exception(exc)))
+        finally:
+            del marks.sinks[ident]
+            self._text.close()
+            self._ready.set()
+
+    def _exit_code(self) -> int:
+        return 1 if self.error is not None else self.server.exit_code
+
+    def start(self, wait: bool, timeout: float = 15.0) -> None:
+        for name in SERVER_LOGGERS:
+            logging.getLogger(name).addHandler(self._handler)
+        root = logging.getLogger()
+        self._handler.setLevel(logging.NOTSET)
+        root.addHandler(_RootLevel(self._handler))
+        self._thread.start()
+        if not wait:
+            return
+        if not self._ready.wait(timeout):
+            self.stop(signal.SIGKILL)
+            raise AssertionError(f"server did not start within {timeout}s:\n{self.log()}")
+        if not self.server.started:
+            self._thread.join(5)
+            raise AssertionError(f"server exited with {self._exit_code()}:\n{self.log()}")
+        if self.port is None and self.uds is None:
+            self.port = _first_port(self.server)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self._text.read()
+
+    def connect(self, timeout: float = 5.0) -> socket.socket:
+        return _connect(self.host, self.port, self.uds, timeout)
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+        if not self._text.wait_for(lambda log: text in log, timeout):
+            raise AssertionError(f"{text!r} not in server log:\n{self.log()}")
+        return self.log()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
+        if self._thread.is_alive():
+            self.proc.send_signal(sig)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self.proc.send_signal(signal.SIGKILL)
+                self._thread.join(5)
+                raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}")
+        return self._exit_code()
+
+    def detach(self) -> None:
+        """Take the log handlers off (once stopped)."""
+        for name in SERVER_LOGGERS:
+            logging.getLogger(name).removeHandler(self._handler)
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if isinstance(handler, _RootLevel) and handler.target is self._handler:
+                root.removeHandler(handler)
+
+
+class _RootLevel(logging.Handler):
+    """The app's records (they reach the root logger), from warning up, as Python's
+    last-resort handler would write them to a server process's stderr."""
+
+    def __init__(self, target: ServerLog) -> None:
+        super().__init__(logging.WARNING)
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name not in SERVER_LOGGERS:  # those have their own handler
+            self.target.emit(record)
+
+
+def _first_port(server: Server) -> int | None:
+    for listening in server.servers:
+        for sock in listening.sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                return int(sock.getsockname()[1])
+    return None
+
+
+def _forget_app_modules(dirs: tuple[Path, ...]) -> None:
+    """Each server imports its apps afresh, as a new process would: module state starts clean."""
+    roots = tuple(str(d) + os.sep for d in dirs)
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name != "marks" and file and file.startswith(roots):
+            del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """A server sets the asgihost loggers up (handlers, level, propagation, disabled): undo it."""
+    saved = [
+        (log, list(log.handlers), log.level, log.propagate, log.disabled)
+        for log in map(logging.getLogger, SERVER_LOGGERS)
+    ]
+    try:
+        yield
+    finally:
+        for log, handlers, level, propagate, disabled in saved:
+            for handler in list(log.handlers):
+                if handler not in handlers:
+                    log.removeHandler(handler)
+                    if getattr(handler, "_asgihost", False):
+                        handler.close()
+            for handler in handlers:
+                if handler not in log.handlers:
+                    log.addHandler(handler)
+            log.setLevel(level)
+            log.propagate = propagate
+            log.disabled = disabled
+
+
+def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InProcessServer]]:
+    """The body of the ``serve`` fixture, for fixtures of any scope: yields ``start``; at the
+    end every server it started is stopped, its thread joined and its handlers taken off."""
+    started: list[InProcessServer] = []
+
+    def start(app: str, *flags: str, wait: bool = True) -> InProcessServer:
+        extra = [] if _names_a_place(flags) else ["--port", "0"]  # the port is read once listening
+        args = vars(build_parser().parse_args(["run", app, *extra, *flags]))
+        args.pop("command")
+        target = args.pop("target")
+        options = {name: value for name, value in args.items() if value is not None}
+        recipe = ("file", target, options) if is_config_file(target) else ("flags", target, options)
+        config = config_from_recipe(recipe)
+        if config.host_config.reload.enabled or config.host_config.server.workers > 1:
+            raise AssertionError("reload and workers need child processes: use serve_process")
+        _forget_app_modules((APPS, *tmp_dirs))
+        runner = Server(config)
+        runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it
+        server = InProcessServer(runner, None, _uds(flags), f"server {len(started)} of {app}")
+        started.append(server)
+        server.start(wait)
+        return server
+
+    with _logging_restored():
+        try:
+            yield start
+        finally:
+            problems = []
+            for server in started:
+                try:
+                    server.stop(signal.SIGKILL, timeout=10)
+                except AssertionError as exc:
+                    problems.append(str(exc))
+                server.detach()
+            if problems:
+                raise AssertionError("\n".join(problems))
+
+
+@pytest.fixture
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., InProcessServer]]:
+    """``serve("module:app", "--flag", ...)``: the server of ``asgihost run module:app --flag ...``
+    on a thread of this process, on a free port unless the flags name a place."""
+    yield from in_process_servers((tmp_path_factory.getbasetemp(),))
 
 
 def check_config(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from conftest import free_port, http_exchange, launch
@@ -110,8 +109,8 @@ def test_bad_app_exits_3_with_a_clear_message(serve, app, message):
     assert message in server.log()
 
 
-def test_app_without_attribute_is_a_usage_error(serve):
-    server = serve("control", wait=False)
+def test_app_without_attribute_is_a_usage_error(serve_process):
+    server = serve_process("control", wait=False)
     assert server.proc.wait(30) == 2
     assert 'APP: an app is "module:attribute"' in server.log()
 
@@ -228,9 +227,11 @@ def test_graceful_timeout_cancels_what_does_not_finish(serve):
 def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(serve):
     server = serve("basic:app")
     with server.connect() as sock:
-        time.sleep(0.2)  # accepted, nothing sent yet
+        # Connections are accepted in the order they came: once a later one is answered, this
+        # one has been accepted (and nothing sent on it yet).
+        assert get(server).startswith(b"HTTP/1.1 200 ")
         server.proc.send_signal(signal.SIGINT)
-        time.sleep(0.2)
+        server.wait_for_log("Waiting for connections to close")  # told to drain: now the request
         sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
         response = sock.recv(65536)
     assert response.startswith(b"HTTP/1.1 200 ") and b"connection: close" in response
@@ -238,8 +239,8 @@ def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(s
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_second_signal_stops_at_once(serve, sig):
-    server = serve("control:forever", "--timeout-graceful-shutdown", "60")
+def test_a_second_signal_stops_at_once(serve_process, sig):
+    server = serve_process("control:forever", "--timeout-graceful-shutdown", "60")
     sock = server.connect(timeout=10)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     server.wait_for_log("REQUEST-STARTED")

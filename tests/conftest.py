@@ -15,6 +15,7 @@ environment, memory use. ``launch`` starts any command line that way.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -251,32 +252,31 @@ class ServerLog(logging.Handler):
 class ThreadProc:
     """The part of ``subprocess.Popen`` the tests use, for a server on a thread: a stop signal
     does what the server's handler does (the first asks for a graceful stop, a second forces
-    it); SIGKILL forces it."""
+    it); SIGKILL cancels the server's task, which stops it at once."""
 
-    def __init__(self, thread: threading.Thread, server: Server, done: Callable[[], int]) -> None:
-        self.thread = thread
-        self.server = server
+    def __init__(self, owner: InProcessServer) -> None:
+        self.owner = owner
         self.pid = os.getpid()
-        self._done = done
 
     def poll(self) -> int | None:
-        return None if self.thread.is_alive() else self._done()
+        return None if self.owner.thread.is_alive() else self.owner.exit_code()
 
     def wait(self, timeout: float | None = None) -> int:
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise subprocess.TimeoutExpired(f"server thread {self.thread.name}", timeout or 0)
-        return self._done()
+        self.owner.thread.join(timeout)
+        if self.owner.thread.is_alive():
+            raise subprocess.TimeoutExpired(f"server thread {self.owner.thread.name}", timeout or 0)
+        return self.owner.exit_code()
 
     def send_signal(self, sig: int) -> None:
+        server = self.owner.server
         if sig == signal.SIGKILL:
-            self.server.force_exit = True
+            self.owner.kill()
         elif sig in (signal.SIGINT, signal.SIGTERM):
-            if self.server.should_exit:
-                self.server.force_exit = True
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
         else:
             raise ValueError(f"a server on a thread takes no {signal.Signals(sig).name}: use serve_process")
-        self.server.should_exit = True
 
 
 class InProcessServer:
@@ -291,8 +291,18 @@ class InProcessServer:
         self._text = _Text()
         self._handler = ServerLog(self._text)
         self._ready = threading.Event()  # started, or the thread has ended
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.proc = ThreadProc(self._thread, server, self._exit_code)
+        self._task: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+        self._killed = False
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.proc = ThreadProc(self)
+
+    async def _serve(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = (asyncio.get_running_loop(), task)
+        if self._killed:  # before the loop ran
+            return
+        await self.server.serve()
 
     def _run(self) -> None:
         ident = threading.get_ident()
@@ -300,7 +310,10 @@ class InProcessServer:
         marks.sinks[ident] = lambda line: self._text.write(line + "\n")
         self.server.on_started = self._ready.set
         try:
-            loops.run(self.server.serve(), self.server.config.host_config.server.loop)
+            loops.run(self._serve(), self.server.config.host_config.server.loop)
+        except asyncio.CancelledError:
+            if not self._killed:
+                raise
         except BaseException as exc:  # a process would print it and exit 1
             self.error = exc
             self._text.write("".join(traceback.format_exception(exc)))
@@ -309,7 +322,16 @@ class InProcessServer:
             self._text.close()
             self._ready.set()
 
-    def _exit_code(self) -> int:
+    def kill(self) -> None:
+        """Stop at once: no drain, the app's tasks cancelled (the server's own cleanup runs)."""
+        self._killed = True
+        self.server.force_exit = self.server.should_exit = True
+        if self._task is not None:
+            loop, task = self._task
+            with contextlib.suppress(RuntimeError):  # the loop has closed: it is over
+                loop.call_soon_threadsafe(task.cancel)
+
+    def exit_code(self) -> int:
         return 1 if self.error is not None else self.server.exit_code
 
     def start(self, wait: bool, timeout: float = 15.0) -> None:
@@ -318,15 +340,15 @@ class InProcessServer:
         root = logging.getLogger()
         self._handler.setLevel(logging.NOTSET)
         root.addHandler(_RootLevel(self._handler))
-        self._thread.start()
+        self.thread.start()
         if not wait:
             return
         if not self._ready.wait(timeout):
             self.stop(signal.SIGKILL)
             raise AssertionError(f"server did not start within {timeout}s:\n{self.log()}")
         if not self.server.started:
-            self._thread.join(5)
-            raise AssertionError(f"server exited with {self._exit_code()}:\n{self.log()}")
+            self.thread.join(5)
+            raise AssertionError(f"server exited with {self.exit_code()}:\n{self.log()}")
         if self.port is None and self.uds is None:
             self.port = _first_port(self.server)
 
@@ -346,14 +368,14 @@ class InProcessServer:
         return self.log()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
-        if self._thread.is_alive():
+        if self.thread.is_alive():
             self.proc.send_signal(sig)
-            self._thread.join(timeout)
-            if self._thread.is_alive():
+            self.thread.join(timeout)
+            if self.thread.is_alive():
                 self.proc.send_signal(signal.SIGKILL)
-                self._thread.join(5)
+                self.thread.join(5)
                 raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}")
-        return self._exit_code()
+        return self.exit_code()
 
     def detach(self) -> None:
         """Take the log handlers off (once stopped)."""

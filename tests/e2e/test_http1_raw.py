@@ -387,8 +387,8 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_large_upload_to_a_slow_reader_keeps_memory_bounded(serve):
-    server = serve(APP, "--no-access-log")
+def test_large_upload_to_a_slow_reader_keeps_memory_bounded(serve_process):
+    server = serve_process(APP, "--no-access-log")  # its own process: its memory is the server's
     pid = server.proc.pid
     assert get(server, "/warm-up").status == 200
     baseline = _rss_kib(pid)

@@ -77,7 +77,7 @@ def test_asgihost_reload_signals_the_server_its_file_names(tmp_path):
     assert not pid_file.exists()
 
 
-def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, tmp_path):
+def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve_process, tmp_path):
     pid_file = tmp_path / "asgihost.pid"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -85,9 +85,9 @@ def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, 
     result = asgihost("reload", "--pid", str(pid_file), cwd=tmp_path)
     assert result.returncode == 1 and "stale" in result.stderr
 
-    first = serve("basic:app", "--pid", str(pid_file))
+    first = serve_process("basic:app", "--pid", str(pid_file))
     assert pid_file.read_text().strip() == str(first.proc.pid)
-    second = serve("basic:app", "--pid", str(pid_file), wait=False)
+    second = serve_process("basic:app", "--pid", str(pid_file), wait=False)
     assert second.proc.wait(15) == 1
     assert f"names process {first.proc.pid}, which is running" in second.log()
     assert pid_file.read_text().strip() == str(first.proc.pid)
@@ -98,8 +98,8 @@ def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, 
     assert result.returncode == 1 and "cannot read the pid file" in result.stderr
 
 
-def test_sighup_without_workers_is_answered_with_a_warning_not_a_stop(serve):
-    server = serve("basic:app")
+def test_sighup_without_workers_is_answered_with_a_warning_not_a_stop(serve_process):
+    server = serve_process("basic:app")
     server.proc.send_signal(signal.SIGHUP)
     server.wait_for_log("SIGHUP: reloading the configuration needs workers under a supervisor")
     assert get(f"{server.url}/").status_code == 200
@@ -146,11 +146,11 @@ def _file_logging(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigusr1_reopens_log_files_in_every_process(serve, tmp_path, workers):
+def test_sigusr1_reopens_log_files_in_every_process(serve_process, tmp_path, workers):
     access = tmp_path / "access.log"
     log_config = tmp_path / "logging.json"
     log_config.write_text(json.dumps(_file_logging(access)))
-    server = serve("basic:app", "--log-config", str(log_config), "--workers", workers, wait=False)
+    server = serve_process("basic:app", "--log-config", str(log_config), "--workers", workers, wait=False)
     server.wait_for_log("is serving", timeout=20)
     for _ in range(4):
         assert get(f"{server.url}/").status_code == 200
@@ -172,7 +172,7 @@ def test_sigusr1_reopens_log_files_in_every_process(serve, tmp_path, workers):
     assert server.stop() == 0
 
 
-def test_log_config_in_yaml_formats_the_access_log(serve, tmp_path):
+def test_log_config_in_yaml_formats_the_access_log(serve_process, tmp_path):
     pytest.importorskip("yaml")
     out = tmp_path / "out.log"
     log_config = tmp_path / "logging.yaml"
@@ -187,17 +187,17 @@ loggers:
   asgihost.access: {{handlers: [file], propagate: false}}
 """
     )
-    server = serve("basic:app", "--log-config", str(log_config))
+    server = serve_process("basic:app", "--log-config", str(log_config))
     assert get(f"{server.url}/hello?x=1").status_code == 200
     assert count_lines(out, "ACCESS 127.0.0.1", 1) == 1
     assert '"GET /hello?x=1 HTTP/1.1" 200' in out.read_text()
     assert server.stop() == 0
 
 
-def test_a_log_config_that_cannot_be_applied_stops_the_start(serve, tmp_path):
+def test_a_log_config_that_cannot_be_applied_stops_the_start(serve_process, tmp_path):
     log_config = tmp_path / "logging.json"
     log_config.write_text(json.dumps({"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}}))
-    server = serve("basic:app", "--log-config", str(log_config), wait=False)
+    server = serve_process("basic:app", "--log-config", str(log_config), wait=False)
     assert server.proc.wait(15) == 1
     assert f"asgihost: error: {log_config} cannot be applied" in server.log()
 

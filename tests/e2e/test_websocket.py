@@ -347,8 +347,8 @@ def test_message_over_the_limit_closes_1009(ws_server):
     sock.close()
 
 
-def test_decompression_bomb_is_bounded(ws_server):
-    server = ws_server("--ws-max-size", "1048576")
+def test_decompression_bomb_is_bounded(serve_process):
+    server = serve_process("ws_apps:app", "--ws-max-size", "1048576")  # its own process: its memory
     sock, head = handshake(server, extra=b"Sec-WebSocket-Extensions: permessage-deflate\r\n")
     assert b"permessage-deflate" in head.lower()
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -31,6 +32,12 @@ from pathlib import Path
 
 import pytest
 
+from asgihost.api import config_from_recipe
+from asgihost.cli import build_parser, is_config_file
+from asgihost.cli import main as cli_main
+from asgihost.runtime import loop as loops
+from asgihost.runtime.worker import Server
+
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
 ROOT = TESTS.parent
@@ -39,11 +46,6 @@ if str(APPS) not in sys.path:  # a server process gets PYTHONPATH=APPS; this one
     sys.path.insert(0, str(APPS))
 
 import marks  # noqa: E402 - from APPS
-
-from asgihost.api import config_from_recipe  # noqa: E402
-from asgihost.cli import build_parser, is_config_file  # noqa: E402
-from asgihost.runtime import loop as loops  # noqa: E402
-from asgihost.runtime.worker import Server  # noqa: E402
 
 SERVER_LOGGERS = ("asgihost.error", "asgihost.access")
 
@@ -486,13 +488,38 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., In
     yield from in_process_servers((tmp_path_factory.getbasetemp(),))
 
 
+def run_command(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``asgihost ARGS`` in this process, for a command that neither serves nor imports apps
+    (``check`` without ``--import``, ``init``, ``schema``): ``main()`` run in ``cwd`` with
+    ``env`` as the whole environment, its output and exit status taken as a process's are."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    code: int | str | None = 0
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli_main(list(args))
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    if isinstance(code, str):  # sys.exit("message"): printed, status 1
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess(["asgihost", *args], code or 0, out.getvalue(), err.getvalue())
+
+
 def check_config(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     """``asgihost check`` of an asgihost.toml holding ``text`` (written to ``tmp_path``)."""
     config = tmp_path / "asgihost.toml"
     config.write_text(text)
-    return subprocess.run(
-        [sys.executable, "-m", "asgihost", "check", str(config)], capture_output=True, text=True, timeout=30
-    )
+    return run_command("check", str(config), cwd=tmp_path, env=dict(os.environ))
 
 
 def http_exchange(

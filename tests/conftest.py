@@ -29,6 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -54,6 +55,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 5.0, what: str = "") -> T:
+    """Ask ``condition`` again until it returns something true, and return that; fail past
+    ``timeout``. For what no event or socket tells: a file another process writes, numbers a
+    server refreshes on a timer, a process count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout}s: {what or condition}")
+        time.sleep(0.02)
 
 
 def _connect(host: str, port: int | None, uds: str | None, timeout: float) -> socket.socket:
@@ -101,10 +119,38 @@ class _Text:
                 self._changed.wait(left)
 
 
+class _Logged:
+    """What both kinds of server share: the log as text, waited on; where to connect."""
+
+    _text: _Text
+    host = "127.0.0.1"
+    port: int | None
+    uds: str | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self._text.read()
+
+    def connect(self, timeout: float = 5.0) -> socket.socket:
+        return _connect(self.host, self.port, self.uds, timeout)
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+        return self.wait_for_log_count(text, 1, timeout)
+
+    def wait_for_log_count(self, text: str, count: int, timeout: float = 5.0) -> str:
+        """The log, once ``text`` is in it ``count`` times."""
+        if not self._text.wait_for(lambda log: log.count(text) >= count, timeout):
+            raise AssertionError(f"{text!r} not {count} time(s) in server log:\n{self.log()}")
+        return self.log()
+
+
 # ---- a server process ------------------------------------------------------------------------
 
 
-class RunningServer:
+class RunningServer(_Logged):
     """A server process; ``log()`` returns what it has written so far (stdout and stderr)."""
 
     def __init__(
@@ -114,7 +160,6 @@ class RunningServer:
         self.log_path = log_path
         self.port = port
         self.uds = uds
-        self.host = "127.0.0.1"
         self._text = _Text()
         self._reader = threading.Thread(target=self._read, name=f"log of {proc.pid}", daemon=True)
         self._reader.start()
@@ -129,21 +174,6 @@ class RunningServer:
                 self._text.write(chunk.decode(errors="replace"))
         self.proc.stdout.close()
         self._text.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self._text.read()
-
-    def connect(self, timeout: float = 5.0) -> socket.socket:
-        return _connect(self.host, self.port, self.uds, timeout)
-
-    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
-        if not self._text.wait_for(lambda log: text in log, timeout):
-            raise AssertionError(f"{text!r} not in server log:\n{self.log()}")
-        return self.log()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
@@ -211,7 +241,7 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
     def start(app: str, *flags: str, wait: bool = True, env: dict[str, str] | None = None) -> RunningServer:
-        port = None if _names_a_place(flags) else free_port()
+        port = None if _names_a_place(flags) or is_config_file(app) else free_port()
         extra = [] if port is None else ["--port", str(port)]
         argv = [sys.executable, "-m", "asgihost", "run", app, *extra, *flags]
         server = launch(tmp_path, argv, port=port, uds=_uds(flags), wait=wait, env=env)
@@ -281,14 +311,13 @@ class ThreadProc:
             raise ValueError(f"a server on a thread takes no {signal.Signals(sig).name}: use serve_process")
 
 
-class InProcessServer:
+class InProcessServer(_Logged):
     """A server on a thread of this process, with ``RunningServer``'s interface."""
 
     def __init__(self, server: Server, port: int | None, uds: str | None, name: str) -> None:
         self.server = server
         self.port = port
         self.uds = uds
-        self.host = "127.0.0.1"
         self.error: BaseException | None = None
         self._text = _Text()
         self._handler = ServerLog(self._text)
@@ -353,21 +382,6 @@ class InProcessServer:
             raise AssertionError(f"server exited with {self.exit_code()}:\n{self.log()}")
         if self.port is None and self.uds is None:
             self.port = _first_port(self.server)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self._text.read()
-
-    def connect(self, timeout: float = 5.0) -> socket.socket:
-        return _connect(self.host, self.port, self.uds, timeout)
-
-    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
-        if not self._text.wait_for(lambda log: text in log, timeout):
-            raise AssertionError(f"{text!r} not in server log:\n{self.log()}")
-        return self.log()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         if self.thread.is_alive():
@@ -449,7 +463,8 @@ def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InP
     started: list[InProcessServer] = []
 
     def start(app: str, *flags: str, wait: bool = True) -> InProcessServer:
-        extra = [] if _names_a_place(flags) else ["--port", "0"]  # the port is read once listening
+        # A file says where to listen; else port 0, read once listening.
+        extra = [] if _names_a_place(flags) or is_config_file(app) else ["--port", "0"]
         args = vars(build_parser().parse_args(["run", app, *extra, *flags]))
         args.pop("command")
         target = args.pop("target")

@@ -60,18 +60,14 @@ def free_port() -> int:
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 5.0, what: str = "") -> T:
-    """Ask ``condition`` again until it returns something true, and return that; fail past
-    ``timeout``. For what no event or socket tells: a file another process writes, numbers a
-    server refreshes on a timer, a process count."""
+def wait_until(condition: Callable[[], T], timeout: float = 5.0) -> T:
+    """Ask ``condition`` again until it returns something true, or ``timeout`` has passed; its
+    last answer, for the caller to assert on. For what no event or socket tells: a file another
+    process writes, numbers a server refreshes on a timer, a state an app shows on request."""
     deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout}s: {what or condition}")
+    while not (result := condition()) and time.monotonic() < deadline:
         time.sleep(0.02)
+    return result
 
 
 def _connect(host: str, port: int | None, uds: str | None, timeout: float) -> socket.socket:
@@ -312,12 +308,13 @@ class ThreadProc:
 
 
 class InProcessServer(_Logged):
-    """A server on a thread of this process, with ``RunningServer``'s interface."""
+    """A server on a thread of this process, with ``RunningServer``'s interface; its ``port``
+    is its first TCP listener's, once listening."""
 
-    def __init__(self, server: Server, port: int | None, uds: str | None, name: str) -> None:
+    def __init__(self, server: Server, uds: str | None, name: str) -> None:
         self.server = server
-        self.port = port
         self.uds = uds
+        self._port: int | None = None
         self.error: BaseException | None = None
         self._text = _Text()
         self._handler = ServerLog(self._text)
@@ -362,6 +359,12 @@ class InProcessServer(_Logged):
             with contextlib.suppress(RuntimeError):  # the loop has closed: it is over
                 loop.call_soon_threadsafe(task.cancel)
 
+    @property
+    def port(self) -> int | None:  # type: ignore[override]
+        if self._port is None:
+            self._port = _first_port(self.server)
+        return self._port
+
     def exit_code(self) -> int:
         return 1 if self.error is not None else self.server.exit_code
 
@@ -380,8 +383,6 @@ class InProcessServer(_Logged):
         if not self.server.started:
             self.thread.join(5)
             raise AssertionError(f"server exited with {self.exit_code()}:\n{self.log()}")
-        if self.port is None and self.uds is None:
-            self.port = _first_port(self.server)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         if self.thread.is_alive():
@@ -424,9 +425,12 @@ def _first_port(server: Server) -> int | None:
     return None
 
 
-def _forget_app_modules(dirs: tuple[Path, ...]) -> None:
-    """Each server imports its apps afresh, as a new process would: module state starts clean."""
-    roots = tuple(str(d) + os.sep for d in dirs)
+def _forget_app_modules(dirs: list[Path]) -> None:
+    """Each server imports its apps afresh, as a new process would: module state starts clean.
+    Modules under ``dirs`` are forgotten, but for a directory holding asgihost or the tests
+    (an app_dir of "." in the repository) and the markers' module."""
+    kept = (ROOT / "asgihost", TESTS / "conftest.py")
+    roots = tuple(str(d) + os.sep for d in dirs if not any(k == d or d in k.parents for k in kept))
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if name != "marks" and file and file.startswith(roots):
@@ -457,9 +461,11 @@ def _logging_restored() -> Iterator[None]:
             log.disabled = disabled
 
 
+@contextlib.contextmanager
 def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InProcessServer]]:
-    """The body of the ``serve`` fixture, for fixtures of any scope: yields ``start``; at the
-    end every server it started is stopped, its thread joined and its handlers taken off."""
+    """``serve`` for fixtures of any scope: ``with in_process_servers(dirs) as start``; at the
+    end every server ``start`` started is stopped, its thread joined and its handlers taken off.
+    Modules under ``tmp_dirs`` (where tests write apps) are imported afresh by each server."""
     started: list[InProcessServer] = []
 
     def start(app: str, *flags: str, wait: bool = True) -> InProcessServer:
@@ -473,10 +479,10 @@ def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InP
         config = config_from_recipe(recipe)
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
             raise AssertionError("reload and workers need child processes: use serve_process")
-        _forget_app_modules((APPS, *tmp_dirs))
+        _forget_app_modules([APPS, *tmp_dirs, *(Path(spec.app_dir).resolve() for spec in config.plan.apps)])
         runner = Server(config)
         runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it
-        server = InProcessServer(runner, None, _uds(flags), f"server {len(started)} of {app}")
+        server = InProcessServer(runner, _uds(flags), f"server {len(started)} of {app}")
         started.append(server)
         server.start(wait)
         return server
@@ -500,7 +506,8 @@ def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InP
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., InProcessServer]]:
     """``serve("module:app", "--flag", ...)``: the server of ``asgihost run module:app --flag ...``
     on a thread of this process, on a free port unless the flags name a place."""
-    yield from in_process_servers((tmp_path_factory.getbasetemp(),))
+    with in_process_servers((tmp_path_factory.getbasetemp(),)) as start:
+        yield start
 
 
 def run_command(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -188,7 +188,7 @@ def test_unix_socket_example(start, tmp_path):
 # ---- listeners -----------------------------------------------------------------------------------
 
 
-def test_tcp_and_unix_listeners_serve_the_same_apps(start, tmp_path):
+def test_tcp_and_unix_listeners_serve_the_same_apps(serve, tmp_path):
     port = free_port()
     config = write_config(
         tmp_path,
@@ -214,7 +214,7 @@ lifespan = "on"
 """,
     )
     uds = tmp_path / "web.sock"
-    server = start(run_file(config), port=port, wait=False)
+    server = serve(str(config), wait=False)
     wait_listening(server, 2)
     assert stat.S_IMODE(os.stat(uds).st_mode) == 0o600
     pids = set()
@@ -237,7 +237,7 @@ lifespan = "on"
     assert not uds.exists()
 
 
-def test_app_listeners_restrict_an_app_to_its_listeners(start, tmp_path):
+def test_app_listeners_restrict_an_app_to_its_listeners(serve, tmp_path):
     public, internal = free_port(), free_port()
     config = write_config(
         tmp_path,
@@ -260,7 +260,7 @@ mount = "/admin"
 listeners = ["internal"]
 """,
     )
-    server = start(run_file(config), port=public, wait=False)
+    server = serve(str(config), wait=False)
     wait_listening(server, 2)
     with httpx.Client(base_url=f"http://127.0.0.1:{public}", timeout=10) as client:
         assert client.get("/site/").json()["app"] == "first"
@@ -327,10 +327,10 @@ def lifespan_config(tmp_path: Path, port: int, *names: str) -> Path:
     return write_config(tmp_path, f'[listeners.web]\nbind = "127.0.0.1:{port}"\n{apps}')
 
 
-def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(start, tmp_path):
+def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(serve, tmp_path):
     port = free_port()
     config = lifespan_config(tmp_path, port, "first", "second", "broken_startup", "fourth")
-    server = start(run_file(config), port=port, wait=False)
+    server = serve(str(config), wait=False)
     assert server.proc.wait(20) == 3
     log = server.log()
     assert in_order(log, "MARK startup first", "MARK startup second", "MARK startup broken_startup")
@@ -343,10 +343,10 @@ def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(start, 
     assert "running on" not in log  # it never listened
 
 
-def test_shutdown_runs_for_every_app_in_reverse_order_even_when_one_fails(start, tmp_path):
+def test_shutdown_runs_for_every_app_in_reverse_order_even_when_one_fails(serve, tmp_path):
     port = free_port()
     config = lifespan_config(tmp_path, port, "first", "broken_shutdown", "third")
-    server = start(run_file(config), port=port)
+    server = serve(str(config))
     with httpx.Client(base_url=server.url, timeout=10) as client:
         for name in ("first", "broken_shutdown", "third"):
             answer = client.get(f"/{name}/").json()
@@ -397,7 +397,7 @@ mount = "/b"
     assert server.stop() == 0
 
 
-def test_app_concurrency_limit_gives_that_app_503s_only(start, tmp_path):
+def test_app_concurrency_limit_gives_that_app_503s_only(serve, tmp_path):
     port = free_port()
     config = write_config(
         tmp_path,
@@ -419,7 +419,7 @@ app_dir = "{{APPS}}"
 mount = "/other"
 """,
     )
-    server = start(run_file(config), port=port)
+    server = serve(str(config))
     with (
         concurrent.futures.ThreadPoolExecutor(1) as pool,
         httpx.Client(base_url=server.url, timeout=15) as holding,

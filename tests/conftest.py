@@ -425,16 +425,26 @@ def _first_port(server: Server) -> int | None:
     return None
 
 
-def _forget_app_modules(dirs: list[Path]) -> None:
-    """Each server imports its apps afresh, as a new process would: module state starts clean.
-    Modules under ``dirs`` are forgotten, but for a directory holding asgihost or the tests
-    (an app_dir of "." in the repository) and the markers' module."""
+_APP_DIRS: set[Path] = {APPS}  # every app_dir an in-process server has imported from
+
+
+def _import_afresh(app_dirs: list[Path]) -> None:
+    """Each server imports its apps afresh, as a new process would: module state starts clean,
+    and a module name means the one in this server's app_dir (an earlier server's may have had
+    the same name in another). So modules from every app_dir seen so far are forgotten (but for
+    a directory holding asgihost or the tests, an app_dir of "." in the repository, and the
+    markers' module), and this server's app_dirs go first on sys.path."""
+    _APP_DIRS.update(app_dirs)
     kept = (ROOT / "asgihost", TESTS / "conftest.py")
-    roots = tuple(str(d) + os.sep for d in dirs if not any(k == d or d in k.parents for k in kept))
+    roots = tuple(str(d) + os.sep for d in _APP_DIRS if not any(k == d or d in k.parents for k in kept))
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if name != "marks" and file and file.startswith(roots):
             del sys.modules[name]
+    for directory in reversed(app_dirs):
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(directory))
+        sys.path.insert(0, str(directory))
 
 
 @contextlib.contextmanager
@@ -462,10 +472,9 @@ def _logging_restored() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InProcessServer]]:
+def in_process_servers() -> Iterator[Callable[..., InProcessServer]]:
     """``serve`` for fixtures of any scope: ``with in_process_servers(dirs) as start``; at the
-    end every server ``start`` started is stopped, its thread joined and its handlers taken off.
-    Modules under ``tmp_dirs`` (where tests write apps) are imported afresh by each server."""
+    end every server ``start`` started is stopped, its thread joined and its handlers taken off."""
     started: list[InProcessServer] = []
 
     def start(app: str, *flags: str, wait: bool = True) -> InProcessServer:
@@ -479,7 +488,7 @@ def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InP
         config = config_from_recipe(recipe)
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
             raise AssertionError("reload and workers need child processes: use serve_process")
-        _forget_app_modules([APPS, *tmp_dirs, *(Path(spec.app_dir).resolve() for spec in config.plan.apps)])
+        _import_afresh([Path(os.path.abspath(spec.app_dir)) for spec in config.plan.apps])
         runner = Server(config)
         runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it
         server = InProcessServer(runner, _uds(flags), f"server {len(started)} of {app}")
@@ -503,10 +512,10 @@ def in_process_servers(tmp_dirs: tuple[Path, ...]) -> Iterator[Callable[..., InP
 
 
 @pytest.fixture
-def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., InProcessServer]]:
+def serve() -> Iterator[Callable[..., InProcessServer]]:
     """``serve("module:app", "--flag", ...)``: the server of ``asgihost run module:app --flag ...``
     on a thread of this process, on a free port unless the flags name a place."""
-    with in_process_servers((tmp_path_factory.getbasetemp(),)) as start:
+    with in_process_servers() as start:
         yield start
 
 

@@ -82,10 +82,10 @@ def extensions(ws: ClientConnection) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+def site() -> Iterator[InProcessServer]:
     """The multi-app example, as `asgihost run examples/sites/multi-app/asgihost.toml` (in this
     process), with ``PORT`` in the environment as its file reads ``${PORT:-8000}``."""
-    with pytest.MonkeyPatch.context() as env, in_process_servers((tmp_path_factory.getbasetemp(),)) as start:
+    with pytest.MonkeyPatch.context() as env, in_process_servers() as start:
         env.setenv("PORT", str(free_port()))
         yield start(str(SITE / "asgihost.toml"))
 

@@ -87,7 +87,7 @@ def is_server_404(response: httpx.Response) -> bool:
 # ---- the example sites ---------------------------------------------------------------------------
 
 
-def test_multi_app_example(start):
+def test_multi_app_example(serve, monkeypatch):
     config = SITES / "multi-app" / "asgihost.toml"
     port = free_port()
     checked = subprocess.run(
@@ -106,7 +106,8 @@ def test_multi_app_example(start):
         ("api", "/api", ["*"]),
     ]
 
-    server = start(run_file(config), port=port, env={"PORT": str(port)})
+    monkeypatch.setenv("PORT", str(port))  # the file binds 127.0.0.1:${PORT:-8000}
+    server = serve(str(config))
     log = server.log()
     assert in_order(log, "startup complete. [api]", "startup complete. [admin]", "startup complete. [blog]")
     blog = {"Host": "blog.localhost"}
@@ -156,9 +157,10 @@ def test_multi_app_example(start):
     )
 
 
-def test_hello_example_from_its_file(start):
+def test_hello_example_from_its_file(serve, monkeypatch):
     port = free_port()
-    server = start(run_file(SITES / "hello" / "asgihost.toml"), port=port, env={"PORT": str(port)})
+    monkeypatch.setenv("PORT", str(port))
+    server = serve(str(SITES / "hello" / "asgihost.toml"))
     assert f"running on http://127.0.0.1:{port}" in server.log()
     with httpx.Client(base_url=server.url, timeout=10) as client:
         assert "Served by asgihost" in client.get("/").text
@@ -167,11 +169,10 @@ def test_hello_example_from_its_file(start):
     assert server.stop() == 0
 
 
-def test_unix_socket_example(start, tmp_path):
+def test_unix_socket_example(serve, tmp_path, monkeypatch):
     path = tmp_path / "site.sock"
-    server = start(
-        run_file(SITES / "unix-socket" / "asgihost.toml"), uds=str(path), env={"ASGIHOST_SOCKET": str(path)}
-    )
+    monkeypatch.setenv("ASGIHOST_SOCKET", str(path))
+    server = serve(str(SITES / "unix-socket" / "asgihost.toml"))
     assert f"running on unix:{path}" in server.log()
     assert stat.S_ISSOCK(os.stat(path).st_mode) and stat.S_IMODE(os.stat(path).st_mode) == 0o660
     proxy_headers = {"Host": "example.com", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}

@@ -136,6 +136,17 @@ class _Logged:
     def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
         return self.wait_for_log_count(text, 1, timeout)
 
+    def wait_for_stall(self, value: Callable[[str], T], quiet: float = 0.3, timeout: float = 10.0) -> T:
+        """``value(log)`` once the log has not changed it for ``quiet`` seconds: for a test that
+        shows something stops (an app whose send waits on a client that reads nothing)."""
+        deadline = time.monotonic() + timeout
+        current = value(self.log())
+        while self._text.wait_for(lambda log, seen=current: value(log) != seen, quiet):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still changing after {timeout}s: {current!r}")
+            current = value(self.log())
+        return current
+
     def wait_for_log_count(self, text: str, count: int, timeout: float = 5.0) -> str:
         """The log, once ``text`` is in it ``count`` times."""
         if not self._text.wait_for(lambda log: log.count(text) >= count, timeout):

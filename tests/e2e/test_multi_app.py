@@ -18,7 +18,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,17 +56,9 @@ def start(tmp_path: Path) -> Iterator[Any]:
             server.stop(signal.SIGKILL)
 
 
-def wait_listening(server: RunningServer, count: int, timeout: float = 10.0) -> str:
+def wait_listening(server, count: int, timeout: float = 10.0) -> str:
     """Wait until the server logged ``count`` "running on" lines (one per listener)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = server.log()
-        if log.count("running on") >= count:
-            return log
-        if server.proc.poll() is not None:
-            raise AssertionError(f"server exited with {server.proc.returncode}:\n{log}")
-        time.sleep(0.02)
-    raise AssertionError(f"not {count} listeners after {timeout}s:\n{server.log()}")
+    return server.wait_for_log_count("running on", count, timeout)
 
 
 def in_order(log: str, *markers: str) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, launch, run_command
+from conftest import ROOT, free_port, run_command
 
 CORPUS = Path(__file__).parent.parent / "check_corpus"
 BROKEN = sorted(CORPUS.glob("*.toml"))
@@ -152,15 +152,14 @@ async def app(scope, receive, send):
 """
 
 
-def test_run_file_with_flag_overrides(tmp_path):
+def test_run_file_with_flag_overrides(serve, tmp_path):
     port = free_port()
     path = tmp_path / "asgihost.toml"
     (tmp_path / "rootapp.py").write_text(ROOT_APP)
     path.write_text(
         '[listeners.web]\nbind = "127.0.0.1:1"\n\n[apps.web]\napp = "rootapp:app"\nroot_path = "/x"\n'
     )
-    argv = [sys.executable, "-m", "asgihost", "run", str(path), "--port", str(port), "--root-path", "/y"]
-    server = launch(tmp_path, argv, port=port)
+    server = serve(str(path), "--port", str(port), "--root-path", "/y")
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             response = client.get("/page")  # a proxy stripped the /y

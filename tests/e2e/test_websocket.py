@@ -290,6 +290,7 @@ def test_bytes_right_after_the_handshake_are_not_lost(ws_server):
         ("close code out of range", frame(0x8, struct.pack("!H", 999)), 1002),
         ("one-byte close payload", frame(0x8, b"\x03"), 1002),
     ],
+    ids=lambda value: "frame" if isinstance(value, bytes) else str(value),  # masks are random
 )
 def test_protocol_errors_close_with_the_right_code(ws_server, name, data, code):
     server = ws_server()

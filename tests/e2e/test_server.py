@@ -6,12 +6,11 @@ import os
 import signal
 import socket
 import stat
-import subprocess
 import sys
 import threading
 
 import pytest
-from conftest import free_port, http_exchange, launch
+from conftest import ROOT, free_port, http_exchange, launch, run_command
 
 
 def get(server, path: str = "/", extra: bytes = b"") -> bytes:
@@ -20,13 +19,9 @@ def get(server, path: str = "/", extra: bytes = b"") -> bytes:
 
 
 def test_version_and_help():
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "--version"], capture_output=True, text=True, timeout=30
-    )
+    out = run_command("--version", cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("asgihost ")
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "run", "--help"], capture_output=True, text=True, timeout=30
-    )
+    out = run_command("run", "--help", cwd=ROOT)
     for flag in (
         "--host",
         "--port",
@@ -53,12 +48,7 @@ def test_version_and_help():
 
 
 def test_invalid_flag_value_names_the_flag_and_exits_2():
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "run", "m:app", "--timeout-keep-alive", "soon"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = run_command("run", "m:app", "--timeout-keep-alive", "soon", cwd=ROOT)
     assert out.returncode == 2
     assert "--timeout-keep-alive" in out.stderr
 
@@ -164,34 +154,17 @@ def test_inherited_file_descriptor(tmp_path):
 
 
 @pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
-def test_ipv6_listener(tmp_path):
+def test_ipv6_listener(serve):
     try:
         with socket.socket(socket.AF_INET6) as probe:
             probe.bind(("::1", 0))
     except OSError:
         pytest.skip("::1 is not configured")
     port = free_port()
-    server = launch(
-        tmp_path,
-        [
-            sys.executable,
-            "-m",
-            "asgihost",
-            "run",
-            "lifespan_apps:with_state",
-            "--host",
-            "::1",
-            "--port",
-            str(port),
-        ],
-        port=port,
-    )
-    try:
-        assert f"http://[::1]:{port}" in server.log()
-        with socket.create_connection(("::1", port), timeout=5) as sock:
-            assert http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").endswith(b"hello from lifespan")
-    finally:
-        server.stop()
+    server = serve("lifespan_apps:with_state", "--host", "::1", "--port", str(port))
+    assert f"http://[::1]:{port}" in server.log()
+    with socket.create_connection(("::1", port), timeout=5) as sock:
+        assert http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").endswith(b"hello from lifespan")
 
 
 def test_graceful_shutdown_lets_the_request_in_flight_finish(serve):

@@ -1,5 +1,6 @@
 """Hostile HTTP/1.1: a corpus of raw malformed, ambiguous and abusive requests, each with the
-exact status the server must answer (RFC 9112 and RFC 9110), against the real server (in the test process).
+exact status the server must answer (RFC 9112 and RFC 9110), against the real server (run in
+the test process by conftest's ``in_process_servers``).
 
 Every case opens a new connection, sends its bytes and reads until the server closes. A
 rejected request (4xx/5xx) must get exactly one response, say ``connection: close`` and be

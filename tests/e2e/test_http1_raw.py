@@ -1,4 +1,4 @@
-"""HTTP/1.1 on the wire: raw sockets against the real server process (apps in tests/apps/basic.py).
+"""HTTP/1.1 on the wire: raw sockets against the real server (apps in tests/apps/basic.py).
 
 Every assertion is about bytes the server wrote or lines it logged. Waits are on socket reads
 and log markers, each bounded by a socket timeout.

@@ -1,9 +1,11 @@
 """Many apps in one server, from an asgihost.toml: the example sites, routing by mount and Host,
 per-app lifespan, env, listeners and limits, several listeners, systemd socket activation.
 
-Every server is a real ``asgihost run FILE`` process (conftest's ``launch``). The example files
-bind ``127.0.0.1:${PORT:-8000}`` (or ``unix:${ASGIHOST_SOCKET:-...}``), so the tests pass a free
-port or a socket under tmp_path in the environment; the other configs are written to tmp_path.
+Most servers are ``asgihost run FILE``'s, run in the test process by the ``serve`` fixture;
+the example files bind ``127.0.0.1:${PORT:-8000}`` (or ``unix:${ASGIHOST_SOCKET:-...}``), so
+the tests set a free port or a socket under tmp_path in the environment. What needs a process
+of its own (per-app env, systemd's inherited socket) runs one with conftest's ``launch``. The
+other configs are written to tmp_path.
 The raw ASGI apps are in tests/apps/multi_apps.py and print ``MARK ...`` lines that the tests
 wait on and order.
 """

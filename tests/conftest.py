@@ -499,6 +499,8 @@ def in_process_servers() -> Iterator[Callable[..., InProcessServer]]:
         config = config_from_recipe(recipe)
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
             raise AssertionError("reload and workers need child processes: use serve_process")
+        if config.pid_path is not None or config.log_config_path is not None:
+            raise AssertionError("a pid file or a log config is the process's: use serve_process")
         _import_afresh([Path(os.path.abspath(spec.app_dir)) for spec in config.plan.apps])
         runner = Server(config)
         runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it

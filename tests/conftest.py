@@ -36,6 +36,7 @@ import pytest
 from asgihost.api import config_from_recipe
 from asgihost.cli import build_parser, is_config_file
 from asgihost.cli import main as cli_main
+from asgihost.config import ConfigError
 from asgihost.runtime import loop as loops
 from asgihost.runtime.worker import Server
 
@@ -483,12 +484,27 @@ def _logging_restored() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def in_process_servers() -> Iterator[Callable[..., InProcessServer]]:
-    """``serve`` for fixtures of any scope: ``with in_process_servers(dirs) as start``; at the
-    end every server ``start`` started is stopped, its thread joined and its handlers taken off."""
+def in_process_servers(
+    process: Callable[..., RunningServer] | None = None,
+) -> Iterator[Callable[..., InProcessServer | RunningServer]]:
+    """``serve`` for fixtures of any scope: ``with in_process_servers() as start``; at the end
+    every server ``start`` started is stopped, its thread joined and its handlers taken off.
+
+    What a thread cannot be is started by ``process`` (``serve_process``), when given: a config
+    with workers, reload, a pid file or a log config (process-wide), one that does not validate
+    (the command's exit status and message are the point), an ``env`` of its own."""
     started: list[InProcessServer] = []
 
-    def start(app: str, *flags: str, wait: bool = True) -> InProcessServer:
+    def in_a_process(app: str, flags: tuple[str, ...], wait: bool, env: dict[str, str] | None, why: str):
+        if process is None:
+            raise AssertionError(f"{why}: use serve_process")
+        return process(app, *flags, wait=wait, env=env)
+
+    def start(
+        app: str, *flags: str, wait: bool = True, env: dict[str, str] | None = None
+    ) -> InProcessServer | RunningServer:
+        if env is not None:
+            return in_a_process(app, flags, wait, env, "an environment of its own needs a process")
         # A file says where to listen; else port 0, read once listening.
         extra = [] if _names_a_place(flags) or is_config_file(app) else ["--port", "0"]
         args = vars(build_parser().parse_args(["run", app, *extra, *flags]))
@@ -496,11 +512,14 @@ def in_process_servers() -> Iterator[Callable[..., InProcessServer]]:
         target = args.pop("target")
         options = {name: value for name, value in args.items() if value is not None}
         recipe = ("file", target, options) if is_config_file(target) else ("flags", target, options)
-        config = config_from_recipe(recipe)
+        try:
+            config = config_from_recipe(recipe)
+        except ConfigError:
+            return in_a_process(app, flags, wait, env, "a config that does not validate exits the command")
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
-            raise AssertionError("reload and workers need child processes: use serve_process")
+            return in_a_process(app, flags, wait, env, "reload and workers need child processes")
         if config.pid_path is not None or config.log_config_path is not None:
-            raise AssertionError("a pid file or a log config is the process's: use serve_process")
+            return in_a_process(app, flags, wait, env, "a pid file or a log config is the process's")
         _import_afresh([Path(os.path.abspath(spec.app_dir)) for spec in config.plan.apps])
         runner = Server(config)
         runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it
@@ -525,10 +544,14 @@ def in_process_servers() -> Iterator[Callable[..., InProcessServer]]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., InProcessServer]]:
+def serve(
+    serve_process: Callable[..., RunningServer],
+) -> Iterator[Callable[..., InProcessServer | RunningServer]]:
     """``serve("module:app", "--flag", ...)``: the server of ``asgihost run module:app --flag ...``
-    on a thread of this process, on a free port unless the flags name a place."""
-    with in_process_servers() as start:
+    on a thread of this process, on a free port unless the flags name a place; in a process
+    (``serve_process``) when a thread cannot be it (see ``in_process_servers``). A test about
+    signals, a lone server's pid or its output as written asks for ``serve_process`` itself."""
+    with in_process_servers(serve_process) as start:
         yield start
 
 

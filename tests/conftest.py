@@ -33,6 +33,11 @@ from typing import TypeVar
 
 import pytest
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
 from asgihost.api import config_from_recipe
 from asgihost.cli import build_parser, is_config_file
 from asgihost.cli import main as cli_main
@@ -235,8 +240,14 @@ def launch(
     return server
 
 
-def _names_a_place(flags: tuple[str, ...]) -> bool:
-    return any(flag in flags for flag in ("--uds", "--fd", "--port"))
+def _needs_a_port(app: str, flags: tuple[str, ...]) -> bool:
+    """Whether the server is to be given a free port: the flags name no place to listen, and
+    the target is an app or a file without listeners (which would listen on 127.0.0.1:8000)."""
+    if any(flag in flags for flag in ("--uds", "--fd", "--port")):
+        return False
+    if not is_config_file(app):
+        return True
+    return "listeners" not in tomllib.loads(Path(app).read_text())
 
 
 def _uds(flags: tuple[str, ...]) -> str | None:
@@ -249,7 +260,7 @@ def serve_process(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
     def start(app: str, *flags: str, wait: bool = True, env: dict[str, str] | None = None) -> RunningServer:
-        port = None if _names_a_place(flags) or is_config_file(app) else free_port()
+        port = free_port() if _needs_a_port(app, flags) else None
         extra = [] if port is None else ["--port", str(port)]
         argv = [sys.executable, "-m", "asgihost", "run", app, *extra, *flags]
         server = launch(tmp_path, argv, port=port, uds=_uds(flags), wait=wait, env=env)
@@ -505,8 +516,7 @@ def in_process_servers(
     ) -> InProcessServer | RunningServer:
         if env is not None:
             return in_a_process(app, flags, wait, env, "an environment of its own needs a process")
-        # A file says where to listen; else port 0, read once listening.
-        extra = [] if _names_a_place(flags) or is_config_file(app) else ["--port", "0"]
+        extra = ["--port", "0"] if _needs_a_port(app, flags) else []  # the port: read once listening
         args = vars(build_parser().parse_args(["run", app, *extra, *flags]))
         args.pop("command")
         target = args.pop("target")

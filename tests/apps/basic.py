@@ -6,6 +6,8 @@ printed to stdout (``flush=True``) let the tests wait on what the app has seen.
 
 import asyncio
 
+from marks import mark
+
 
 def _text_headers(body: bytes, extra=()):
     return [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body)), *extra]
@@ -58,7 +60,7 @@ async def chunked_response(scope, receive, send):
 
 async def expect_read(scope, receive, send):
     """Reads the body (so a 100 Continue is due), then echoes it."""
-    print("EXPECT-APP-STARTED", flush=True)
+    mark("EXPECT-APP-STARTED")
     body, _ = await _read_body(receive)
     await _respond(send, 200, b"got:" + body)
 
@@ -74,14 +76,14 @@ async def wait_disconnect(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            print(f"DISCONNECT-SEEN body={len(body)}", flush=True)
+            mark(f"DISCONNECT-SEEN body={len(body)}")
             return
         body += message.get("body", b"")
         if not message.get("more_body", False):
-            print(f"BODY-READ {len(body)}", flush=True)
+            mark(f"BODY-READ {len(body)}")
             break
     message = await receive()
-    print(f"DISCONNECT-SEEN body={len(body)} type={message['type']}", flush=True)
+    mark(f"DISCONNECT-SEEN body={len(body)} type={message['type']}")
 
 
 async def slow_reader(scope, receive, send):
@@ -90,7 +92,7 @@ async def slow_reader(scope, receive, send):
     It first stalls for half a second (a server without read back-pressure buffers the whole
     upload meanwhile), then sleeps a little before each of its first receives.
     """
-    print("SLOW-READER-STARTED", flush=True)
+    mark("SLOW-READER-STARTED")
     await asyncio.sleep(0.5)
     total = 0
     calls = 0
@@ -100,7 +102,7 @@ async def slow_reader(scope, receive, send):
         message = await receive()
         calls += 1
         if message["type"] == "http.disconnect":
-            print("SLOW-READER-DISCONNECTED", flush=True)
+            mark("SLOW-READER-DISCONNECTED")
             return
         total += len(message.get("body", b""))
         if not message.get("more_body", False):
@@ -160,7 +162,7 @@ async def own_server_header(scope, receive, send):
 
 async def hold(scope, receive, send):
     """Prints a marker, then stays in flight for a while."""
-    print("HOLD-STARTED", flush=True)
+    mark("HOLD-STARTED")
     await asyncio.sleep(1.5)
     await _respond(send, 200, b"held")
 

@@ -2,13 +2,15 @@
 
 import asyncio
 
+from marks import mark
+
 
 async def slow(scope, receive, send):
     """Answers after the number of milliseconds in the query string (default 500)."""
     if scope["type"] != "http":
         return
     delay = int(scope["query_string"] or b"500") / 1000
-    print("REQUEST-STARTED", scope["path"], flush=True)
+    mark("REQUEST-STARTED", scope["path"])
     await asyncio.sleep(delay)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]})
     await send({"type": "http.response.body", "body": b"done"})
@@ -18,11 +20,11 @@ async def forever(scope, receive, send):
     """Never answers; reports being cancelled."""
     if scope["type"] != "http":
         return
-    print("REQUEST-STARTED", flush=True)
+    mark("REQUEST-STARTED")
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError:
-        print("REQUEST-CANCELLED", flush=True)
+        mark("REQUEST-CANCELLED")
         raise
 
 
@@ -43,4 +45,4 @@ async def big_download(scope, receive, send):
     chunk = b"x" * CHUNK
     for i in range(CHUNKS):
         await send({"type": "http.response.body", "body": chunk, "more_body": i < CHUNKS - 1})
-        print("SENT", i + 1, flush=True)
+        mark("SENT", i + 1)

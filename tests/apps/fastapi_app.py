@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import BackgroundTasks, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from marks import mark
 from pydantic import BaseModel, Field
 
 # Lifespan shutdowns seen by this process (the in-process Server test reads it).
@@ -39,10 +40,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict]:
         "events": {},  # background-task token -> what it recorded
         "releases": {},  # stream token -> asyncio.Event, for the incremental-streaming test
     }
-    print("FASTAPI-LIFESPAN-STARTUP", flush=True)
+    mark("FASTAPI-LIFESPAN-STARTUP")
     yield state
     SHUTDOWNS.append(time.time())
-    print("FASTAPI-LIFESPAN-SHUTDOWN", flush=True)
+    mark("FASTAPI-LIFESPAN-SHUTDOWN")
 
 
 app = FastAPI(title="asgihost e2e app", lifespan=lifespan)

@@ -4,6 +4,7 @@ import asyncio
 import json
 
 from lifespan_ok import run_lifespan
+from marks import mark
 
 
 async def _respond(send, status, body, headers=()):
@@ -33,7 +34,7 @@ async def app(scope, receive, send):
         await run_lifespan(receive, send)
         return
     path = scope["path"]
-    print(f"APP-CALLED {path}", flush=True)
+    mark(f"APP-CALLED {path}")
     if path == "/echo":
         body = await _read(receive)
         await _respond(send, 200, body or b"")
@@ -61,7 +62,7 @@ async def app(scope, receive, send):
         message = await receive()
         while message["type"] != "http.disconnect":
             message = await receive()
-        print("DISCONNECT-SEEN", flush=True)
+        mark("DISCONNECT-SEEN")
     elif path == "/raise-before":
         raise RuntimeError("h2 app broke before responding")
     elif path == "/raise-mid":

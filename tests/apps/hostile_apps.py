@@ -7,6 +7,7 @@ prints a marker and returns), so every traceback in the server log comes from th
 """
 
 from lifespan_ok import run_lifespan
+from marks import mark
 
 
 async def _respond(send, status: int, body: bytes) -> None:
@@ -31,7 +32,7 @@ async def app(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            print(f"ECHO-DISCONNECTED after {sum(map(len, chunks))} bytes", flush=True)
+            mark(f"ECHO-DISCONNECTED after {sum(map(len, chunks))} bytes")
             return
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):

@@ -1,5 +1,7 @@
 """Apps for lifespan and start-up behaviour."""
 
+from marks import mark
+
 
 async def with_state(scope, receive, send):
     """Puts a value in lifespan state at startup; requests answer with it."""
@@ -10,7 +12,7 @@ async def with_state(scope, receive, send):
                 scope["state"]["greeting"] = "hello from lifespan"
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                print("SHUTDOWN-RAN", flush=True)
+                mark("SHUTDOWN-RAN")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     body = scope["state"]["greeting"].encode()

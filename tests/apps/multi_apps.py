@@ -12,9 +12,11 @@ import json
 import os
 from typing import Any
 
+from marks import mark
+
 
 def _mark(what: str, name: str) -> None:
-    print(f"MARK {what} {name}", flush=True)
+    mark(f"MARK {what} {name}")
 
 
 async def _json(send: Any, payload: dict[str, Any], status: int = 200) -> None:

@@ -5,6 +5,7 @@ import os
 import time
 
 from lifespan_ok import run_lifespan
+from marks import mark
 
 
 async def app(scope, receive, send):
@@ -14,6 +15,7 @@ async def app(scope, receive, send):
     if scope["path"] == "/block":
         time.sleep(30)
     elif scope["path"] == "/busy":
+        mark(f"BUSY {os.getpid()}")
         time.sleep(1.0)  # this worker takes no other connection meanwhile
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": str(os.getpid()).encode()})

@@ -4,6 +4,8 @@ import asyncio
 import json
 import sys
 
+from marks import mark
+
 
 async def echo(scope, receive, send):
     """Echoes messages; "close:CODE:REASON" closes with that code; picks the first subprotocol."""
@@ -13,14 +15,14 @@ async def echo(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
-            print(f"DISCONNECT {message['code']} {message.get('reason', '')!r}", flush=True)
+            mark(f"DISCONNECT {message['code']} {message.get('reason', '')!r}")
             return
         text = message.get("text")
         if text is not None and text.startswith("close:"):
             _, code, reason = text.split(":", 2)
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
             after = await receive()
-            print(f"AFTER-CLOSE {after['type']} {after.get('code')}", flush=True)
+            mark(f"AFTER-CLOSE {after['type']} {after.get('code')}")
             return
         if text is not None:
             await send({"type": "websocket.send", "text": text})
@@ -105,9 +107,9 @@ async def flood(scope, receive, send):
             await send({"type": "websocket.send", "bytes": chunk})
             sent += 1
             if sent % 16 == 0:
-                print(f"SENT {sent}", flush=True)
+                mark(f"SENT {sent}")
     except OSError as exc:
-        print(f"SEND-FAILED {type(exc).__name__} after {sent}", flush=True)
+        mark(f"SEND-FAILED {type(exc).__name__} after {sent}")
 
 
 async def hold(scope, receive, send):
@@ -115,14 +117,14 @@ async def hold(scope, receive, send):
     await receive()
     await send({"type": "websocket.accept"})
     message = await receive()
-    print(f"DISCONNECT {message['code']}", flush=True)
+    mark(f"DISCONNECT {message['code']}")
 
 
 async def slow_consumer(scope, receive, send):
     """Accepts, then reads nothing for a long while."""
     await receive()
     await send({"type": "websocket.accept"})
-    print("NOT-READING", flush=True)
+    mark("NOT-READING")
     await asyncio.sleep(30)
 
 

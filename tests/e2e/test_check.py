@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, launch
+from conftest import ROOT, free_port, run_command
 
 CORPUS = Path(__file__).parent.parent / "check_corpus"
 BROKEN = sorted(CORPUS.glob("*.toml"))
@@ -25,6 +25,8 @@ def asgihost(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ASGIHOST_")}
     full_env.update(env or {}, COLUMNS="200")
+    if args[0] in ("check", "init") and "--import" not in args:  # nothing served or imported
+        return run_command(*args, cwd=cwd, env=full_env)
     return subprocess.run(
         [sys.executable, "-m", "asgihost", *args],
         capture_output=True,
@@ -150,15 +152,14 @@ async def app(scope, receive, send):
 """
 
 
-def test_run_file_with_flag_overrides(tmp_path):
+def test_run_file_with_flag_overrides(serve, tmp_path):
     port = free_port()
     path = tmp_path / "asgihost.toml"
     (tmp_path / "rootapp.py").write_text(ROOT_APP)
     path.write_text(
         '[listeners.web]\nbind = "127.0.0.1:1"\n\n[apps.web]\napp = "rootapp:app"\nroot_path = "/x"\n'
     )
-    argv = [sys.executable, "-m", "asgihost", "run", str(path), "--port", str(port), "--root-path", "/y"]
-    server = launch(tmp_path, argv, port=port)
+    server = serve(str(path), "--port", str(port), "--root-path", "/y")
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             response = client.get("/page")  # a proxy stripped the /y

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import httpx
-from conftest import ROOT, free_port, launch
+from conftest import ROOT
 
 
-def test_hello_example_site(tmp_path):
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "asgihost",
-        "run",
-        "main:app",
-        "--app-dir",
-        str(ROOT / "examples/sites/hello"),
-        "--port",
-        str(port),
-    ]
-    server = launch(tmp_path, argv, port=port)
+def test_hello_example_site(serve):
+    server = serve("main:app", "--app-dir", str(ROOT / "examples/sites/hello"))
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             assert "Served by asgihost" in client.get("/").text

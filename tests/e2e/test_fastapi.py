@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import APPS, RunningServer, free_port, http_exchange, launch
+from conftest import APPS, RunningServer, free_port, http_exchange, launch, wait_until
 
 import asgihost
 
@@ -69,15 +69,18 @@ class Target:
 
 
 def _wait_port(server: RunningServer, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if server.proc.poll() is not None:
             raise AssertionError(f"server exited with {server.proc.returncode}:\n{server.log()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1):
-            return
-        time.sleep(0.02)
-    server.stop(signal.SIGKILL)
-    raise AssertionError(f"server did not open its port:\n{server.log()}")
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    if not wait_until(listening, timeout):
+        server.stop(signal.SIGKILL)
+        raise AssertionError(f"server did not open its port:\n{server.log()}")
 
 
 def _start(variant: str, tmp_path) -> RunningServer:
@@ -345,11 +348,10 @@ def test_background_task_runs(client: Target):
     r = client.client.post(f"/tasks/{token}")
     assert r.status_code == 202
     assert r.json() == {"scheduled": token}
-    # The task runs after the response is sent: poll, bounded.
-    deadline = time.monotonic() + 5
-    while not client.client.get(f"/tasks/{token}").json()["done"]:
-        assert time.monotonic() < deadline, "background task did not run"
-        time.sleep(0.01)
+    # The task runs after the response is sent: ask again, bounded.
+    assert wait_until(lambda: client.client.get(f"/tasks/{token}").json()["done"]), (
+        "background task did not run"
+    )
 
 
 def test_headers_round_trip(client: Target):
@@ -459,23 +461,24 @@ def test_programmatic_config_and_server():
     port = free_port()
     server = asgihost.Server(asgihost.Config(fastapi_app.app, port=port, log_level="warning"))
     errors: list[BaseException] = []
+    started = threading.Event()  # serving, or serve() has returned
+    server.on_started = started.set
 
     def serve_in_thread() -> None:
         try:
             asyncio.run(server.serve())
         except BaseException as exc:  # pragma: no cover - reported by the assertion below
             errors.append(exc)
+        finally:
+            started.set()
 
     shutdowns = len(fastapi_app.SHUTDOWNS)
     thread = threading.Thread(target=serve_in_thread, name="asgihost-serve", daemon=True)
     with _restore_logging():
         thread.start()
         try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                assert thread.is_alive(), f"serve() returned before starting: {errors}, {server.exit_code}"
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.01)
+            assert started.wait(10), "server did not start"
+            assert server.started, f"serve() returned before starting: {errors}, {server.exit_code}"
 
             http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0)
             state = http.get("/state").json()

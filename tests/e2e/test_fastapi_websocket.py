@@ -19,16 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import sys
-import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, RunningServer, free_port, launch
+from conftest import ROOT, InProcessServer, free_port, in_process_servers, wait_until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
@@ -43,11 +40,7 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
 
 
-def run_file(config: Path) -> list[str]:
-    return [sys.executable, "-m", "asgihost", "run", str(config)]
-
-
-def ws_connect(server: RunningServer, path: str = CHAT, *, host: str | None = None, **kwargs: Any) -> Any:
+def ws_connect(server: InProcessServer, path: str = CHAT, *, host: str | None = None, **kwargs: Any) -> Any:
     """``connect`` to the server on 127.0.0.1; ``host`` goes in the Host header only."""
     kwargs.setdefault("open_timeout", 5)
     kwargs.setdefault("close_timeout", 5)
@@ -63,21 +56,24 @@ async def ask(ws: ClientConnection, text: str) -> dict[str, Any]:
     return json.loads(answer)
 
 
-def chat_state(server: RunningServer) -> dict[str, Any]:
+def chat_state(server: InProcessServer) -> dict[str, Any]:
     response = httpx.get(f"{server.url}/api/ws/last-close", timeout=5)
     response.raise_for_status()
     return response.json()
 
 
-def wait_last_close(server: RunningServer, expected: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
-    """Poll GET /api/ws/last-close until the app has recorded ``expected``."""
-    deadline = time.monotonic() + timeout
-    state = chat_state(server)
-    while state["last_close"] != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-        state = chat_state(server)
-    assert state["last_close"] == expected, state
-    return state
+def wait_last_close(
+    server: InProcessServer, expected: dict[str, Any], timeout: float = 5.0
+) -> dict[str, Any]:
+    """Ask GET /api/ws/last-close until the app has recorded ``expected``."""
+    seen: list[dict[str, Any]] = []
+
+    def recorded() -> bool:
+        seen.append(chat_state(server))
+        return seen[-1]["last_close"] == expected
+
+    assert wait_until(recorded, timeout), seen[-1]
+    return seen[-1]
 
 
 def extensions(ws: ClientConnection) -> str | None:
@@ -86,36 +82,12 @@ def extensions(ws: ClientConnection) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """The multi-app example, as `asgihost run examples/sites/multi-app/asgihost.toml`."""
-    port = free_port()
-    server = launch(
-        tmp_path_factory.mktemp("site"),
-        run_file(SITE / "asgihost.toml"),
-        port=port,
-        env={"PORT": str(port)},
-    )
-    try:
-        yield server
-    finally:
-        if server.proc.poll() is None:
-            server.stop(signal.SIGKILL)
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Any]:
-    """``start(argv, port=..., ...)``: conftest's ``launch``; the process killed after the test."""
-    servers: list[RunningServer] = []
-
-    def run_server(argv: list[str], **kwargs: Any) -> RunningServer:
-        server = launch(tmp_path, argv, **kwargs)
-        servers.append(server)
-        return server
-
-    yield run_server
-    for server in servers:
-        if server.proc.poll() is None:
-            server.stop(signal.SIGKILL)
+def site() -> Iterator[InProcessServer]:
+    """The multi-app example, as `asgihost run examples/sites/multi-app/asgihost.toml` (in this
+    process), with ``PORT`` in the environment as its file reads ``${PORT:-8000}``."""
+    with pytest.MonkeyPatch.context() as env, in_process_servers() as start:
+        env.setenv("PORT", str(free_port()))
+        yield start(str(SITE / "asgihost.toml"))
 
 
 # ---- messages ------------------------------------------------------------------------------------
@@ -344,9 +316,8 @@ lifespan = "on"
     ],
     ids=["server-wide", "per-app"],
 )
-def test_per_message_deflate_off_refuses_the_offer(start, tmp_path, server_section, app_section):
-    port = free_port()
-    server = start(run_file(write_config(tmp_path, port, server_section, app_section)), port=port)
+def test_per_message_deflate_off_refuses_the_offer(serve, tmp_path, server_section, app_section):
+    server = serve(str(write_config(tmp_path, free_port(), server_section, app_section)))
     text = "compressible " * 80_000  # about 1 MiB
 
     async def talk() -> None:
@@ -361,10 +332,9 @@ def test_per_message_deflate_off_refuses_the_offer(start, tmp_path, server_secti
     assert server.stop() == 0
 
 
-def test_compression_on_in_the_same_config_form(start, tmp_path):
+def test_compression_on_in_the_same_config_form(serve, tmp_path):
     """The control for the test above: the same file with the default agrees to deflate."""
-    port = free_port()
-    server = start(run_file(write_config(tmp_path, port)), port=port)
+    server = serve(str(write_config(tmp_path, free_port())))
 
     async def talk() -> None:
         async with ws_connect(server) as ws:
@@ -379,9 +349,9 @@ def test_compression_on_in_the_same_config_form(start, tmp_path):
 # ---- shutdown with an open session ---------------------------------------------------------------
 
 
-def test_shutdown_closes_an_open_chat_with_1001(start):
-    port = free_port()
-    server = start(run_file(SITE / "asgihost.toml"), port=port, env={"PORT": str(port)})
+def test_shutdown_closes_an_open_chat_with_1001(serve, monkeypatch):
+    monkeypatch.setenv("PORT", str(free_port()))
+    server = serve(str(SITE / "asgihost.toml"))
 
     async def talk() -> tuple[int | None, str | None]:
         async with ws_connect(server, subprotocols=["chat.v1"]) as ws:

@@ -4,11 +4,10 @@ HTTP/1.1 and HTTP/2, 503 while draining, and absent when not configured."""
 from __future__ import annotations
 
 import signal
-import sys
 import time
 
 import httpx
-from conftest import check_config, free_port, launch
+from conftest import check_config, free_port
 
 SITE = """
 [listeners.public]
@@ -20,16 +19,16 @@ app = "client_app:app"
 """
 
 
-def start(tmp_path, health: str):
+def start(serve, tmp_path, health: str):
     public, internal = free_port(), free_port()
     config = tmp_path / "asgihost.toml"
     config.write_text(SITE.format(public=public, internal=internal) + health)
-    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=public)
+    server = serve(str(config))
     return server, f"http://127.0.0.1:{public}", f"http://127.0.0.1:{internal}"
 
 
-def test_absent_when_not_configured(tmp_path):
-    server, public, _ = start(tmp_path, "")
+def test_absent_when_not_configured(serve, tmp_path):
+    server, public, _ = start(serve, tmp_path, "")
     try:
         response = httpx.get(f"{public}/healthz", timeout=10)
         assert response.headers["content-type"] == "application/json"  # the app answered
@@ -37,8 +36,8 @@ def test_absent_when_not_configured(tmp_path):
         assert server.stop() == 0
 
 
-def test_answered_by_the_server_on_every_listener_and_over_http2(tmp_path):
-    server, public, internal = start(tmp_path, '[health]\npath = "/healthz"\n')
+def test_answered_by_the_server_on_every_listener_and_over_http2(serve, tmp_path):
+    server, public, internal = start(serve, tmp_path, '[health]\npath = "/healthz"\n')
     try:
         for base in (public, internal):
             response = httpx.get(f"{base}/healthz", timeout=10)
@@ -52,8 +51,10 @@ def test_answered_by_the_server_on_every_listener_and_over_http2(tmp_path):
         assert server.stop() == 0
 
 
-def test_only_on_the_listed_listeners(tmp_path):
-    server, public, internal = start(tmp_path, '[health]\npath = "/healthz"\nlisteners = ["internal"]\n')
+def test_only_on_the_listed_listeners(serve, tmp_path):
+    server, public, internal = start(
+        serve, tmp_path, '[health]\npath = "/healthz"\nlisteners = ["internal"]\n'
+    )
     try:
         assert httpx.get(f"{internal}/healthz", timeout=10).text == "ok\n"
         assert httpx.get(f"{public}/healthz", timeout=10).headers["content-type"] == "application/json"
@@ -61,8 +62,8 @@ def test_only_on_the_listed_listeners(tmp_path):
         assert server.stop() == 0
 
 
-def test_503_while_draining_then_the_server_stops(tmp_path):
-    server, public, _ = start(tmp_path, '[health]\npath = "/healthz"\ndrain_delay = "1.5s"\n')
+def test_503_while_draining_then_the_server_stops(serve, tmp_path):
+    server, public, _ = start(serve, tmp_path, '[health]\npath = "/healthz"\ndrain_delay = "1.5s"\n')
     server.proc.send_signal(signal.SIGTERM)
     server.wait_for_log("Health check answers 503")
     asked = time.monotonic()

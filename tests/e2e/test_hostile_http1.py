@@ -1,5 +1,6 @@
 """Hostile HTTP/1.1: a corpus of raw malformed, ambiguous and abusive requests, each with the
-exact status the server must answer (RFC 9112 and RFC 9110), against the real server process.
+exact status the server must answer (RFC 9112 and RFC 9110), against the real server (run in
+the test process by conftest's ``in_process_servers``).
 
 Every case opens a new connection, sends its bytes and reads until the server closes. A
 rejected request (4xx/5xx) must get exactly one response, say ``connection: close`` and be
@@ -14,16 +15,14 @@ from __future__ import annotations
 
 import re
 import select
-import signal
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pytest
-from conftest import RunningServer, free_port, launch
+from conftest import InProcessServer, in_process_servers
 
 APP = "hostile_apps:app"
 READ_TIMEOUT = 5.0  # a rejected request must be answered and closed well before this
@@ -43,27 +42,19 @@ DEFAULT_FIELD_SIZE = 8192
 # ---- servers ---------------------------------------------------------------------------------
 
 
-def _start(tmp_path_factory: pytest.TempPathFactory, name: str, *flags: str) -> Iterator[RunningServer]:
-    port = free_port()
-    argv = [sys.executable, "-m", "asgihost", "run", APP, "--port", str(port), *flags]
-    server = launch(tmp_path_factory.mktemp(name), argv, port=port)
-    try:
-        yield server
-    finally:
-        if server.proc.poll() is None:
-            server.stop(signal.SIGKILL)
+def _start(*flags: str) -> Iterator[InProcessServer]:
+    with in_process_servers() as start:
+        yield start(APP, *flags)
 
 
 @pytest.fixture(scope="module")
-def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    yield from _start(tmp_path_factory, "default")
+def default_server() -> Iterator[InProcessServer]:
+    yield from _start()
 
 
 @pytest.fixture(scope="module")
-def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def limited_server() -> Iterator[InProcessServer]:
     yield from _start(
-        tmp_path_factory,
-        "limited",
         "--limit-request-line",
         str(LINE),
         "--limit-request-fields",
@@ -76,10 +67,8 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 
 
 @pytest.fixture(scope="module")
-def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def slow_server() -> Iterator[InProcessServer]:
     yield from _start(
-        tmp_path_factory,
-        "slow",
         "--timeout-request-head",
         "0.5",
         "--timeout-request-body",
@@ -170,7 +159,7 @@ def read_reply(sock: socket.socket, started: float, *, stop_after: int | None, t
 
 
 def exchange(
-    server: RunningServer, request: bytes, *, stop_after: int | None = None, timeout: float = READ_TIMEOUT
+    server: InProcessServer, request: bytes, *, stop_after: int | None = None, timeout: float = READ_TIMEOUT
 ) -> Reply:
     """Send ``request`` on a new connection and read what comes back."""
     with server.connect(timeout=timeout) as sock:
@@ -193,14 +182,14 @@ def assert_rejected(reply: Reply, status: int) -> Response:
     return response
 
 
-def assert_still_serving(server: RunningServer) -> None:
+def assert_still_serving(server: InProcessServer) -> None:
     reply = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", stop_after=1)
     assert reply.responses, f"no answer to a plain GET after the case: {reply.raw!r}"
     status = reply.responses[0].status
     assert 200 <= status < 300 or status == 404, reply.raw[:300]
 
 
-def check_case(server: RunningServer, request: bytes, status: int, body: bytes | None) -> None:
+def check_case(server: InProcessServer, request: bytes, status: int, body: bytes | None) -> None:
     if status < 400:
         reply = exchange(server, request, stop_after=1)
         assert reply.raw.startswith(b"HTTP/1.1 %d " % status), reply.raw[:300]
@@ -552,7 +541,9 @@ def test_hostile_request_lowered_limits(
 # ---- streamed heads that never end ----------------------------------------------------------------
 
 
-def stream_until_answered(server: RunningServer, head: bytes, piece: bytes, total: int) -> tuple[Reply, int]:
+def stream_until_answered(
+    server: InProcessServer, head: bytes, piece: bytes, total: int
+) -> tuple[Reply, int]:
     """Send ``head`` then ``piece`` repeatedly (up to ``total`` bytes), never ending the line;
     stop as soon as the server answers or closes. Returns what it said and the bytes sent."""
     with server.connect(timeout=READ_TIMEOUT) as sock:

@@ -1,4 +1,4 @@
-"""HTTP/1.1 on the wire: raw sockets against the real server process (apps in tests/apps/basic.py).
+"""HTTP/1.1 on the wire: raw sockets against the real server (apps in tests/apps/basic.py).
 
 Every assertion is about bytes the server wrote or lines it logged. Waits are on socket reads
 and log markers, each bounded by a socket timeout.
@@ -387,8 +387,8 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_large_upload_to_a_slow_reader_keeps_memory_bounded(serve):
-    server = serve(APP, "--no-access-log")
+def test_large_upload_to_a_slow_reader_keeps_memory_bounded(serve_process):
+    server = serve_process(APP, "--no-access-log")  # its own process: its memory is the server's
     pid = server.proc.pid
     assert get(server, "/warm-up").status == 200
     baseline = _rss_kib(pid)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 
 import h2.config
@@ -19,14 +17,15 @@ import h2.events
 import httpx
 import pytest
 import trustme
-from conftest import ROOT, free_port, launch
+from conftest import ROOT, free_port
 
 SITE = ROOT / "examples" / "sites" / "multi-app"
 
 
 @pytest.fixture
-def site(tmp_path):
-    servers = []
+def site(serve, tmp_path, monkeypatch):
+    """``site(tls)``: the example's server, in this process; ``PORT`` in the environment, as
+    its file reads ``${PORT:-8000}``."""
 
     def start(tls: bool):
         port = free_port()
@@ -45,21 +44,13 @@ def site(tmp_path):
             )
             config = tmp_path / "asgihost.toml"
             config.write_text(text)
-        server = launch(
-            tmp_path,
-            [sys.executable, "-m", "asgihost", "run", str(config)],
-            port=port,
-            env={"PORT": str(port)},
-        )
-        servers.append(server)
+        monkeypatch.setenv("PORT", str(port))
+        server = serve(str(config))
         server.ca = str(tmp_path / "ca.pem")
         server.base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         return server
 
-    yield start
-    for server in servers:
-        if server.proc.poll() is None:
-            server.stop(signal.SIGKILL)
+    return start
 
 
 async def exercise(client: httpx.AsyncClient, base: str) -> None:

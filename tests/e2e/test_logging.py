@@ -144,7 +144,7 @@ def test_rich_output_escapes_an_injection_too(tmp_path):
         assert server.stop() == 0
 
 
-def test_requests_per_connection_closes_after_the_cap(tmp_path):
+def test_requests_per_connection_closes_after_the_cap(serve, tmp_path):
     import socket
 
     port = free_port()
@@ -153,7 +153,7 @@ def test_requests_per_connection_closes_after_the_cap(tmp_path):
         f'[listeners.web]\nbind = "127.0.0.1:{port}"\nlimits = {{ requests_per_connection = 3 }}\n'
         '[apps.a]\napp = "log_apps:app"\n'
     )
-    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port)
+    server = serve(str(config))
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             replies = b""

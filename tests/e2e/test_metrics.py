@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
-import time
 
 import httpx
 import pytest
-from conftest import check_config, free_port, launch
+from conftest import check_config, free_port, wait_until
 
 SITE = """
 [server]
@@ -27,11 +25,12 @@ mount = "/ws"
 """
 
 
-def start(tmp_path, metrics: str, workers: int = 1):
+def start(run, tmp_path, metrics: str, workers: int = 1):
+    """``asgihost run asgihost.toml`` by ``run``: serve (in this process) or serve_process."""
     port = free_port()
     config = tmp_path / "asgihost.toml"
     config.write_text(SITE.format(port=port, workers=workers) + metrics)
-    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port, wait=False)
+    server = run(str(config), wait=False)
     server.wait_for_log("running on", timeout=20)
     return server, f"http://127.0.0.1:{port}"
 
@@ -47,20 +46,22 @@ def series(text: str) -> dict[str, float]:
 
 def scrape_until(url: str, name: str, expected: float, timeout: float = 10.0) -> dict[str, float]:
     """Metrics on a listener of their own are as of the last second: wait for ``expected``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        values = series(httpx.get(url, timeout=10).text)
-        if values.get(name) == expected or time.monotonic() > deadline:
-            return values
-        time.sleep(0.2)
+    values: dict[str, float] = {}
+
+    def scraped() -> bool:
+        values.update(series(httpx.get(url, timeout=10).text))
+        return values.get(name) == expected
+
+    wait_until(scraped, timeout)  # the caller asserts on the values
+    return values
 
 
 API_2XX = 'asgihost_requests_total{app="api",status="2xx",protocol="HTTP/1.1"}'
 NONE_4XX = 'asgihost_requests_total{app="-",status="4xx",protocol="HTTP/1.1"}'
 
 
-def test_absent_when_not_configured(tmp_path):
-    server, base = start(tmp_path, "")
+def test_absent_when_not_configured(serve, tmp_path):
+    server, base = start(serve, tmp_path, "")
     try:
         response = httpx.get(f"{base}/metrics", timeout=10)
         assert response.status_code == 404 and "asgihost_" not in response.text
@@ -68,9 +69,11 @@ def test_absent_when_not_configured(tmp_path):
         assert server.stop() == 0
 
 
-def test_counts_on_a_path_and_a_listener_of_their_own(tmp_path):
+def test_counts_on_a_path_and_a_listener_of_their_own(serve, tmp_path):
     metrics_port = free_port()
-    server, base = start(tmp_path, f'[metrics]\npath = "/metrics"\nbind = "127.0.0.1:{metrics_port}"\n')
+    server, base = start(
+        serve, tmp_path, f'[metrics]\npath = "/metrics"\nbind = "127.0.0.1:{metrics_port}"\n'
+    )
     try:
         with httpx.Client(timeout=10) as client:
             for _ in range(25):
@@ -94,10 +97,10 @@ def test_counts_on_a_path_and_a_listener_of_their_own(tmp_path):
         assert server.stop() == 0
 
 
-def test_active_websockets_and_open_connections(tmp_path):
+def test_active_websockets_and_open_connections(serve, tmp_path):
     from websockets.sync.client import connect
 
-    server, base = start(tmp_path, '[metrics]\npath = "/metrics"\n')
+    server, base = start(serve, tmp_path, '[metrics]\npath = "/metrics"\n')
     try:
         with connect(base.replace("http", "ws") + "/ws") as ws:
             ws.send("hi")
@@ -105,25 +108,21 @@ def test_active_websockets_and_open_connections(tmp_path):
             live = series(httpx.get(f"{base}/metrics", timeout=10).text)
             assert live["asgihost_websockets_active"] == 1
             assert live["asgihost_connections_open"] >= 2  # the WebSocket and the scrape
-        deadline = time.monotonic() + 5
-        while series(httpx.get(f"{base}/metrics", timeout=10).text)["asgihost_websockets_active"] != 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(
+            lambda: series(httpx.get(f"{base}/metrics", timeout=10).text)["asgihost_websockets_active"] == 0
+        )
     finally:
         assert server.stop() == 0
 
 
 @pytest.mark.parametrize("where", ["bind", "path"])
-def test_summed_over_workers_and_kept_across_a_restart(tmp_path, where):
+def test_summed_over_workers_and_kept_across_a_restart(serve_process, tmp_path, where):
     metrics_port = free_port()
     table = f'bind = "127.0.0.1:{metrics_port}"' if where == "bind" else 'path = "/metrics"'
-    server, base = start(tmp_path, f"[metrics]\n{table}\n", workers=2)
+    server, base = start(serve_process, tmp_path, f"[metrics]\n{table}\n", workers=2)
     url = f"http://127.0.0.1:{metrics_port}/" if where == "bind" else f"{base}/metrics"
     try:
-        deadline = time.monotonic() + 20
-        while server.log().count("running on") < 2:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        server.wait_for_log_count("running on", 2, timeout=20)
         for _ in range(40):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(f"{base}/api/", timeout=10, headers={"connection": "close"}).status_code == 200
         values = scrape_until(url, API_2XX, 40)

@@ -1,9 +1,11 @@
 """Many apps in one server, from an asgihost.toml: the example sites, routing by mount and Host,
 per-app lifespan, env, listeners and limits, several listeners, systemd socket activation.
 
-Every server is a real ``asgihost run FILE`` process (conftest's ``launch``). The example files
-bind ``127.0.0.1:${PORT:-8000}`` (or ``unix:${ASGIHOST_SOCKET:-...}``), so the tests pass a free
-port or a socket under tmp_path in the environment; the other configs are written to tmp_path.
+Most servers are ``asgihost run FILE``'s, run in the test process by the ``serve`` fixture;
+the example files bind ``127.0.0.1:${PORT:-8000}`` (or ``unix:${ASGIHOST_SOCKET:-...}``), so
+the tests set a free port or a socket under tmp_path in the environment. What needs a process
+of its own (per-app env, systemd's inherited socket) runs one with conftest's ``launch``. The
+other configs are written to tmp_path.
 The raw ASGI apps are in tests/apps/multi_apps.py and print ``MARK ...`` lines that the tests
 wait on and order.
 """
@@ -18,7 +20,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,17 +58,9 @@ def start(tmp_path: Path) -> Iterator[Any]:
             server.stop(signal.SIGKILL)
 
 
-def wait_listening(server: RunningServer, count: int, timeout: float = 10.0) -> str:
+def wait_listening(server, count: int, timeout: float = 10.0) -> str:
     """Wait until the server logged ``count`` "running on" lines (one per listener)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = server.log()
-        if log.count("running on") >= count:
-            return log
-        if server.proc.poll() is not None:
-            raise AssertionError(f"server exited with {server.proc.returncode}:\n{log}")
-        time.sleep(0.02)
-    raise AssertionError(f"not {count} listeners after {timeout}s:\n{server.log()}")
+    return server.wait_for_log_count("running on", count, timeout)
 
 
 def in_order(log: str, *markers: str) -> bool:
@@ -87,7 +80,7 @@ def is_server_404(response: httpx.Response) -> bool:
 # ---- the example sites ---------------------------------------------------------------------------
 
 
-def test_multi_app_example(start):
+def test_multi_app_example(serve, monkeypatch):
     config = SITES / "multi-app" / "asgihost.toml"
     port = free_port()
     checked = subprocess.run(
@@ -106,7 +99,8 @@ def test_multi_app_example(start):
         ("api", "/api", ["*"]),
     ]
 
-    server = start(run_file(config), port=port, env={"PORT": str(port)})
+    monkeypatch.setenv("PORT", str(port))  # the file binds 127.0.0.1:${PORT:-8000}
+    server = serve(str(config))
     log = server.log()
     assert in_order(log, "startup complete. [api]", "startup complete. [admin]", "startup complete. [blog]")
     blog = {"Host": "blog.localhost"}
@@ -156,9 +150,10 @@ def test_multi_app_example(start):
     )
 
 
-def test_hello_example_from_its_file(start):
+def test_hello_example_from_its_file(serve, monkeypatch):
     port = free_port()
-    server = start(run_file(SITES / "hello" / "asgihost.toml"), port=port, env={"PORT": str(port)})
+    monkeypatch.setenv("PORT", str(port))
+    server = serve(str(SITES / "hello" / "asgihost.toml"))
     assert f"running on http://127.0.0.1:{port}" in server.log()
     with httpx.Client(base_url=server.url, timeout=10) as client:
         assert "Served by asgihost" in client.get("/").text
@@ -167,11 +162,10 @@ def test_hello_example_from_its_file(start):
     assert server.stop() == 0
 
 
-def test_unix_socket_example(start, tmp_path):
+def test_unix_socket_example(serve, tmp_path, monkeypatch):
     path = tmp_path / "site.sock"
-    server = start(
-        run_file(SITES / "unix-socket" / "asgihost.toml"), uds=str(path), env={"ASGIHOST_SOCKET": str(path)}
-    )
+    monkeypatch.setenv("ASGIHOST_SOCKET", str(path))
+    server = serve(str(SITES / "unix-socket" / "asgihost.toml"))
     assert f"running on unix:{path}" in server.log()
     assert stat.S_ISSOCK(os.stat(path).st_mode) and stat.S_IMODE(os.stat(path).st_mode) == 0o660
     proxy_headers = {"Host": "example.com", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
@@ -188,7 +182,7 @@ def test_unix_socket_example(start, tmp_path):
 # ---- listeners -----------------------------------------------------------------------------------
 
 
-def test_tcp_and_unix_listeners_serve_the_same_apps(start, tmp_path):
+def test_tcp_and_unix_listeners_serve_the_same_apps(serve, tmp_path):
     port = free_port()
     config = write_config(
         tmp_path,
@@ -214,7 +208,7 @@ lifespan = "on"
 """,
     )
     uds = tmp_path / "web.sock"
-    server = start(run_file(config), port=port, wait=False)
+    server = serve(str(config), wait=False)
     wait_listening(server, 2)
     assert stat.S_IMODE(os.stat(uds).st_mode) == 0o600
     pids = set()
@@ -237,7 +231,7 @@ lifespan = "on"
     assert not uds.exists()
 
 
-def test_app_listeners_restrict_an_app_to_its_listeners(start, tmp_path):
+def test_app_listeners_restrict_an_app_to_its_listeners(serve, tmp_path):
     public, internal = free_port(), free_port()
     config = write_config(
         tmp_path,
@@ -260,7 +254,7 @@ mount = "/admin"
 listeners = ["internal"]
 """,
     )
-    server = start(run_file(config), port=public, wait=False)
+    server = serve(str(config), wait=False)
     wait_listening(server, 2)
     with httpx.Client(base_url=f"http://127.0.0.1:{public}", timeout=10) as client:
         assert client.get("/site/").json()["app"] == "first"
@@ -327,10 +321,10 @@ def lifespan_config(tmp_path: Path, port: int, *names: str) -> Path:
     return write_config(tmp_path, f'[listeners.web]\nbind = "127.0.0.1:{port}"\n{apps}')
 
 
-def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(start, tmp_path):
+def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(serve, tmp_path):
     port = free_port()
     config = lifespan_config(tmp_path, port, "first", "second", "broken_startup", "fourth")
-    server = start(run_file(config), port=port, wait=False)
+    server = serve(str(config), wait=False)
     assert server.proc.wait(20) == 3
     log = server.log()
     assert in_order(log, "MARK startup first", "MARK startup second", "MARK startup broken_startup")
@@ -343,10 +337,10 @@ def test_failed_startup_stops_the_server_and_shuts_down_the_started_apps(start, 
     assert "running on" not in log  # it never listened
 
 
-def test_shutdown_runs_for_every_app_in_reverse_order_even_when_one_fails(start, tmp_path):
+def test_shutdown_runs_for_every_app_in_reverse_order_even_when_one_fails(serve, tmp_path):
     port = free_port()
     config = lifespan_config(tmp_path, port, "first", "broken_shutdown", "third")
-    server = start(run_file(config), port=port)
+    server = serve(str(config))
     with httpx.Client(base_url=server.url, timeout=10) as client:
         for name in ("first", "broken_shutdown", "third"):
             answer = client.get(f"/{name}/").json()
@@ -397,7 +391,7 @@ mount = "/b"
     assert server.stop() == 0
 
 
-def test_app_concurrency_limit_gives_that_app_503s_only(start, tmp_path):
+def test_app_concurrency_limit_gives_that_app_503s_only(serve, tmp_path):
     port = free_port()
     config = write_config(
         tmp_path,
@@ -419,7 +413,7 @@ app_dir = "{{APPS}}"
 mount = "/other"
 """,
     )
-    server = start(run_file(config), port=port)
+    server = serve(str(config))
     with (
         concurrent.futures.ThreadPoolExecutor(1) as pool,
         httpx.Client(base_url=server.url, timeout=15) as holding,

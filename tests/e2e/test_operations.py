@@ -4,15 +4,15 @@ SIGUSR1 reopening log files, ``--log-config``, and the table printed once the se
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import APPS, free_port, launch
+from conftest import APPS, free_port, launch, wait_until
 
 SITE = """
 [server]
@@ -57,27 +57,22 @@ def test_asgihost_reload_signals_the_server_its_file_names(tmp_path):
         assert result.returncode == 0, result.stderr
         assert f"sent SIGHUP to process {server.proc.pid}" in result.stdout
         server.wait_for_log("Reloaded: 2 workers serve the new configuration", timeout=20)
-        deadline = time.monotonic() + 5  # the table of the new configuration follows
-        while "second" not in server.log().split("Reloaded:")[1]:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.02)
-        deadline = time.monotonic() + 10
-        while get(f"http://127.0.0.1:{port}/b").status_code != 200:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        # the table of the new configuration follows
+        assert wait_until(lambda: "second" in server.log().split("Reloaded:")[1]), server.log()
+        assert wait_until(lambda: get(f"http://127.0.0.1:{port}/b").status_code == 200, 10), server.log()
 
         config.write_text(config.read_text().replace('mount = "/b"', 'mount = "b"'))  # invalid
         result = asgihost("reload", "asgihost.toml", cwd=tmp_path)
         assert result.returncode == 1
         assert "apps.second.mount" in result.stderr and "the server was not signalled" in result.stderr
-        time.sleep(0.3)
+        assert "sent SIGHUP" not in result.stdout
         assert server.log().count("Reloading the configuration") == 1
     finally:
         assert server.stop() == 0
     assert not pid_file.exists()
 
 
-def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, tmp_path):
+def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve_process, tmp_path):
     pid_file = tmp_path / "asgihost.pid"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -85,9 +80,9 @@ def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, 
     result = asgihost("reload", "--pid", str(pid_file), cwd=tmp_path)
     assert result.returncode == 1 and "stale" in result.stderr
 
-    first = serve("basic:app", "--pid", str(pid_file))
+    first = serve_process("basic:app", "--pid", str(pid_file))
     assert pid_file.read_text().strip() == str(first.proc.pid)
-    second = serve("basic:app", "--pid", str(pid_file), wait=False)
+    second = serve_process("basic:app", "--pid", str(pid_file), wait=False)
     assert second.proc.wait(15) == 1
     assert f"names process {first.proc.pid}, which is running" in second.log()
     assert pid_file.read_text().strip() == str(first.proc.pid)
@@ -98,8 +93,8 @@ def test_a_running_server_holds_its_pid_file_and_a_stale_one_is_replaced(serve, 
     assert result.returncode == 1 and "cannot read the pid file" in result.stderr
 
 
-def test_sighup_without_workers_is_answered_with_a_warning_not_a_stop(serve):
-    server = serve("basic:app")
+def test_sighup_without_workers_is_answered_with_a_warning_not_a_stop(serve_process):
+    server = serve_process("basic:app")
     server.proc.send_signal(signal.SIGHUP)
     server.wait_for_log("SIGHUP: reloading the configuration needs workers under a supervisor")
     assert get(f"{server.url}/").status_code == 200
@@ -115,10 +110,7 @@ def test_sighup_to_the_reloader_starts_the_server_again(tmp_path):
     try:
         server.proc.send_signal(signal.SIGHUP)
         server.wait_for_log("SIGHUP received. Reloading...", timeout=10)
-        deadline = time.monotonic() + 15
-        while server.log().count("running on") < 2:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        server.wait_for_log_count("running on", 2, timeout=15)
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     finally:
         assert server.stop() == 0
@@ -127,30 +119,30 @@ def test_sighup_to_the_reloader_starts_the_server_again(tmp_path):
 def count_lines(path: Path, text: str, at_least: int, timeout: float = 5.0) -> int:
     """How many lines of ``path`` hold ``text``, once there are ``at_least`` (access lines are
     written when the app has finished, just after the client has its response)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        count = path.read_text().count(text) if path.exists() else 0
-        if count >= at_least or time.monotonic() > deadline:
-            return count
-        time.sleep(0.02)
+
+    def count() -> int:
+        return path.read_text().count(text) if path.exists() else 0
+
+    wait_until(lambda: count() >= at_least, timeout)
+    return count()
 
 
 def _file_logging(path: Path) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"bare": {"format": "%(message)s"}},
+        "formatters": {"bare": {"format": "%(process)d %(message)s"}},
         "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "bare"}},
         "loggers": {"asgihost.access": {"handlers": ["file"], "propagate": False}},
     }
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigusr1_reopens_log_files_in_every_process(serve, tmp_path, workers):
+def test_sigusr1_reopens_log_files_in_every_process(serve_process, tmp_path, workers):
     access = tmp_path / "access.log"
     log_config = tmp_path / "logging.json"
     log_config.write_text(json.dumps(_file_logging(access)))
-    server = serve("basic:app", "--log-config", str(log_config), "--workers", workers, wait=False)
+    server = serve_process("basic:app", "--log-config", str(log_config), "--workers", workers, wait=False)
     server.wait_for_log("is serving", timeout=20)
     for _ in range(4):
         assert get(f"{server.url}/").status_code == 200
@@ -158,12 +150,15 @@ def test_sigusr1_reopens_log_files_in_every_process(serve, tmp_path, workers):
     rotated = tmp_path / "access.log.1"
     access.rename(rotated)  # what logrotate does before it signals
     server.proc.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while not access.exists():
-        assert time.monotonic() < deadline, server.log()
+    workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", server.log())}
+
+    def reopened_everywhere() -> bool:  # each process has written a line to the new file
         get(f"{server.url}/")
-        time.sleep(0.05)
-    time.sleep(0.5)  # every process has had its tick, and every access line is written
+        return (
+            access.exists() and {int(line.split()[0]) for line in access.read_text().splitlines()} >= workers
+        )
+
+    assert wait_until(reopened_everywhere, 10), server.log()
     before = rotated.read_text()
     for _ in range(10):
         assert get(f"{server.url}/").status_code == 200
@@ -172,7 +167,7 @@ def test_sigusr1_reopens_log_files_in_every_process(serve, tmp_path, workers):
     assert server.stop() == 0
 
 
-def test_log_config_in_yaml_formats_the_access_log(serve, tmp_path):
+def test_log_config_in_yaml_formats_the_access_log(serve_process, tmp_path):
     pytest.importorskip("yaml")
     out = tmp_path / "out.log"
     log_config = tmp_path / "logging.yaml"
@@ -187,17 +182,17 @@ loggers:
   asgihost.access: {{handlers: [file], propagate: false}}
 """
     )
-    server = serve("basic:app", "--log-config", str(log_config))
+    server = serve_process("basic:app", "--log-config", str(log_config))
     assert get(f"{server.url}/hello?x=1").status_code == 200
     assert count_lines(out, "ACCESS 127.0.0.1", 1) == 1
     assert '"GET /hello?x=1 HTTP/1.1" 200' in out.read_text()
     assert server.stop() == 0
 
 
-def test_a_log_config_that_cannot_be_applied_stops_the_start(serve, tmp_path):
+def test_a_log_config_that_cannot_be_applied_stops_the_start(serve_process, tmp_path):
     log_config = tmp_path / "logging.json"
     log_config.write_text(json.dumps({"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}}))
-    server = serve("basic:app", "--log-config", str(log_config), wait=False)
+    server = serve_process("basic:app", "--log-config", str(log_config), wait=False)
     assert server.proc.wait(15) == 1
     assert f"asgihost: error: {log_config} cannot be applied" in server.log()
 
@@ -223,14 +218,15 @@ def test_the_start_up_table_names_listeners_and_apps(tmp_path):
         tmp_path, [*argv, "--port", str(quiet_port), "--log-level", "warning"], port=quiet_port, wait=False
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
+
+        def answered() -> bool:
             try:
                 httpx.get(f"http://127.0.0.1:{quiet_port}/api/", timeout=2)
-                break
             except httpx.HTTPError:
-                assert time.monotonic() < deadline, quiet.log()
-                time.sleep(0.05)
+                return False
+            return True
+
+        assert wait_until(answered, 15), quiet.log()
         assert "is serving" not in quiet.log()  # below info: no table
     finally:
         assert quiet.stop() == 0

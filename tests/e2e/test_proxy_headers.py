@@ -4,11 +4,10 @@ over HTTP/1.1 and HTTP/2, in the scope and in the access log."""
 from __future__ import annotations
 
 import socket
-import sys
 
 import httpx
 import pytest
-from conftest import check_config, free_port, launch
+from conftest import check_config, free_port
 
 XFF = {"x-forwarded-for": "203.0.113.7, 10.0.0.3", "x-forwarded-proto": "https"}
 
@@ -80,7 +79,7 @@ def test_unix_socket_peers_are_trusted_only_when_listed(serve, tmp_path, trusted
         assert seen["client"] is None and seen["scheme"] == "http"
 
 
-def test_a_listener_that_speaks_forwarded(tmp_path):
+def test_a_listener_that_speaks_forwarded(serve, tmp_path):
     port = free_port()
     config = tmp_path / "asgihost.toml"
     config.write_text(
@@ -92,7 +91,7 @@ proxy = {{ trusted = ["127.0.0.1"], headers = "forwarded" }}
 app = "client_app:app"
 """
     )
-    server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port)
+    server = serve(str(config))
     try:
         seen = ask(
             server, {"forwarded": 'for="[2001:db8::17]:4711";proto=https', "x-forwarded-for": "198.51.100.1"}

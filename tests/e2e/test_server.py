@@ -6,13 +6,11 @@ import os
 import signal
 import socket
 import stat
-import subprocess
 import sys
 import threading
-import time
 
 import pytest
-from conftest import free_port, http_exchange, launch
+from conftest import ROOT, free_port, http_exchange, launch, run_command
 
 
 def get(server, path: str = "/", extra: bytes = b"") -> bytes:
@@ -21,13 +19,9 @@ def get(server, path: str = "/", extra: bytes = b"") -> bytes:
 
 
 def test_version_and_help():
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "--version"], capture_output=True, text=True, timeout=30
-    )
+    out = run_command("--version", cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("asgihost ")
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "run", "--help"], capture_output=True, text=True, timeout=30
-    )
+    out = run_command("run", "--help", cwd=ROOT)
     for flag in (
         "--host",
         "--port",
@@ -54,12 +48,7 @@ def test_version_and_help():
 
 
 def test_invalid_flag_value_names_the_flag_and_exits_2():
-    out = subprocess.run(
-        [sys.executable, "-m", "asgihost", "run", "m:app", "--timeout-keep-alive", "soon"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = run_command("run", "m:app", "--timeout-keep-alive", "soon", cwd=ROOT)
     assert out.returncode == 2
     assert "--timeout-keep-alive" in out.stderr
 
@@ -110,8 +99,8 @@ def test_bad_app_exits_3_with_a_clear_message(serve, app, message):
     assert message in server.log()
 
 
-def test_app_without_attribute_is_a_usage_error(serve):
-    server = serve("control", wait=False)
+def test_app_without_attribute_is_a_usage_error(serve_process):
+    server = serve_process("control", wait=False)
     assert server.proc.wait(30) == 2
     assert 'APP: an app is "module:attribute"' in server.log()
 
@@ -165,34 +154,17 @@ def test_inherited_file_descriptor(tmp_path):
 
 
 @pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
-def test_ipv6_listener(tmp_path):
+def test_ipv6_listener(serve):
     try:
         with socket.socket(socket.AF_INET6) as probe:
             probe.bind(("::1", 0))
     except OSError:
         pytest.skip("::1 is not configured")
     port = free_port()
-    server = launch(
-        tmp_path,
-        [
-            sys.executable,
-            "-m",
-            "asgihost",
-            "run",
-            "lifespan_apps:with_state",
-            "--host",
-            "::1",
-            "--port",
-            str(port),
-        ],
-        port=port,
-    )
-    try:
-        assert f"http://[::1]:{port}" in server.log()
-        with socket.create_connection(("::1", port), timeout=5) as sock:
-            assert http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").endswith(b"hello from lifespan")
-    finally:
-        server.stop()
+    server = serve("lifespan_apps:with_state", "--host", "::1", "--port", str(port))
+    assert f"http://[::1]:{port}" in server.log()
+    with socket.create_connection(("::1", port), timeout=5) as sock:
+        assert http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").endswith(b"hello from lifespan")
 
 
 def test_graceful_shutdown_lets_the_request_in_flight_finish(serve):
@@ -228,9 +200,11 @@ def test_graceful_timeout_cancels_what_does_not_finish(serve):
 def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(serve):
     server = serve("basic:app")
     with server.connect() as sock:
-        time.sleep(0.2)  # accepted, nothing sent yet
+        # Connections are accepted in the order they came: once a later one is answered, this
+        # one has been accepted (and nothing sent on it yet).
+        assert get(server).startswith(b"HTTP/1.1 200 ")
         server.proc.send_signal(signal.SIGINT)
-        time.sleep(0.2)
+        server.wait_for_log("Waiting for connections to close")  # told to drain: now the request
         sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
         response = sock.recv(65536)
     assert response.startswith(b"HTTP/1.1 200 ") and b"connection: close" in response
@@ -238,8 +212,8 @@ def test_a_connection_accepted_before_shutdown_gets_its_first_request_answered(s
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_second_signal_stops_at_once(serve, sig):
-    server = serve("control:forever", "--timeout-graceful-shutdown", "60")
+def test_a_second_signal_stops_at_once(serve_process, sig):
+    server = serve_process("control:forever", "--timeout-graceful-shutdown", "60")
     sock = server.connect(timeout=10)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     server.wait_for_log("REQUEST-STARTED")

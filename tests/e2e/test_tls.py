@@ -4,6 +4,7 @@ and bad input on a TLS port (plain HTTP, a silent client, a wrong key)."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import ssl
 import subprocess
@@ -35,12 +36,31 @@ def certs(ca, tmp_path):
     return tmp_path
 
 
-def run(tmp_path, *args: str, port: int | None = None, wait: bool = True):
-    argv = [sys.executable, "-m", "asgihost", "run", *args]
-    return launch(tmp_path, argv, port=port, wait=wait)
+@pytest.fixture
+def run(serve):
+    """``run(dir, *args, port=P, wait=...)``: ``asgihost run ARGS``'s server, in this process."""
+    return lambda tmp_path, *args, port=None, wait=True: serve(*args, wait=wait)
 
 
-def test_ssl_flags_serve_https(certs):
+@pytest.fixture
+def run_process(tmp_path):
+    """``run`` as a child process: for exit statuses of the command, and a key's password
+    prompt that must not come up (the process has no terminal to ask on)."""
+    started = []
+
+    def start(tmp_path, *args: str, port: int | None = None, wait: bool = True):
+        started.append(
+            launch(tmp_path, [sys.executable, "-m", "asgihost", "run", *args], port=port, wait=wait)
+        )
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+def test_ssl_flags_serve_https(run, certs):
     port = free_port()
     server = run(
         certs, "scheme_app:app", "--port", str(port),
@@ -60,7 +80,7 @@ def test_ssl_flags_serve_https(certs):
         assert server.stop() == 0
 
 
-def test_a_file_serves_tls_and_plain_listeners_side_by_side(certs):
+def test_a_file_serves_tls_and_plain_listeners_side_by_side(run, certs):
     tls_port, plain_port = free_port(), free_port()
     (certs / "asgihost.toml").write_text(
         f'[listeners.secure]\nbind = "127.0.0.1:{tls_port}"\n'
@@ -79,7 +99,7 @@ def test_a_file_serves_tls_and_plain_listeners_side_by_side(certs):
         assert server.stop() == 0
 
 
-def test_required_client_certificate(certs):
+def test_required_client_certificate(run, certs):
     port = free_port()
     server = run(
         certs, "scheme_app:app", "--port", str(port),
@@ -99,7 +119,7 @@ def test_required_client_certificate(certs):
         assert server.stop() == 0
 
 
-def test_plain_http_and_silent_clients_on_a_tls_port_lose_nothing(certs):
+def test_plain_http_and_silent_clients_on_a_tls_port_lose_nothing(run, certs):
     port = free_port()
     (certs / "asgihost.toml").write_text(
         f'[listeners.secure]\nbind = "127.0.0.1:{port}"\n'
@@ -124,7 +144,7 @@ def test_plain_http_and_silent_clients_on_a_tls_port_lose_nothing(certs):
     assert "Traceback" not in server.log()
 
 
-def test_encrypted_key_with_password(ca, tmp_path):
+def test_encrypted_key_with_password(run_process, ca, tmp_path):
     from cryptography.hazmat.primitives import serialization
 
     cert = ca.issue_cert("127.0.0.1")
@@ -145,14 +165,20 @@ def test_encrypted_key_with_password(ca, tmp_path):
         "--ssl-keyfile",
         str(tmp_path / "key.pem"),
     ]
-    wrong = run(tmp_path, *common, "--port", str(free_port()), "--ssl-keyfile-password", "nope", wait=False)
+    wrong = run_process(
+        tmp_path, *common, "--port", str(free_port()), "--ssl-keyfile-password", "nope", wait=False
+    )
     assert wrong.proc.wait(30) == 1
     assert "wrong password" in wrong.log()
-    unasked = run(tmp_path, *common, "--port", str(free_port()), wait=False)  # no prompt on a terminal
+    unasked = run_process(
+        tmp_path, *common, "--port", str(free_port()), wait=False
+    )  # no prompt on a terminal
     assert unasked.proc.wait(30) == 1
     assert "is encrypted: give its password" in unasked.log()
     port = free_port()
-    server = run(tmp_path, *common, "--port", str(port), "--ssl-keyfile-password", "sesame", port=port)
+    server = run_process(
+        tmp_path, *common, "--port", str(port), "--ssl-keyfile-password", "sesame", port=port
+    )
     try:
         with httpx.Client(
             verify=ssl.create_default_context(cafile=str(tmp_path / "ca.pem")), timeout=10
@@ -162,7 +188,7 @@ def test_encrypted_key_with_password(ca, tmp_path):
         assert server.stop() == 0
 
 
-def test_a_key_that_is_not_the_certificates_stops_the_start_and_fails_check(ca, certs):
+def test_a_key_that_is_not_the_certificates_stops_the_start_and_fails_check(run, ca, certs):
     other = ca.issue_cert("other.example")
     other.private_key_pem.write_to_path(str(certs / "other-key.pem"))
     server = run(
@@ -185,7 +211,7 @@ def test_a_key_that_is_not_the_certificates_stops_the_start_and_fails_check(ca, 
     assert "does not belong" in problem["message"]
 
 
-def test_ssl_options_without_a_certificate_change_nothing(tmp_path):
+def test_ssl_options_without_a_certificate_change_nothing(run, tmp_path):
     port = free_port()
     server = run(
         tmp_path,
@@ -204,13 +230,15 @@ def test_ssl_options_without_a_certificate_change_nothing(tmp_path):
         assert server.stop() == 0
 
 
-def test_a_key_without_a_certificate_is_refused(tmp_path):
-    server = run(tmp_path, "scheme_app:app", "--port", str(free_port()), "--ssl-keyfile", "k.pem", wait=False)
+def test_a_key_without_a_certificate_is_refused(run_process, tmp_path):
+    server = run_process(
+        tmp_path, "scheme_app:app", "--port", str(free_port()), "--ssl-keyfile", "k.pem", wait=False
+    )
     assert server.proc.wait(30) == 2
     assert "--ssl-certfile" in server.log()
 
 
-def test_websocket_over_tls_is_wss(certs):
+def test_websocket_over_tls_is_wss(run, certs):
     import asyncio
 
     from websockets.asyncio.client import connect
@@ -233,7 +261,7 @@ def test_websocket_over_tls_is_wss(certs):
         assert server.stop() == 0
 
 
-def test_client_certificate_reaches_the_scope_over_http11_and_h2(certs):
+def test_client_certificate_reaches_the_scope_over_http11_and_h2(run, certs):
     import asyncio
 
     port = free_port()
@@ -268,7 +296,7 @@ def test_client_certificate_reaches_the_scope_over_http11_and_h2(certs):
         assert server.stop() == 0
 
 
-def test_min_version_13_refuses_a_tls12_client(certs):
+def test_min_version_13_refuses_a_tls12_client(run, certs):
     port = free_port()
     (certs / "asgihost.toml").write_text(
         f'[listeners.web]\nbind = "127.0.0.1:{port}"\n'

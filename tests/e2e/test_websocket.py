@@ -290,6 +290,7 @@ def test_bytes_right_after_the_handshake_are_not_lost(ws_server):
         ("close code out of range", frame(0x8, struct.pack("!H", 999)), 1002),
         ("one-byte close payload", frame(0x8, b"\x03"), 1002),
     ],
+    ids=lambda value: "frame" if isinstance(value, bytes) else str(value),  # masks are random
 )
 def test_protocol_errors_close_with_the_right_code(ws_server, name, data, code):
     server = ws_server()
@@ -347,8 +348,8 @@ def test_message_over_the_limit_closes_1009(ws_server):
     sock.close()
 
 
-def test_decompression_bomb_is_bounded(ws_server):
-    server = ws_server("--ws-max-size", "1048576")
+def test_decompression_bomb_is_bounded(serve_process):
+    server = serve_process("ws_apps:app", "--ws-max-size", "1048576")  # its own process: its memory
     sock, head = handshake(server, extra=b"Sec-WebSocket-Extensions: permessage-deflate\r\n")
     assert b"permessage-deflate" in head.lower()
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -377,24 +378,31 @@ def test_a_peer_that_never_answers_pings_is_closed(ws_server):
 
 def test_a_peer_that_answers_pings_stays(ws_server):
     server = ws_server("--ws-ping-interval", "0.1", "--ws-ping-timeout", "0.3")
-
-    async def talk():
-        async with connect(url(server, "/echo"), ping_interval=None) as ws:  # answers, never pings
-            await asyncio.sleep(1.0)
-            await ws.send("still here")
-            assert await ws.recv() == "still here"
-
-    run(talk())
+    sock, _ = handshake(server, "/echo")
+    sock.settimeout(5)
+    for _ in range(10):  # a second of pings, each answered: far past the 0.3 s timeout
+        opcode, payload = read_frame(sock)
+        assert opcode == 0x9, opcode
+        sock.sendall(frame(0xA, payload))
+    sock.sendall(frame(0x1, b"still here"))
+    opcode, payload = read_frame(sock)
+    while opcode == 0x9:
+        sock.sendall(frame(0xA, payload))
+        opcode, payload = read_frame(sock)
+    assert (opcode, payload) == (0x1, b"still here")
+    sock.close()
 
 
 def test_a_client_that_stops_reading_holds_the_app_back(ws_server):
     server = ws_server()
     sock, _ = handshake(server, "/flood", rcvbuf=65536)
     server.wait_for_log("SENT 16")
-    time.sleep(1.0)
-    sent = max(int(n) for n in re.findall(r"SENT (\d+)", server.log()))
-    time.sleep(0.5)
-    later = max(int(n) for n in re.findall(r"SENT (\d+)", server.log()))
+
+    def sent_so_far(log: str) -> int:
+        return max(int(n) for n in re.findall(r"SENT (\d+)", log))
+
+    sent = server.wait_for_stall(sent_so_far)  # no new SENT line for a while
+    later = sent_so_far(server.log())
     assert later == sent  # the app's send waits on the transport
     assert sent * 65536 < 64 << 20  # what the kernel buffers hold, not what the app would send
     sock.close()
@@ -422,7 +430,6 @@ def test_an_app_that_stops_reading_pauses_the_client(ws_server):
 def test_shutdown_says_going_away(ws_server):
     server = ws_server()
     sock, _ = handshake(server, "/hold")
-    time.sleep(0.2)
     server.proc.send_signal(signal.SIGINT)
     assert close_code(sock) == 1001
     sock.sendall(frame(0x8, struct.pack("!H", 1001)))

@@ -11,6 +11,16 @@ import sys
 import time
 
 import httpx
+from conftest import wait_until
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is running (not gone, not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def pid_of(server) -> int:
@@ -22,25 +32,21 @@ def worker_pids(server) -> set[int]:
 
 
 def wait_workers(server, count: int, timeout: float = 20.0) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.log().count("running on") >= count:
-            return worker_pids(server)
-        time.sleep(0.05)
-    raise AssertionError(server.log())
+    server.wait_for_log_count("running on", count, timeout)
+    return worker_pids(server)
 
 
-def test_every_worker_serves_and_a_killed_one_is_replaced(serve):
-    server = serve("pid_app:app", "--workers", "3", wait=False)
+def test_every_worker_serves_and_a_killed_one_is_replaced(serve_process):
+    server = serve_process("pid_app:app", "--workers", "3", wait=False)
     pids = wait_workers(server, 3)
     assert len(pids) == 3 and os.getpid() not in pids
     # Each /busy request holds its worker's event loop for a second, so the next connection,
     # opened meanwhile, has to be taken by another worker.
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         futures = []
-        for _ in range(3):
+        for taken in range(1, 4):
             futures.append(pool.submit(lambda: int(httpx.get(f"{server.url}/busy", timeout=10).text)))
-            time.sleep(0.2)
+            server.wait_for_log_count("BUSY", taken)  # a worker holds it: the next goes elsewhere
         seen = {future.result() for future in futures}
     assert seen == pids
     victim = next(iter(pids))
@@ -54,15 +60,15 @@ def test_every_worker_serves_and_a_killed_one_is_replaced(serve):
     assert server.stop() == 0
 
 
-def test_a_worker_that_cannot_start_stops_the_server(serve):
-    server = serve("no_such_module:app", "--workers", "2", wait=False)
+def test_a_worker_that_cannot_start_stops_the_server(serve_process):
+    server = serve_process("no_such_module:app", "--workers", "2", wait=False)
     assert server.proc.wait(30) == 3
     log = server.log()
     assert 'Could not import module "no_such_module"' in log and "failed to start" in log
 
 
-def test_max_requests_recycles_workers_without_failing_a_request(serve):
-    server = serve("pid_app:app", "--workers", "2", "--limit-max-requests", "15", wait=False)
+def test_max_requests_recycles_workers_without_failing_a_request(serve_process):
+    server = serve_process("pid_app:app", "--workers", "2", "--limit-max-requests", "15", wait=False)
     wait_workers(server, 2)
     statuses = []
     for _ in range(150):
@@ -73,8 +79,8 @@ def test_max_requests_recycles_workers_without_failing_a_request(serve):
     assert server.stop() == 0
 
 
-def test_a_hung_worker_is_replaced(serve):
-    server = serve("pid_app:app", "--workers", "2", "--timeout-worker-healthcheck", "1", wait=False)
+def test_a_hung_worker_is_replaced(serve_process):
+    server = serve_process("pid_app:app", "--workers", "2", "--timeout-worker-healthcheck", "1", wait=False)
     pids = wait_workers(server, 2)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -85,15 +91,14 @@ def test_a_hung_worker_is_replaced(serve):
     assert server.stop() == 0
 
 
-def test_ttin_and_ttou_change_the_number_of_workers(serve):
-    server = serve("pid_app:app", "--workers", "2", wait=False)
+def test_ttin_and_ttou_change_the_number_of_workers(serve_process):
+    server = serve_process("pid_app:app", "--workers", "2", wait=False)
     wait_workers(server, 2)
     parent = server.proc.pid
     os.kill(parent, signal.SIGTTIN)
     wait_workers(server, 3)
     os.kill(parent, signal.SIGTTOU)
-    time.sleep(1.0)
-    assert server.log().count("Shutting down") >= 1
+    assert server.wait_for_log("Shutting down").count("Shutting down") >= 1
     assert server.stop() == 0
 
 
@@ -108,7 +113,7 @@ mount = "{mount}"
 """
 
 
-def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
+def test_sighup_reloads_the_file_without_a_failed_request(serve_process, tmp_path):
     import threading
 
     from conftest import APPS, free_port, launch
@@ -118,7 +123,7 @@ def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
     config.write_text(SITE.format(port=port, mount="/a") + f'app_dir = "{APPS}"\n')
     server = launch(tmp_path, [sys.executable, "-m", "asgihost", "run", str(config)], port=port, wait=False)
     try:
-        wait_workers(server, 2)
+        pids = wait_workers(server, 2)
         failures: list[str] = []
         done = threading.Event()
         served = [0]
@@ -138,7 +143,7 @@ def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
 
         thread = threading.Thread(target=load)
         thread.start()
-        time.sleep(0.5)
+        assert wait_until(lambda: served[0] >= 5), failures  # the load is on before the reload
         config.write_text(
             SITE.format(port=port, mount="/a")
             + f'app_dir = "{APPS}"\n[apps.second]\napp = "pid_app:app"\nmount = "/b"\napp_dir = "{APPS}"\n'
@@ -146,11 +151,8 @@ def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
         os.kill(server.proc.pid, signal.SIGHUP)
         server.wait_for_log("Reloaded: 2 workers serve the new configuration", timeout=20)
         # the old workers stop accepting within their next tick; then only the new routing answers
-        deadline = time.monotonic() + 10
-        while server.log().count("Shutting down") < 2:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
-        time.sleep(0.1)
+        for old in pids:  # the old workers have closed their sockets once they have exited
+            assert wait_until(lambda old=old: not _alive(old), 10), server.log()
         for _ in range(20):
             assert (
                 httpx.get(
@@ -161,7 +163,8 @@ def test_sighup_reloads_the_file_without_a_failed_request(serve, tmp_path):
         config.write_text("[apps.broken\n")  # invalid: the running config goes on
         os.kill(server.proc.pid, signal.SIGHUP)
         server.wait_for_log("Reload refused", timeout=10)
-        time.sleep(0.5)
+        refused_at = served[0]
+        assert wait_until(lambda: served[0] >= refused_at + 5), failures  # still served after it
         done.set()
         thread.join(30)
         assert failures == [] and served[0] > 10

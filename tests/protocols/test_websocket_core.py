@@ -239,6 +239,17 @@ def test_frames_we_send():
         (masked(0x1, b"a", fin=False) + masked(0x1, b"b"), 1002),  # a new message inside one
         (masked(0x2, b"x" * 101), 1009),  # over the limit in one frame
     ],
+    ids=[
+        "not-utf8",
+        "unmasked",
+        "rsv1",
+        "reserved-opcode",
+        "long-control",
+        "fragmented-control",
+        "stray-continuation",
+        "message-inside-message",
+        "over-the-limit",
+    ],  # the masks are random: named, every process collects the same tests
 )
 def test_fast_path_failures(frame: bytes, code: int):
     ws = WSConnection(100, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 
 
 def sent_chunks(log: str) -> int:
@@ -19,14 +18,7 @@ def test_send_waits_while_the_client_does_not_read(serve):
     sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     # Read nothing until the app stops making progress (bounded: 10 s).
     server.wait_for_log("SENT 1")
-    previous, deadline = -1, time.monotonic() + 10
-    while time.monotonic() < deadline:
-        current = sent_chunks(server.log())
-        if current == previous:
-            break
-        previous = current
-        time.sleep(0.3)
-    stalled_at = sent_chunks(server.log())
+    stalled_at = server.wait_for_stall(sent_chunks)
     assert stalled_at < 64, f"the app pushed {stalled_at} chunks of 256 KiB into a client that reads nothing"
     # Now read everything: the whole body arrives and the app finishes.
     total, expected = 0, 256 * 1024 * 256

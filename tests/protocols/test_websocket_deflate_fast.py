@@ -198,3 +198,16 @@ def test_what_we_send_is_what_wsproto_sends_and_the_client_reads_it(offer):
         sizes.append(len(out))
     again = sizes[1] < sizes[0]  # the second copy refers back to the first
     assert again == ("server_no_context_takeover" not in offer)
+
+
+def test_the_inflater_forgets_each_message_under_client_no_context_takeover():
+    """A client that refers back to an earlier message although it agreed not to: wsproto
+    fails that message (a distance too far back, 1007), and so do we, on either path."""
+    offer = "permessage-deflate; client_no_context_takeover"
+    text = "the same words again " * 5
+    for fragmented in (False, True):
+        c = Client("permessage-deflate")  # keeps its context
+        stream = c.message(text) + (c.fragments(text[:10], text[10:]) if fragmented else c.message(text))
+        expected = oracle(offer, stream)
+        assert expected == [("message", text), ("failed", 1007)]
+        assert ours(offer, [stream]) == expected

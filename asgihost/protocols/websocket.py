@@ -244,7 +244,6 @@ class WSConnection:
         self._deflate = deflate if deflate is not None and deflate.enabled() else None
         extensions: list[Extension] = [self._deflate] if self._deflate is not None else []
         self._conn = Connection(ConnectionType.SERVER, extensions)
-        self._rsv = 0x30 if extensions else 0x70  # RSV bits no frame may have
         self._owed = 0  # bytes to come of a frame that wsproto parses as they come
         self._buffer = bytearray()  # the start of a frame not yet whole
         self._fragmented = False  # wsproto has the first frames of a message, not its last
@@ -293,7 +292,7 @@ class WSConnection:
             opcode = first & 0x0F
             if (
                 not second & 0x80  # a client frame must be masked
-                or first & self._rsv  # RSV1 only with permessage-deflate
+                or (first & 0x70 and (first & 0x30 or self._deflate is None))  # RSV1 with deflate only
                 or opcode not in _OPCODES
                 or (opcode >= 0x8 and (size > 125 or not first & 0x80))  # a control frame is short, whole
             ):

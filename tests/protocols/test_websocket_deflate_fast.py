@@ -83,6 +83,7 @@ def base(c: Client) -> bytes:
             c.message("a" * MAX),  # exactly the limit
             c.message(RANDOM[:MAX]),  # exactly the limit, in a frame over it
             c.fragments(RANDOM[:100], RANDOM[100:MAX]),
+            c.fragments(RANDOM[:1], RANDOM[1:MAX]),  # without context takeover, a continuation over it
             c.message("é" * (MAX // 2)),  # the limit in UTF-8 bytes
             c.ping(b""),
             c.message("after " * 5),
@@ -149,7 +150,7 @@ def test_every_split_gives_what_wsproto_gives(offer, ending):
     c = Client(offer)
     stream = base(c) + ENDINGS[ending](c)
     expected = oracle(offer, stream)
-    assert [kind for kind, _ in expected[:14]] == ["message"] * 14
+    assert [kind for kind, _ in expected[:15]] == ["message"] * 15
     if ending != "clean":
         assert expected[-1][0] == "failed"
     assert ours(offer, [stream]) == expected

@@ -14,10 +14,14 @@ Invariants:
 - Memory per connection is bounded by ``max_size`` plus one read: a message grows only up
   to the limit, and a compressed frame is inflated at most ``max_size`` bytes at a time.
 
-Fast path: without permessage-deflate, the common frame (a whole text or binary message in one
-masked frame) is parsed, unmasked and answered here, and messages we send are framed here;
-wsproto gets every other frame (control frames, fragments, anything malformed) as whole frames,
-so its buffer never holds part of one and the two parsers never disagree on where frames start.
+Fast path: the common frame (a whole text or binary message in one masked frame, compressed
+or not when permessage-deflate is negotiated) is parsed, unmasked, inflated and answered here,
+and messages we send are compressed and framed here; wsproto gets every other frame (control
+frames, fragments, anything malformed) as whole frames, so its buffer never holds part of one
+and the two parsers never disagree on where frames start. The one exception: a frame of a
+compressed message whose payload is over ``max_size`` (its size says nothing of the message's)
+goes to wsproto as it arrives, ``_owed`` counting the bytes of it still to come. Compressed
+frames, ours and wsproto's, share one zlib state per direction, in wire order (ws_deflate.py).
 Text is checked as it arrives: the part of a text frame already received, and each frame of a
 fragmented text message, go through one incremental UTF-8 decoder per message, so invalid
 UTF-8 fails the connection (1007) on the bytes that carry it, not at the end of the message;
@@ -30,20 +34,19 @@ import base64
 import codecs
 import hashlib
 import struct
-import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-from wsproto.extensions import Extension, PerMessageDeflate
-from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
+from wsproto.extensions import Extension
 from wsproto.utilities import LocalProtocolError
 
 from .errors import LocalProtocolError as HeaderError
 from .errors import ProtocolError
 from .events import Request
 from .headers import has_token, is_valid_name, is_valid_value
+from .ws_deflate import BoundedDeflate as BoundedDeflate
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MESSAGE_TOO_BIG = 1009
@@ -171,66 +174,6 @@ def accept_fields(
     return fields
 
 
-class BoundedDeflate(PerMessageDeflate):
-    """permessage-deflate whose inflating stops at the message size limit (1009), so that a
-    small compressed frame cannot become gigabytes in memory. Outbound compression and the
-    negotiation are wsproto's."""
-
-    def __init__(self, max_size: int) -> None:
-        super().__init__()
-        self.max_size = max_size
-        self._in_compressed: bool | None = None
-        self._in_compressible = False
-        self._inflater: zlib._Decompress | None = None
-        self._in_size = 0  # bytes of the current message inflated so far
-
-    def frame_inbound_header(
-        self, proto: FrameDecoder | FrameProtocol, opcode: Opcode, rsv: RsvBits, payload_length: int
-    ) -> CloseReason | RsvBits:
-        if rsv.rsv1 and (opcode.iscontrol() or opcode is Opcode.CONTINUATION):
-            return CloseReason.PROTOCOL_ERROR
-        self._in_compressible = opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION)
-        if self._in_compressed is None:
-            self._in_compressed = rsv.rsv1
-            self._in_size = 0
-            if rsv.rsv1 and self._inflater is None:
-                self._inflater = zlib.decompressobj(-int(self.client_max_window_bits))
-        return RsvBits(True, False, False)
-
-    def _inflate(self, data: bytes) -> bytes | CloseReason:
-        assert self._inflater is not None
-        budget = self.max_size - self._in_size
-        try:
-            out = self._inflater.decompress(data, budget + 1)
-        except zlib.error:
-            return CloseReason.INVALID_FRAME_PAYLOAD_DATA
-        self._in_size += len(out)
-        if self._in_size > self.max_size:
-            return CloseReason.MESSAGE_TOO_BIG
-        return out
-
-    def frame_inbound_payload_data(
-        self, proto: FrameDecoder | FrameProtocol, data: bytes
-    ) -> bytes | CloseReason:
-        if not self._in_compressed or not self._in_compressible:
-            return data
-        return self._inflate(bytes(data))
-
-    def frame_inbound_complete(
-        self, proto: FrameDecoder | FrameProtocol, fin: bool
-    ) -> bytes | CloseReason | None:
-        if not fin:
-            return None
-        compressed = self._in_compressed and self._in_compressible
-        self._in_compressed = None
-        if not compressed:
-            return None
-        out = self._inflate(b"\x00\x00\xff\xff")
-        if self.client_no_context_takeover:
-            self._inflater = None
-        return out
-
-
 class Message:
     """A whole message from the peer: ``str`` for text, ``bytes`` for binary."""
 
@@ -271,6 +214,7 @@ WSEvent = Message | Closed | Failed | PongReceived
 
 _OPCODES = frozenset((0x0, 0x1, 0x2, 0x8, 0x9, 0xA))  # continuation, text, binary, close, ping, pong
 _WHOLE_TEXT, _WHOLE_BINARY = 0x81, 0x82  # first byte of a one-frame message: FIN, no RSV bits
+_DEFLATED_TEXT, _DEFLATED_BINARY = 0xC1, 0xC2  # the same, compressed: FIN and RSV1
 INVALID_DATA = 1007
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
@@ -297,10 +241,11 @@ class WSConnection:
 
     def __init__(self, max_size: int, deflate: BoundedDeflate | None, trailing: bytes = b"") -> None:
         self.max_size = max_size
-        extensions: list[Extension] = [deflate] if deflate is not None and deflate.enabled() else []
+        self._deflate = deflate if deflate is not None and deflate.enabled() else None
+        extensions: list[Extension] = [self._deflate] if self._deflate is not None else []
         self._conn = Connection(ConnectionType.SERVER, extensions)
-        self._fast = not extensions  # frames are parsed here (see the module's docstring)
-        self._buffer = bytearray()  # the start of a frame not yet whole (fast path only)
+        self._owed = 0  # bytes to come of a frame that wsproto parses as they come
+        self._buffer = bytearray()  # the start of a frame not yet whole
         self._fragmented = False  # wsproto has the first frames of a message, not its last
         self._utf8: codecs.IncrementalDecoder | None = None  # the text message arriving in pieces
         self._checked = 0  # payload bytes of the incomplete frame at the buffer's start checked
@@ -327,8 +272,8 @@ class WSConnection:
     def receive_data(self, data: bytes) -> list[WSEvent]:
         if self.finished:
             return []
-        if not self._fast:
-            return self._through_wsproto(data)
+        if self._owed:
+            return self._owing(data)
         buffer = self._buffer
         buffer += data
         events: list[WSEvent] = []
@@ -347,21 +292,28 @@ class WSConnection:
             opcode = first & 0x0F
             if (
                 not second & 0x80  # a client frame must be masked
-                or first & 0x70  # no extension, so no RSV bits
+                or (first & 0x70 and (first & 0x30 or self._deflate is None))  # RSV1 with deflate only
                 or opcode not in _OPCODES
                 or (opcode >= 0x8 and (size > 125 or not first & 0x80))  # a control frame is short, whole
             ):
                 rest = bytes(buffer[start:])
                 buffer.clear()
                 return events + self._through_wsproto(rest)  # it fails the connection, saying why
-            if opcode < 0x8 and size > self.max_size:
-                buffer.clear()
-                return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
             stop = head + 4 + size
+            if opcode < 0x8 and size > self.max_size:
+                deflate = self._deflate
+                if deflate is None or not (first & 0x40 or deflate.inflating):
+                    buffer.clear()
+                    return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
+                if stop > end:  # compressed: wsproto inflates it, bounded, as it comes
+                    self._owed, self._fragmented = stop - end, not first & 0x80
+                    rest = bytes(buffer[start:])
+                    buffer.clear()
+                    return events + self._through_wsproto(rest)
             if stop > end:
                 if (
                     end > head + 4 + self._checked
-                    and (opcode == 0x1 and not self._fragmented or opcode == 0x0 and self._utf8 is not None)
+                    and (first & 0x4F == 1 and not self._fragmented or not opcode and self._utf8 is not None)
                     and not self._check_text(buffer, head, end, False)
                 ):
                     buffer.clear()
@@ -380,11 +332,28 @@ class WSConnection:
                         return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
                 else:
                     events.append(Message(payload))
+            elif (first == _DEFLATED_TEXT or first == _DEFLATED_BINARY) and not self._fragmented:
+                assert self._deflate is not None  # RSV1 passed: permessage-deflate is on
+                message = self._deflate.inflate_message(
+                    _unmask(bytes(buffer[head + 4 : stop]), bytes(buffer[head : head + 4]))
+                )
+                if isinstance(message, int):
+                    buffer.clear()
+                    reason = "Message too big." if message == MESSAGE_TOO_BIG else "Invalid compressed data."
+                    return events + [self._fail(message, reason)]
+                if first == _DEFLATED_TEXT:
+                    try:
+                        events.append(Message(message.decode()))
+                    except UnicodeDecodeError:
+                        buffer.clear()
+                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                else:
+                    events.append(Message(message))
             else:
                 if opcode < 0x8:
                     fin = first & 0x80
                     if (
-                        opcode == 0x1 and not self._fragmented or opcode == 0x0 and self._utf8 is not None
+                        first & 0x4F == 1 and not self._fragmented or not opcode and self._utf8 is not None
                     ) and not self._check_text(buffer, head, stop, bool(fin)):
                         buffer.clear()
                         return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
@@ -399,6 +368,15 @@ class WSConnection:
             start = stop
         del buffer[:start]
         return events
+
+    def _owing(self, data: bytes) -> list[WSEvent]:
+        """Give wsproto the rest of the frame it parses, then go on with the frames after it."""
+        owed = self._owed
+        self._owed = max(owed - len(data), 0)
+        events = self._through_wsproto(data[:owed])
+        if self.finished or len(data) <= owed:
+            return events
+        return events + self.receive_data(data[owed:])
 
     def _check_text(self, buffer: bytearray, head: int, end: int, final: bool) -> bool:
         """Whether the payload bytes of the text frame whose mask is at ``head``, received up to
@@ -473,14 +451,16 @@ class WSConnection:
 
     def send_message(self, data: str | bytes) -> None:
         if self._conn.state is ConnectionState.OPEN:
-            if self._fast:
+            deflate = self._deflate
+            if deflate is None:
                 if isinstance(data, str):
                     self._out.append(_frame(_WHOLE_TEXT, data.encode()))
                 else:
                     self._out.append(_frame(_WHOLE_BINARY, bytes(data)))
-                return
-            message = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
-            self._out.append(self._conn.send(message))
+            elif isinstance(data, str):
+                self._out.append(_frame(_DEFLATED_TEXT, deflate.deflate_message(data.encode())))
+            else:
+                self._out.append(_frame(_DEFLATED_BINARY, deflate.deflate_message(data)))
 
     def send_ping(self, payload: bytes) -> None:
         if self._conn.state is ConnectionState.OPEN:

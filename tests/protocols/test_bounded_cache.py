@@ -17,7 +17,14 @@ from asgihost.protocols.events import Malformed, Request
 from asgihost.protocols.http1 import H1Connection
 from asgihost.protocols.http1_response import DefaultHeaders
 
-CACHES = [fields._names, fields._values, http1_response._lines, http1_response._lengths, http1._hosts, hpack_codec._encodings]
+CACHES = [
+    fields._names,
+    fields._values,
+    http1_response._lines,
+    http1_response._lengths,
+    http1._hosts,
+    hpack_codec._encodings,
+]
 
 
 def clear_all() -> None:

@@ -1,8 +1,9 @@
 """The one path every exchange takes, whatever the protocol: route, proxy trust, scope,
 concurrency limit, early refusal, the app's task, and at the end the access log and metrics.
 
-HTTP/1.1 and HTTP/2 connections each hold one ``ExchangePath`` (its listener's routes and
-settings, and the trust its peer has) and call it in this order for a request:
+HTTP/1.1 and HTTP/2 connections hold their listener's ``ExchangePath`` (its routes and
+settings; ``for_peer`` gives the one that believes no proxy header to a peer that is not a
+trusted proxy) and call it in this order for a request:
 
   open()   -> the ``HTTPCycle``: routed (the server's own paths, the router, else the 404),
               its scope made with the client the proxy policy believes (a ``ProtocolError``
@@ -39,7 +40,7 @@ from .state import ListenerSettings, Mount, ServerState
 class ExchangePath:
     """One connection's way to its listener's apps."""
 
-    __slots__ = ("shared", "routes", "not_found", "listener", "own", "proxy", "loop")
+    __slots__ = ("shared", "routes", "not_found", "listener", "own", "proxy", "loop", "untrusted")
 
     def __init__(
         self,
@@ -54,13 +55,23 @@ class ExchangePath:
         self.not_found = not_found
         self.listener = listener
         self.own = listener.own  # paths the server answers itself (health, metrics), if any
-        self.proxy = listener.proxy  # cleared by distrust() when the peer is not trusted
+        self.proxy = listener.proxy  # whose proxy headers are believed; None: nobody's
         self.loop = loop
+        self.untrusted: ExchangePath | None = None  # the twin for peers who are not believed
 
-    def distrust(self, info: ConnectionInfo) -> None:
-        """Believe no proxy header on this connection unless its peer is a trusted proxy."""
-        if self.proxy is not None and not self.proxy.trusts_peer(info):
-            self.proxy = None
+    def for_peer(self, info: ConnectionInfo) -> ExchangePath:
+        """The path of a connection from ``info``: this one, or for a peer that is not a
+        trusted proxy its twin that believes no proxy header (made once per listener)."""
+        proxy = self.proxy
+        if proxy is None or proxy.trusts_peer(info):
+            return self
+        twin = self.untrusted
+        if twin is None:
+            twin = self.untrusted = ExchangePath(
+                self.shared, self.routes, self.not_found, self.listener, self.loop
+            )
+            twin.proxy = None
+        return twin
 
     def open(self, stream: HTTPStream, info: ConnectionInfo, request: Request) -> HTTPCycle:
         """The exchange of a request: routed, with its scope. Raises ``ProtocolError`` for a

@@ -46,6 +46,8 @@ class WriteFlow:
     ``pause_writing`` and ``resume_writing``. A plain attribute, not a property: every ``send``
     of an app reads it."""
 
+    __slots__ = ("write_paused", "writable")
+
     write_paused: bool
     writable: Waiter
 

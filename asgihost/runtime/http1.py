@@ -44,6 +44,35 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
 
 
 class H1Protocol(WriteFlow, asyncio.Protocol):
+    # Slots: a connection's attributes in a dict would cost about 1 KiB more per connection.
+    __slots__ = (
+        "path",
+        "shared",
+        "listener",
+        "loop",
+        "scheme",
+        "h2",
+        "h1",
+        "negotiator",
+        "served",
+        "logger",
+        "core",
+        "requests",
+        "head_timing",
+        "transport",
+        "info",
+        "cycle",
+        "parsing",
+        "pipeline",
+        "read_paused",
+        "closing",
+        "draining",
+        "idle_deadline",
+        "upgrading",
+        "upgrading_h2",
+        "app_finished",
+    )
+
     def __init__(
         self,
         path: ExchangePath,
@@ -51,7 +80,7 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         h2: H2Settings | None = None,
         h1: bool = True,
     ) -> None:
-        self.path = path  # a fresh one per connection: it keeps the proxy trust of the peer
+        self.path = path  # the listener's; connection_made takes the one for its peer
         self.shared = shared = path.shared
         self.listener = listener = path.listener
         self.loop = path.loop
@@ -93,7 +122,8 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.info = ConnectionInfo(
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
-        self.path.distrust(self.info)
+        self.path = path = self.path.for_peer(self.info)
+        self.app_finished = path.finish  # HTTPCycle calls it when the app returns
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
         if self.h2 is not None:
             negotiator = Negotiator(h1=self.h1, h2=True, tls=ssl_object is not None)

@@ -29,7 +29,6 @@ from ..logs.summary import print_summary
 from ..metrics import Recorder, Snapshot, empty, exposition
 from ..protocols.http1_response import DefaultHeaders
 from ..protocols.http2 import H2Settings
-from ..routing import RouteTable
 from ..version import __version__
 from . import loop as loops
 from .builtin import health_check, metrics_page, not_found
@@ -215,14 +214,14 @@ class Server:
             scheme = "https" if context is not None else "http"
             settings = ListenerSettings.from_spec(listener, builtins)
 
+            path = ExchangePath(state, routes, not_found, settings, loop)  # the listener's
+
             def factory(
-                routes: RouteTable[Mount] = routes,
+                path: ExchangePath = path,
                 scheme: str = scheme,
                 h2: H2Settings | None = listener.h2,
                 h1: bool = listener.h1,
-                settings: ListenerSettings = settings,
             ) -> H1Protocol:
-                path = ExchangePath(state, routes, not_found, settings, loop)
                 return H1Protocol(path, scheme, h2, h1)
 
             server = await loop.create_server(

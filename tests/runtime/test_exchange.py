@@ -333,22 +333,23 @@ def test_route_a_bad_target_raises_protocol_error(tmp_path, target):
 
 def test_client_applies_proxy_headers_for_a_trusted_peer(tmp_path):
     async def main() -> None:
-        path = World(plan(tmp_path), access=False, metrics=False).paths["web"]
-        path.distrust(TRUSTED)
-        assert path.proxy is not None
+        listener_path = World(plan(tmp_path), access=False, metrics=False).paths["web"]
+        path = listener_path.for_peer(TRUSTED)
+        assert path is listener_path and path.proxy is not None
         assert client(path, TRUSTED, request(headers=FORWARDED)) == (("203.0.113.7", 0), "https")
         assert client(path, TRUSTED, request()) == (TRUSTED.client, TRUSTED.scheme)  # nothing forwarded
 
     run(main)
 
 
-def test_distrust_drops_proxy_headers_of_an_untrusted_peer(tmp_path):
+def test_an_untrusted_peer_gets_the_path_that_believes_no_proxy_header(tmp_path):
     async def main() -> None:
         world = World(plan(tmp_path), access=False, metrics=False)
-        path = world.paths["web"]
-        path.distrust(STRANGER)
-        assert path.proxy is None
-        assert world.paths["web"].listener.proxy is not None  # only this connection's path
+        path = world.paths["web"].for_peer(STRANGER)
+        assert path is not world.paths["web"] and path.proxy is None
+        assert world.paths["web"].proxy is not None  # the listener's own path keeps its policy
+        assert world.paths["web"].for_peer(STRANGER) is path  # one twin per listener
+        assert path.routes is world.paths["web"].routes
         assert client(path, STRANGER, request(headers=FORWARDED)) == (STRANGER.client, STRANGER.scheme)
 
     run(main)
@@ -357,8 +358,7 @@ def test_distrust_drops_proxy_headers_of_an_untrusted_peer(tmp_path):
 def test_a_unix_peer_is_not_trusted_unless_listed(tmp_path):
     async def main() -> None:
         path = World(plan(tmp_path), access=False, metrics=False).paths["web"]
-        path.distrust(ConnectionInfo(None, None, "http"))
-        assert path.proxy is None
+        assert path.for_peer(ConnectionInfo(None, None, "http")).proxy is None
 
     run(main)
 

@@ -38,7 +38,7 @@ from .state import ListenerSettings, Mount, ServerState
 
 
 class ExchangePath:
-    """One connection's way to its listener's apps."""
+    """A listener's way to its apps, shared by its connections (a trusted peer's or not)."""
 
     __slots__ = ("shared", "routes", "not_found", "listener", "own", "proxy", "loop", "untrusted")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
@@ -101,7 +102,6 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.pipeline: deque[HTTPCycle | ProtocolError] = deque()
         self.read_paused = False
         self.init_flow(self.loop)
-        self.app_finished = path.finish  # HTTPCycle calls it when the app returns
         self.closing = False
         self.draining = False  # close after the response in progress
         self.idle_deadline = 0.0
@@ -123,7 +123,9 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
         self.path = path = self.path.for_peer(self.info)
-        self.app_finished = path.finish  # HTTPCycle calls it when the app returns
+        self.app_finished: Callable[[HTTPCycle], None] = (
+            path.finish
+        )  # HTTPCycle calls it when the app returns
         self.idle_deadline = shared.clock.now + shared.keep_alive_timeout
         if self.h2 is not None:
             negotiator = Negotiator(h1=self.h1, h2=True, tls=ssl_object is not None)

@@ -1,4 +1,4 @@
-"""The programmatic API, with Uvicorn's names: ``run``, ``Config``, ``Server``.
+"""The programmatic API, with Uvicorn's names: ``run`` and ``Config`` (``asgihost.Server`` is ``runtime.worker.Server``).
 
 ``Config`` and the recipes a reloaded process makes its config again from live in
 ``asgihost.settings``, which the runtime imports; this module imports the runtime, never the

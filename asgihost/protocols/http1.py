@@ -178,9 +178,12 @@ class H1Connection(ResponseFramer):
         try:
             self._parser.feed_data(data)
             phase = self.phase
-            if phase != IDLE:
+            if phase == IDLE:
+                if self._carry_done != -1:  # the request line it kept has ended: nothing to keep
+                    self._carry, self._carry_done = b"", -1
+            else:
                 if phase == HEAD and not self._headers:  # the feed ended in a request line: keep it
-                    if phase_before == IDLE:
+                    if phase_before == IDLE and len(data) <= self._max_head:
                         self._carry = data
                         self._carry_done = sum(type(event) is EndOfMessage for event in events)
                     elif self._carry_done != -1 and len(self._carry) < self._max_head:

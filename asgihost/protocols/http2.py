@@ -256,7 +256,9 @@ class H2Connection:
                     protocol = value
                 continue
             regular = True
-            if not is_valid_name(name) or name != name.lower() or not is_valid_value(value, name):
+            if (
+                not is_valid_name(name) or name != name.lower() or not is_valid_value(value)
+            ):  # (a client's: not remembered)
                 return self._malformed(stream_id)
             if name in CONNECTION_SPECIFIC or (name == b"te" and value != b"trailers"):
                 return self._malformed(stream_id)

@@ -39,8 +39,8 @@ class BoundedDeflate(PerMessageDeflate):
     ) -> CloseReason | RsvBits:
         if rsv.rsv1 and (opcode.iscontrol() or opcode is Opcode.CONTINUATION):
             return CloseReason.PROTOCOL_ERROR
-        self._in_compressible = opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION)
-        if self._in_compressed is None:
+        self._in_compressible = not opcode.iscontrol()
+        if self._in_compressible and self._in_compressed is None:  # (a ping between fragments: not ours)
             self._in_compressed = rsv.rsv1
             self._in_size = 0
             if rsv.rsv1 and self._inflater is None:
@@ -69,7 +69,7 @@ class BoundedDeflate(PerMessageDeflate):
     def frame_inbound_complete(
         self, proto: FrameDecoder | FrameProtocol, fin: bool
     ) -> bytes | CloseReason | None:
-        if not fin:
+        if not fin or not self._in_compressible:
             return None
         compressed = self._in_compressed and self._in_compressible
         self._in_compressed = None

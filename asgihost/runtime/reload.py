@@ -21,8 +21,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import time
-from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +30,7 @@ import watchfiles
 from ..logs import reopen_log_files
 from .child import serve_recipe
 from .pidfile import PidFileError, pid_file
-from .signals import SERVER_SIGNALS, SignalQueue
+from .signals import SERVER_SIGNALS, SignalQueue, wait_for_children
 
 if TYPE_CHECKING:
     from ..settings import Config, Recipe
@@ -159,13 +157,6 @@ class Reloader:
         if process is None or not process.is_alive():
             return
         process.terminate()  # SIGTERM: a graceful stop
-        timeout = self.config.plan.server.graceful_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout + 5
-        while process.is_alive():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if self.signals.forced or (remaining is not None and remaining <= 0):
-                process.kill()
-                break
-            wait([process.sentinel, self.signals.fileno()], timeout=remaining)
-            self.signals.clear_wakeup()  # SIGHUP and SIGUSR1 stay for the loop
+        server = self.config.plan.server
+        wait_for_children([process], self.signals, server.drain_delay, server.graceful_timeout, "server")
         process.join()

@@ -26,13 +26,19 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Protocol
+
+logger = logging.getLogger("asgihost.error")
 
 STOP = (signal.SIGINT, signal.SIGTERM)
 SERVER_SIGNALS = (*STOP, signal.SIGHUP, signal.SIGUSR1)
@@ -157,3 +163,31 @@ class SignalQueue:
         if self._wakeup is not None:
             with contextlib.suppress(OSError):  # a full pipe wakes the loop already
                 os.write(self._wakeup[1], b"\0")
+
+
+GRACE_MARGIN_S = 5.0  # beyond a child's own drain delay and graceful timeout, before it is killed
+
+
+def wait_for_children(
+    processes: list[BaseProcess],
+    signals: SignalQueue,
+    drain_delay: float,
+    graceful_timeout: float | None,
+    what: str,
+) -> None:
+    """Wait for child processes told to stop (SIGTERM) to exit: for ever with no graceful
+    timeout, else as long as their drain delay and graceful timeout take and ``GRACE_MARGIN_S``
+    more; kill those left then, or at once on a second stop signal."""
+    deadline = None if graceful_timeout is None else time.monotonic() + drain_delay + graceful_timeout
+    if deadline is not None:
+        deadline += GRACE_MARGIN_S
+    while alive := [process for process in processes if process.is_alive()]:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if signals.forced or (remaining is not None and remaining <= 0):
+            if signals.forced:
+                logger.warning("A second stop signal: killing %d %s at once", len(alive), what)
+            for process in alive:
+                process.kill()
+            return
+        wait([*(process.sentinel for process in alive), signals.fileno()], timeout=remaining)
+        signals.clear_wakeup()  # stopping now: only the count of stop signals matters

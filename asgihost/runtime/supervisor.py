@@ -44,7 +44,7 @@ from ..settings import config_from_recipe
 from .child import serve_worker
 from .metrics_server import serve_metrics
 from .pidfile import PidFileError, pid_file
-from .signals import SUPERVISOR_SIGNALS, SignalQueue
+from .signals import SUPERVISOR_SIGNALS, SignalQueue, wait_for_children
 from .sockets import BindError, bind, display_address, remove_unix_socket
 
 if TYPE_CHECKING:
@@ -384,18 +384,8 @@ class Supervisor:
             if worker.process.is_alive() and not worker.retiring:
                 worker.process.terminate()
         server = self.config.plan.server
-        timeout = server.graceful_timeout
-        deadline = None if timeout is None else time.monotonic() + server.drain_delay + timeout + 5
-        while alive := [w.process for w in self.workers if w.process.is_alive()]:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if self.signals.forced or (remaining is not None and remaining <= 0):
-                if self.signals.forced:
-                    logger.warning("A second stop signal: killing %d worker(s) at once", len(alive))
-                for process in alive:
-                    process.kill()
-                break
-            wait([*(p.sentinel for p in alive), self.signals.fileno()], timeout=remaining)
-            self.signals.clear_wakeup()  # stopping now: only the count of stop signals matters
+        processes = [w.process for w in self.workers]
+        wait_for_children(processes, self.signals, server.drain_delay, server.graceful_timeout, "worker(s)")
         for worker in self.workers:
             worker.process.join()
         self.workers.clear()

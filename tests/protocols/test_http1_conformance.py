@@ -193,3 +193,21 @@ def test_what_is_kept_of_request_lines_is_bounded():
             EndOfMessage,
         ]
     assert len(conn._carry) <= conn._max_head + len(small)
+
+
+def test_a_request_line_kept_across_reads_is_let_go_once_its_request_has_ended():
+    # The start of a read is kept while a request line is cut by the read's end (a method llhttp
+    # refuses is answered once the line is whole); a connection gone idle keeps nothing of it.
+    conn = H1Connection()
+    assert conn.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HT") != []
+    assert len(conn.receive_data(b"TP/1.1\r\nHost: a\r\n\r\n")) == 2  # the request, its end
+    assert conn._carry == b""
+    assert conn.receive_data(b"GET /y HTTP/1.1\r\nHost: a\r\n\r\n")[0].target == b"/y"
+
+
+def test_a_read_larger_than_a_head_is_not_kept_for_a_request_line():
+    conn = H1Connection()
+    pipelined = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" * 2000 + b"GET /x HT"
+    assert len(conn.receive_data(pipelined)) == 4000
+    assert conn._carry == b""  # (bounded: past a head's size the carry is given up)
+    assert conn.receive_data(b"TP/1.1\r\nHost: a\r\n\r\n")[0].target == b"/x"

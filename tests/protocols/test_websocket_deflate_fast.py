@@ -212,3 +212,22 @@ def test_the_inflater_forgets_each_message_under_client_no_context_takeover():
         expected = oracle(offer, stream)
         assert expected == [("message", text), ("failed", 1007)]
         assert ours(offer, [stream]) == expected
+
+
+@pytest.mark.parametrize("offer", OFFERS)
+def test_a_ping_between_the_fragments_of_a_compressed_message_leaves_it_whole(offer):
+    # RFC 6455 section 5.4: control frames may come between the fragments of a message.
+    c = Client(offer)
+    text = "héllo wörld " * 10
+    stream = b"".join(
+        (
+            bytes(c.deflating.send_data(text[:40], False)),
+            c.ping(b"between"),
+            bytes(c.deflating.send_data(text[40:], True)),
+            c.ping(b"after"),
+            c.message("after"),
+        )
+    )
+    expected = [("message", text), ("message", "after")]
+    assert ours(offer, [stream]) == expected
+    assert ours(offer, [stream[i : i + 1] for i in range(len(stream))]) == expected

@@ -326,12 +326,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 RouteTable(routes, ports),
                 protocols,
                 merged,
-                HeadLimits(
-                    merged.request_line,
-                    merged.header_count,
-                    merged.header_field_size,
-                    merged.header_block_size,
-                ),
+                head_limits(merged),
                 ProxyPolicy(proxy.trusted, proxy.headers) if proxy.enabled else None,
                 _own_paths(config, listener_name),
                 "http/1.1" in protocols,
@@ -340,6 +335,13 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
         )
     metrics_bind = None if config.metrics.bind is None else _bind(base, config.metrics.bind)
     return Plan(config, tuple(apps), tuple(listeners), _server_spec(config), config.reload, metrics_bind)
+
+
+def head_limits(limits: Limits) -> HeadLimits:
+    """The request-head limits of ``limits``, as the HTTP/1.1 core takes them."""
+    return HeadLimits(
+        limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
+    )
 
 
 def _own_paths(config: HostConfig, listener: str) -> tuple[tuple[str, str], ...]:

@@ -42,8 +42,12 @@ from asgihost.api import config_from_recipe
 from asgihost.cli import build_parser, is_config_file
 from asgihost.cli import main as cli_main
 from asgihost.config import ConfigError
+from asgihost.config.model import Limits
+from asgihost.plan import head_limits
 from asgihost.runtime import loop as loops
 from asgihost.runtime.worker import Server
+
+HEAD_LIMITS = head_limits(Limits())  # the model's request-head limits, for the HTTP/1.1 core
 
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"

@@ -41,16 +41,13 @@ KNOWN_METHODS: dict[bytes, str] = {
 
 
 class HeadLimits:
-    """Bounds on a request head; crossing one is a ``ProtocolError`` with its status."""
+    """Bounds on a request head; crossing one is a ``ProtocolError`` with its status. Their
+    values come from the plan ([limits], a listener's overrides): no default lives here."""
 
     __slots__ = ("request_line", "header_count", "header_field_size", "header_block_size")
 
     def __init__(
-        self,
-        request_line: int = 8192,
-        header_count: int = 100,
-        header_field_size: int = 8192,
-        header_block_size: int = 16384,
+        self, request_line: int, header_count: int, header_field_size: int, header_block_size: int
     ) -> None:
         self.request_line = request_line  # 414
         self.header_count = header_count  # 431 for these three
@@ -125,10 +122,10 @@ class H1Connection(ResponseFramer):
         "_bad_method",
     )
 
-    def __init__(self, limits: HeadLimits | None = None) -> None:
+    def __init__(self, limits: HeadLimits) -> None:
         self._parser = httptools.HttpRequestParser(self)
         self._parser.set_dangerous_leniencies(lenient_version=True)  # any DIGIT.DIGIT: see request_line
-        self._limits = limits = limits or HeadLimits()
+        self._limits = limits
         # The limits as plain attributes: they are read for every request and header.
         self._max_url = limits.request_line - 10 - 32  # below it no method makes the line too long
         self._max_field = limits.header_field_size

@@ -346,7 +346,7 @@ class WSProtocol(WriteFlow, WebSocketSession, asyncio.Protocol):
         self._finish()
 
     def respond(self, status: int, headers: Any) -> None:
-        self._response = core = H1Connection()
+        self._response = core = H1Connection(self.path.listener.head)
         request = self.request
         request.keep_alive = False
         data = core.start_response(request, status, headers, self.shared.defaults)

@@ -6,6 +6,7 @@ that are not bytes."""
 from __future__ import annotations
 
 import pytest
+from conftest import HEAD_LIMITS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,7 +147,7 @@ def test_field_checks_agree_cold_warm_and_evicted(name, value):
 def head_of(pairs) -> bytes | str:
     """The response head (or the error) for ``pairs``, on a HEAD request: held back, then
     handed out whole."""
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     request = Request(1, "HEAD", b"/", [(b"host", b"x")], "1.1", True, False, None, -1, False, b"x")
     try:
         conn.start_response(request, 200, pairs, DefaultHeaders(b"", b"server: t\r\n"))
@@ -199,7 +200,7 @@ hosts = st.lists(st.sampled_from(list(b'aZ0-.:[]_~%@ /"<>{}\xff')), max_size=10)
 @given(hosts)
 def test_host_checks_agree_cold_warm_and_evicted(host):
     def compute():
-        events = H1Connection().receive_data(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        events = H1Connection(HEAD_LIMITS).receive_data(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
         kind = type(events[0])
         return (kind.__name__, events[0].error.status_hint if kind is Malformed else events[0].host)
 

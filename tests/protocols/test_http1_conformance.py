@@ -6,6 +6,7 @@ request in the same piece (pipelined)."""
 from __future__ import annotations
 
 import pytest
+from conftest import HEAD_LIMITS
 
 from asgihost.protocols.events import EndOfMessage, Malformed, Request
 from asgihost.protocols.http1 import KNOWN_METHODS, H1Connection
@@ -18,7 +19,7 @@ def head(line: bytes) -> bytes:
 
 
 def feed(data: bytes, how: str) -> list[object]:
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     if how == "whole":
         return list(conn.receive_data(data))
     if how == "bytes":
@@ -91,7 +92,7 @@ def test_a_malformed_method_or_request_line_is_400(line, how):
 
 
 def test_a_method_that_never_ends_is_400_at_the_request_line_limit():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     assert conn.receive_data(b"FOO") == []
     events = conn.receive_data(b"O" * 9000)
     assert [type(e) for e in events] == [Malformed] and events[0].error.status_hint == 400
@@ -99,7 +100,7 @@ def test_a_method_that_never_ends_is_400_at_the_request_line_limit():
 
 
 def test_a_refused_method_waits_for_its_request_line_under_the_head_phase():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     assert conn.receive_data(b"FOO / HTTP/1") == []
     assert conn.phase != 0  # a head in progress: the transport's head timeout runs
     [refused] = conn.receive_data(b".1\r\n")
@@ -175,7 +176,7 @@ def test_the_known_methods_are_fixed_whatever_clients_send():
 def test_a_refused_method_split_across_reads_after_pipelined_requests_is_found():
     """Reads that end inside request lines, after whole pipelined requests: the refused
     method is still read from where its message starts."""
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     events = conn.receive_data(GOOD + b"GE")
     events += conn.receive_data(b"T /2 HTTP/1.1\r\nHost: x\r\n\r\nFO")
     events += conn.receive_data(b"O / HTTP/1.1\r\n")
@@ -184,7 +185,7 @@ def test_a_refused_method_split_across_reads_after_pipelined_requests_is_found()
 
 
 def test_what_is_kept_of_request_lines_is_bounded():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     small = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     conn.receive_data(b"G")
     for _ in range(2000):  # each read ends inside the next request line
@@ -198,7 +199,7 @@ def test_what_is_kept_of_request_lines_is_bounded():
 def test_a_request_line_kept_across_reads_is_let_go_once_its_request_has_ended():
     # The start of a read is kept while a request line is cut by the read's end (a method llhttp
     # refuses is answered once the line is whole); a connection gone idle keeps nothing of it.
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     assert conn.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HT") != []
     assert len(conn.receive_data(b"TP/1.1\r\nHost: a\r\n\r\n")) == 2  # the request, its end
     assert conn._carry == b""
@@ -206,7 +207,7 @@ def test_a_request_line_kept_across_reads_is_let_go_once_its_request_has_ended()
 
 
 def test_a_read_larger_than_a_head_is_not_kept_for_a_request_line():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     pipelined = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" * 2000 + b"GET /x HT"
     assert len(conn.receive_data(pipelined)) == 4000
     assert conn._carry == b""  # (bounded: past a head's size the carry is given up)

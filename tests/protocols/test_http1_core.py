@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import HEAD_LIMITS
 
 from asgihost.protocols.errors import LocalProtocolError, ProtocolError
 from asgihost.protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
@@ -17,7 +18,7 @@ POST_CHUNKED = (
 
 
 def feed(data: bytes, step: int | None = None) -> list:
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     if step is None:
         return conn.receive_data(data)
     events = []
@@ -61,7 +62,7 @@ def test_pipelined_requests_in_one_feed_keep_order():
 
 
 def test_trailing_partial_request_waits_for_more():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     events = conn.receive_data(GET + b"GET /next HTTP/1.1\r\nHo")
     assert [type(e) for e in events] == [Request, EndOfMessage]
     events = conn.receive_data(b"st: h\r\n\r\n")
@@ -91,7 +92,7 @@ def test_http10_is_not_keep_alive_unless_asked():
     ],
 )
 def test_malformed_input_is_one_final_event(raw):
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     events = conn.receive_data(raw)
     assert isinstance(events[-1], Malformed)
     assert isinstance(events[-1].error, ProtocolError)
@@ -100,7 +101,7 @@ def test_malformed_input_is_one_final_event(raw):
 
 
 def test_upgrade_hands_over_the_bytes_after_the_request():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     raw = b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00"
     events = conn.receive_data(raw)
     assert [type(e) for e in events] == [Request, EndOfMessage, Upgrade]
@@ -119,7 +120,7 @@ def request(method="GET", version="1.1", keep_alive=True) -> Request:
 
 
 def test_head_with_content_length_is_held_until_the_body():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     assert conn.start_response(request(), 200, [(b"content-length", b"2")], DEFAULTS) == b""
     assert conn.head_written is False
     out = conn.send_body(b"hi", False)
@@ -131,7 +132,7 @@ def test_head_with_content_length_is_held_until_the_body():
 
 
 def test_no_length_means_chunked_on_http11():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     head = conn.start_response(request(), 200, [], DEFAULTS)
     assert b"transfer-encoding: chunked\r\n" in head
     assert conn.send_body(b"abc", True) == b"3\r\nabc\r\n"
@@ -141,7 +142,7 @@ def test_no_length_means_chunked_on_http11():
 
 def test_large_pieces_are_not_copied_into_their_framing():
     big = bytes(range(256)) * 64  # 16 KiB: COPY_LIMIT
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 200, [], DEFAULTS)
     out = conn.send_body(big, True)
     assert out == (b"4000\r\n", big, b"\r\n") and out[1] is big
@@ -149,14 +150,14 @@ def test_large_pieces_are_not_copied_into_their_framing():
     assert b"".join(last) == b"4000\r\n" + big + b"\r\n0\r\n\r\n"
     assert conn.send_body(bytearray(big), True) == b"4000\r\n" + big + b"\r\n"  # copied: it may change
 
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 200, [(b"content-length", b"%d" % len(big))], DEFAULTS)
     head, body = conn.send_body(big, False)
     assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n") and body is big
 
 
 def test_no_length_on_http10_closes_instead_of_chunking():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     head = conn.start_response(request(version="1.0", keep_alive=True), 200, [], DEFAULTS)
     assert b"chunked" not in head
     assert b"connection: close\r\n" in head
@@ -165,20 +166,20 @@ def test_no_length_on_http10_closes_instead_of_chunking():
 
 
 def test_http10_keep_alive_is_acknowledged():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(version="1.0"), 200, [(b"content-length", b"0")], DEFAULTS)
     assert b"connection: keep-alive\r\n" in conn.send_body(b"", False)
 
 
 def test_head_request_sends_no_body():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request("HEAD"), 200, [(b"content-length", b"10")], DEFAULTS)
     out = conn.send_body(b"0123456789", False)
     assert out.endswith(b"content-length: 10\r\n\r\n")
 
 
 def test_app_server_and_date_headers_replace_defaults():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 204, [(b"Server", b"mine"), (b"date", b"then")], DEFAULTS)
     out = conn.send_body(b"", False)
     assert out.count(b"erver:") == 1 and b"Server: mine" in out
@@ -186,7 +187,7 @@ def test_app_server_and_date_headers_replace_defaults():
 
 
 def test_connection_close_from_app_ends_keep_alive():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 200, [(b"connection", b"close"), (b"content-length", b"0")], DEFAULTS)
     out = conn.send_body(b"", False)
     assert out.count(b"connection: close") == 1
@@ -207,30 +208,30 @@ def test_connection_close_from_app_ends_keep_alive():
     ],
 )
 def test_invalid_response_headers_are_refused(header):
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     with pytest.raises(LocalProtocolError):
         conn.start_response(request(), 200, [header], DEFAULTS)
     assert conn.head_written is False
 
 
 def test_content_length_is_enforced_both_ways():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 200, [(b"content-length", b"3")], DEFAULTS)
     with pytest.raises(LocalProtocolError, match="longer"):
         conn.send_body(b"four", False)
     assert conn.head_written is False  # a 500 can still replace it
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 200, [(b"content-length", b"3")], DEFAULTS)
     with pytest.raises(LocalProtocolError, match="shorter"):
         conn.send_body(b"ab", False)
 
 
 def test_unknown_status_code_gets_a_line_and_bad_ones_are_refused():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     conn.start_response(request(), 599, [(b"content-length", b"0")], DEFAULTS)
     assert conn.send_body(b"", False).startswith(b"HTTP/1.1 599 \r\n")
     with pytest.raises(LocalProtocolError):
-        H1Connection().start_response(request(), 42, [], DEFAULTS)
+        H1Connection(HEAD_LIMITS).start_response(request(), 42, [], DEFAULTS)
 
 
 def test_simple_response():
@@ -240,7 +241,7 @@ def test_simple_response():
 
 
 def test_an_apps_keep_alive_becomes_close_when_the_connection_closes():
-    conn = H1Connection()
+    conn = H1Connection(HEAD_LIMITS)
     head = conn.start_response(request(version="1.0"), 200, [(b"Connection", b"keep-alive")], DEFAULTS)
     head += conn.send_body(b"x", False)
     assert head.count(b"onnection") == 1
@@ -251,16 +252,20 @@ def test_remembered_header_pairs_are_checked_and_framed_as_the_first_time():
     length = (b"Content-Length", b"2")
     kind = (b"X-Kind", b"same")
     for _ in range(2):  # the second response takes every pair from what the first remembered
-        conn = H1Connection()
+        conn = H1Connection(HEAD_LIMITS)
         head = conn.start_response(request(), 200, [kind, length, length], DEFAULTS)
         assert head == b""  # held back: the length is known
         out = conn.send_body(b"ok", False)
         assert out.endswith(b"X-Kind: same\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
         with pytest.raises(LocalProtocolError, match="longer"):
-            conn = H1Connection()
+            conn = H1Connection(HEAD_LIMITS)
             conn.start_response(request(), 200, [length], DEFAULTS)
             conn.send_body(b"abc", False)
         with pytest.raises(LocalProtocolError, match="Content-Length"):
-            H1Connection().start_response(request(), 200, [length, (b"content-length", b"3")], DEFAULTS)
+            H1Connection(HEAD_LIMITS).start_response(
+                request(), 200, [length, (b"content-length", b"3")], DEFAULTS
+            )
         with pytest.raises(LocalProtocolError, match="Content-Length"):
-            H1Connection().start_response(request(), 200, [(b"content-length", b"3"), length], DEFAULTS)
+            H1Connection(HEAD_LIMITS).start_response(
+                request(), 200, [(b"content-length", b"3"), length], DEFAULTS
+            )

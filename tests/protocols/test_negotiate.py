@@ -4,6 +4,7 @@ one byte at a time; HTTP/1.1 that starts like it; ALPN; and which requests upgra
 from __future__ import annotations
 
 import pytest
+from conftest import HEAD_LIMITS
 
 from asgihost.protocols.events import Request
 from asgihost.protocols.http1 import H1Connection
@@ -190,7 +191,7 @@ H2C_SETTINGS = b"AAMAAABkAAQCAAAAAAIAAAAA"  # three settings, base64url without 
 
 
 def parse(head: bytes) -> Request:
-    events = H1Connection().receive_data(head)
+    events = H1Connection(HEAD_LIMITS).receive_data(head)
     request = events[0]
     assert isinstance(request, Request)
     return request

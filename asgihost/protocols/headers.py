@@ -26,13 +26,18 @@ _good_values = _values.entries
 _GOOD_VALUE_SIZE = 128  # longer values (policies, long lists) rarely repeat
 
 
+def is_token(value: bytes) -> bool:
+    """A non-empty token (RFC 9110 section 5.6.2), checked afresh: nothing is remembered."""
+    return bool(value) and b"\x00" not in value.translate(_TOKEN_MAP)
+
+
 def is_valid_name(name: bytes) -> bool:
     """A field name is a non-empty token."""
     if type(name) is not bytes:
         return False
     if name in _good_names:
         return True
-    if not name or b"\x00" in name.translate(_TOKEN_MAP):
+    if not is_token(name):
         return False
     _names.remember(name, True, len(name))
     return True

@@ -16,7 +16,8 @@ import re
 
 import httptools
 
-_TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from .headers import is_token
+
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e]+ HTTP/[0-9]\.[0-9]\r\n")
 
 
@@ -30,7 +31,7 @@ def method_status(start: bytes, limit: int) -> int:
     if end != -1:
         return 501 if _REQUEST_LINE.fullmatch(start, 0, end + 1) else 400
     method, space, _ = start.partition(b" ")
-    if method.translate(None, _TOKEN_CHARS) or (space and not method) or len(start) >= limit:
+    if (method and not is_token(method)) or (space and not method) or len(start) >= limit:
         return 400
     return 0
 

@@ -25,6 +25,8 @@ import logging
 from collections import deque
 from typing import Any, Protocol
 
+from ..protocols.errors import WS_INTERNAL_ERROR, WS_NORMAL
+
 MAX_QUEUE = 32  # messages waiting for the app before reading pauses (Uvicorn's ws_max_queue)
 
 
@@ -132,7 +134,7 @@ class WebSocketCycle:
         if state is _CONNECTING:
             self.stream.reject(500)
         elif state is _CONNECTED:
-            self.stream.send_close(1011 if failed else 1000, "")
+            self.stream.send_close(WS_INTERNAL_ERROR if failed else WS_NORMAL, "")
         elif state is _RESPONSE:
             self.stream.abort()  # a response cut short: the connection just closes
 
@@ -205,7 +207,7 @@ class WebSocketCycle:
 
 
 def _close_args(message: dict[str, Any]) -> tuple[int, str]:
-    code = message.get("code") or 1000
+    code = message.get("code") or WS_NORMAL
     reason = message.get("reason") or ""
     if type(code) is not int or not (
         code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999

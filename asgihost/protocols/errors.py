@@ -40,7 +40,10 @@ ERROR_REASONS: dict[int, bytes] = {
 # WebSocket close codes the server sends or reports (RFC 6455 section 7.4.1).
 WS_NORMAL = 1000
 WS_GOING_AWAY = 1001
+WS_PROTOCOL_ERROR = 1002
 WS_ABNORMAL = 1006  # never on the wire: the connection was lost without a close frame
+WS_INVALID_DATA = 1007  # invalid UTF-8 in a text message
+WS_MESSAGE_TOO_BIG = 1009
 WS_INTERNAL_ERROR = 1011
 
 

@@ -42,18 +42,13 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessag
 from wsproto.extensions import Extension
 from wsproto.utilities import LocalProtocolError
 
+from .errors import WS_ABNORMAL, WS_INVALID_DATA, WS_MESSAGE_TOO_BIG, ProtocolError
 from .errors import LocalProtocolError as HeaderError
-from .errors import ProtocolError
 from .events import Request
 from .headers import has_token, is_valid_name, is_valid_value
 from .ws_deflate import BoundedDeflate as BoundedDeflate
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MESSAGE_TOO_BIG = 1009
-PROTOCOL_ERROR = 1002
-INTERNAL_ERROR = 1011
-NORMAL = 1000
-GOING_AWAY = 1001
 
 
 class Handshake:
@@ -215,7 +210,6 @@ WSEvent = Message | Closed | Failed | PongReceived
 _OPCODES = frozenset((0x0, 0x1, 0x2, 0x8, 0x9, 0xA))  # continuation, text, binary, close, ping, pong
 _WHOLE_TEXT, _WHOLE_BINARY = 0x81, 0x82  # first byte of a one-frame message: FIN, no RSV bits
 _DEFLATED_TEXT, _DEFLATED_BINARY = 0xC1, 0xC2  # the same, compressed: FIN and RSV1
-INVALID_DATA = 1007
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
@@ -304,7 +298,7 @@ class WSConnection:
                 deflate = self._deflate
                 if deflate is None or not (first & 0x40 or deflate.inflating):
                     buffer.clear()
-                    return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
+                    return events + [self._fail(WS_MESSAGE_TOO_BIG, "Message too big.")]
                 if stop > end:  # compressed: wsproto inflates it, bounded, as it comes
                     self._owed, self._fragmented = stop - end, not first & 0x80
                     rest = bytes(buffer[start:])
@@ -317,7 +311,7 @@ class WSConnection:
                     and not self._check_text(buffer, head, end, False)
                 ):
                     buffer.clear()
-                    return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                    return events + [self._fail(WS_INVALID_DATA, "Invalid UTF-8 in a text message.")]
                 break
             if (first == _WHOLE_TEXT or first == _WHOLE_BINARY) and not self._fragmented:
                 payload = _unmask(bytes(buffer[head + 4 : stop]), bytes(buffer[head : head + 4]))
@@ -329,7 +323,7 @@ class WSConnection:
                         events.append(Message(payload.decode()))
                     except UnicodeDecodeError:
                         buffer.clear()
-                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                        return events + [self._fail(WS_INVALID_DATA, "Invalid UTF-8 in a text message.")]
                 else:
                     events.append(Message(payload))
             elif (first == _DEFLATED_TEXT or first == _DEFLATED_BINARY) and not self._fragmented:
@@ -339,14 +333,16 @@ class WSConnection:
                 )
                 if isinstance(message, int):
                     buffer.clear()
-                    reason = "Message too big." if message == MESSAGE_TOO_BIG else "Invalid compressed data."
+                    reason = (
+                        "Message too big." if message == WS_MESSAGE_TOO_BIG else "Invalid compressed data."
+                    )
                     return events + [self._fail(message, reason)]
                 if first == _DEFLATED_TEXT:
                     try:
                         events.append(Message(message.decode()))
                     except UnicodeDecodeError:
                         buffer.clear()
-                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                        return events + [self._fail(WS_INVALID_DATA, "Invalid UTF-8 in a text message.")]
                 else:
                     events.append(Message(message))
             else:
@@ -356,7 +352,7 @@ class WSConnection:
                         first & 0x4F == 1 and not self._fragmented or not opcode and self._utf8 is not None
                     ) and not self._check_text(buffer, head, stop, bool(fin)):
                         buffer.clear()
-                        return events + [self._fail(INVALID_DATA, "Invalid UTF-8 in a text message.")]
+                        return events + [self._fail(WS_INVALID_DATA, "Invalid UTF-8 in a text message.")]
                     self._checked = 0
                     if fin:
                         self._utf8 = None
@@ -406,7 +402,7 @@ class WSConnection:
                 piece = event.data
                 self._size += len(piece) if kind is BytesMessage or piece.isascii() else len(piece.encode())
                 if self._size > self.max_size:
-                    return events + [self._fail(MESSAGE_TOO_BIG, "Message too big.")]
+                    return events + [self._fail(WS_MESSAGE_TOO_BIG, "Message too big.")]
                 if event.message_finished:
                     if self._parts:
                         self._parts.append(piece)
@@ -447,7 +443,7 @@ class WSConnection:
 
     def connection_lost(self) -> Closed:
         self.finished = True
-        return Closed(1006, "")
+        return Closed(WS_ABNORMAL, "")
 
     def send_message(self, data: str | bytes) -> None:
         if self._conn.state is ConnectionState.OPEN:

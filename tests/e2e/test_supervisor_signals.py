@@ -62,7 +62,8 @@ def test_a_second_sigint_stops_the_workers_at_once_while_a_request_is_in_flight(
         assert server.proc.poll() is None  # the first one drains
         assert server.stop(signal.SIGINT) == 0
         assert sock.recv(1024) == b""  # the worker holding it is gone: no answer
-    assert "killing 2 worker(s) at once" in server.log()
+    # The worker holding the request is killed; the idle one may have drained and gone already.
+    assert re.search(r"killing [12] worker\(s\) at once", server.log()), server.log()
     assert "REQUEST-CANCELLED" not in server.log()  # killed, not cancelled by a timeout
     assert not any(alive(pid) for pid in workers)
 

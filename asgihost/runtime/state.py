@@ -7,9 +7,10 @@ object with the ``Connection`` shape, and registers itself in ``connections``.
 Invariants:
 - ``tasks`` holds every app task running (HTTP exchanges and WebSocket sessions);
   ``Mount.active`` counts those of one app; both drop when the app returns.
-- ``websockets`` counts WebSocket sessions between their start and their end, on any protocol.
-- A connection is in ``connections`` from its first byte to its loss (or its hand-over to
-  another protocol object, which registers itself).
+- ``websockets`` counts WebSocket sessions, on any protocol, from the start of their app to its
+  return (``ExchangePath.start_session`` / ``session_finished``).
+- A connection is in ``connections`` from its accept to its loss (or its hand-over to another
+  protocol object, which registers itself).
 """
 
 from __future__ import annotations

@@ -62,14 +62,6 @@ class Handshake:
         self.deflate_offers = deflate_offers
 
 
-def is_websocket_upgrade(request: Request) -> bool:
-    """The request asks to switch to WebSocket (``Upgrade: websocket``)."""
-    for name, value in request.headers:
-        if name == b"upgrade" and has_token(value, b"websocket"):
-            return True
-    return False
-
-
 def check_upgrade(request: Request) -> Handshake | ProtocolError:
     """Validate an opening handshake (RFC 6455 section 4.2.1, or RFC 8441 section 5 over
     HTTP/2), or say why it is refused."""

@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"asgihost {__version__} (Python {sys.version.split()[0]})"
     )
+    parser.epilog = "Without a command, the arguments are those of run: asgihost main:app --port 8000."
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
         "run",
@@ -198,9 +199,22 @@ def send_reload(file: Path, pid_file: str | None) -> int:
     return 0
 
 
+COMMANDS = ("run", "check", "init", "reload", "schema")
+
+
+def with_command(argv: Sequence[str]) -> list[str]:
+    """``asgihost main:app --port 8000``, as ``uvicorn main:app`` trains people to type, is
+    ``asgihost run main:app --port 8000``: an argument list that does not start with a
+    command (or --help, --version) is one for ``run``. An app target always has a colon and a
+    file a name, so neither is taken for a command."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        return ["run", *argv]
+    return list(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = vars(parser.parse_args(argv))
+    args = vars(parser.parse_args(with_command(sys.argv[1:] if argv is None else argv)))
     command = args.pop("command")
     if command == "check":
         from .check import check_file

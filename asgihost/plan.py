@@ -77,6 +77,7 @@ class ServerSpec:
     healthcheck_timeout: float  # a worker that does not answer a ping this long is replaced
     max_requests: int | None
     max_requests_jitter: int
+    notes: tuple[str, ...]  # info lines for the start: where a setting is served otherwise than named
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,7 +377,19 @@ def _server_spec(config: HostConfig) -> ServerSpec:
         healthcheck_timeout=server.healthcheck_timeout,
         max_requests=server.max_requests,
         max_requests_jitter=server.max_requests_jitter,
+        notes=_notes(config),
     )
+
+
+def _notes(config: HostConfig) -> tuple[str, ...]:
+    """What a Uvicorn user is told once at start: a Uvicorn name asgihost serves with its own part."""
+    notes = []
+    ws = config.server.ws
+    if ws in ("websockets", "websockets-sansio"):
+        notes.append(
+            f"--ws {ws}: asgihost has one WebSocket implementation (on wsproto), and serves WebSockets with it"
+        )
+    return tuple(notes)
 
 
 def route_rows(plan: Plan) -> list[dict[str, Any]]:

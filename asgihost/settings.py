@@ -7,6 +7,7 @@ nor ``asgihost.runtime``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,12 @@ class Config:
                 env=app.env,
             )
         return loaded
+
+    def log_notes(self) -> None:
+        """Once per server, at start: the plan's notes (a setting served otherwise than named)."""
+        log = logging.getLogger("asgihost.error")
+        for note in self.plan.server.notes:
+            log.info("%s", note)
 
     def configure_logging(self) -> bool:
         """Set logging up; False (and the reason on stderr) when ``log_config`` cannot be applied."""

@@ -85,8 +85,10 @@ class Server(_Model):
     def default_protocols(self) -> list[str]:
         return {"auto": ["h2", "http/1.1"], "httptools": ["http/1.1"], "h2": ["h2"]}[self.http]
 
-    ws: Literal["auto", "wsproto", "none"] = Field(
-        "auto", description="WebSocket implementation: wsproto (auto), or none to refuse upgrades."
+    ws: Literal["auto", "wsproto", "websockets", "websockets-sansio", "none"] = Field(
+        "auto",
+        description="WebSocket implementation: wsproto (auto), or none to refuse upgrades. Uvicorn's "
+        "websockets and websockets-sansio are served by the same one (a line at start says so).",
     )
     graceful_timeout: Seconds | None = Field(
         30.0, description="Time in-flight requests get to finish on shutdown; null waits for ever."

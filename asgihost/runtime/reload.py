@@ -105,6 +105,7 @@ class Reloader:
             return 1
 
     def _run(self) -> int:
+        self.config.log_notes()
         logger.info("Will watch for changes in these directories: %s", [str(d) for d in self.dirs])
         logger.info("Started reloader process [%d] using WatchFiles", multiprocessing.current_process().pid)
         self._start()

@@ -114,6 +114,7 @@ class Supervisor:
             return 1
 
     def _run(self) -> int:
+        self.config.log_notes()
         try:
             for listener in self.config.plan.listeners:
                 self.sockets.append(bind(listener.bind, listener.config.backlog, listener.config.mode))

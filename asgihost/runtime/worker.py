@@ -88,6 +88,8 @@ class Server:
         plan = self.config.plan
         loop = asyncio.get_running_loop()
         logger.info("Started server process [%d]", os.getpid())
+        if not self.supervised:
+            self.config.log_notes()
         try:
             contexts = [
                 tls_context(listener.tls, listener.protocols) if listener.tls else None

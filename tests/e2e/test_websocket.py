@@ -253,6 +253,23 @@ def test_ws_none_serves_upgrades_as_plain_http(ws_server):
     assert response.startswith(b"HTTP/1.1 200 ") and b"plain http /echo" in response
 
 
+@pytest.mark.parametrize("ws", ["auto", "wsproto", "websockets", "websockets-sansio"])
+def test_every_ws_value_uvicorn_takes_serves_websockets(ws_server, ws):
+    """Uvicorn's --ws names two implementations; asgihost has one, and serves both names with
+    it, saying so in one line, rather than refusing a working command line."""
+    server = ws_server("--ws", ws)
+
+    async def talk():
+        async with connect(url(server, "/echo")) as conn:
+            await conn.send("hi")
+            return await conn.recv()
+
+    assert run(talk()) == "hi"
+    note = f"--ws {ws}: asgihost has one WebSocket implementation"
+    log = server.wait_for_log("running on")
+    assert log.count(note) == (1 if ws.startswith("websockets") else 0)
+
+
 def test_bytes_right_after_the_handshake_are_not_lost(ws_server):
     server = ws_server()
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)

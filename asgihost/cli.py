@@ -36,7 +36,14 @@ _GROUPS = {
         "pid",
     ),
     "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
-    "WebSocket": ("ws", "ws_max_size", "ws_ping_interval", "ws_ping_timeout", "ws_per_message_deflate"),
+    "WebSocket": (
+        "ws",
+        "ws_max_size",
+        "ws_max_queue",
+        "ws_ping_interval",
+        "ws_ping_timeout",
+        "ws_per_message_deflate",
+    ),
     "Limits": (
         "limit_concurrency",
         "timeout_keep_alive",

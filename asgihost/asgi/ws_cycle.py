@@ -15,7 +15,8 @@ Invariants:
   ASGI spec asks; a message that does not fit the state raises ``RuntimeError``.
 - An app that fails or returns before accepting gets a 500; after accepting, a close with
   1011 (failed) or 1000 (returned). Never both, never twice.
-- Reading pauses while ``MAX_QUEUE`` messages wait for the app.
+- Reading pauses while ``max_queue`` messages wait for the app (Uvicorn's ws_max_queue), and
+  resumes once half of them are taken.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from collections import deque
 from typing import Any, Protocol
 
 from ..protocols.errors import WS_INTERNAL_ERROR, WS_NORMAL
-
-MAX_QUEUE = 32  # messages waiting for the app before reading pauses (Uvicorn's ws_max_queue)
 
 
 class ClientDisconnected(OSError):
@@ -69,15 +68,29 @@ class WebSocketStream(Protocol):
 
 
 class WebSocketCycle:
-    __slots__ = ("stream", "scope", "state", "connect_sent", "queue", "closed", "waiter", "task", "mount")
+    __slots__ = (
+        "stream",
+        "scope",
+        "state",
+        "connect_sent",
+        "queue",
+        "max_queue",
+        "resume_at",
+        "closed",
+        "waiter",
+        "task",
+        "mount",
+    )
 
-    def __init__(self, stream: WebSocketStream, scope: dict[str, Any], mount: Any) -> None:
+    def __init__(self, stream: WebSocketStream, scope: dict[str, Any], mount: Any, max_queue: int) -> None:
         self.stream = stream
         self.scope = scope
         self.mount = mount
         self.state = _CONNECTING
         self.connect_sent = False
         self.queue: deque[str | bytes] = deque()
+        self.max_queue = max_queue  # messages waiting for the app before reading pauses
+        self.resume_at = max_queue // 2
         self.closed: tuple[int, str] | None = None  # the peer's close code and reason, once gone
         self.waiter: Any = None
         self.task: Any = None
@@ -88,7 +101,7 @@ class WebSocketCycle:
         if self.closed is not None:
             return
         self.queue.append(data)
-        if len(self.queue) >= MAX_QUEUE:
+        if len(self.queue) >= self.max_queue:
             self.stream.pause_reading()
         self._wake()
 
@@ -146,7 +159,7 @@ class WebSocketCycle:
             queue = self.queue
             if queue:
                 data = queue.popleft()
-                if len(queue) == MAX_QUEUE // 2:
+                if len(queue) == self.resume_at:
                     self.stream.resume_reading()
                 if type(data) is str:
                     return {"type": "websocket.receive", "text": data}

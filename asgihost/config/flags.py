@@ -170,6 +170,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
     Option("ws_max_size", "websocket.max_size", "WebSocket max message size, in bytes.", "int", "BYTES"),
     Option(
+        "ws_max_queue",
+        "websocket.max_queue",
+        "WebSocket messages received and not yet taken by the app before reading pauses.",
+        "int",
+        "N",
+    ),
+    Option(
         "ws_ping_interval",
         "websocket.ping_interval",
         "WebSocket ping interval, in seconds.",

@@ -116,6 +116,9 @@ class WebSocket(_Model):
         20.0, description="Close (1011) when a ping has no answer this long; 0 or null waits for ever."
     )
     per_message_deflate: bool = Field(True, description="Offer permessage-deflate compression (RFC 7692).")
+    max_queue: int = Field(
+        32, ge=1, description="Messages received and not yet taken by the app before reading pauses."
+    )
     close_timeout: Seconds = Field(
         10.0, description="After sending a close frame, wait this long for the peer's before closing."
     )
@@ -130,6 +133,9 @@ class AppWebSocket(_Model):
         None, description="Close when a ping has no answer this long; 0 never."
     )
     per_message_deflate: bool | None = Field(None, description="Offer permessage-deflate compression.")
+    max_queue: int | None = Field(
+        None, ge=1, description="Messages not yet taken by the app before reading pauses."
+    )
     close_timeout: Seconds | None = Field(None, description="Wait this long for the peer's close frame.")
 
 

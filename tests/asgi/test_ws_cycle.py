@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asgihost.asgi.ws_cycle import MAX_QUEUE, ClientDisconnected, State, WebSocketCycle
+from asgihost.asgi.ws_cycle import ClientDisconnected, State, WebSocketCycle
 
 LOGGER = "tests.ws_cycle"
 ACCEPT = {"type": "websocket.accept"}
@@ -69,9 +69,12 @@ class FakeStream:
         return [call[0] for call in self.calls]
 
 
-def make() -> tuple[WebSocketCycle, FakeStream]:
+MAX_QUEUE = 32
+
+
+def make(max_queue: int = MAX_QUEUE) -> tuple[WebSocketCycle, FakeStream]:
     stream = FakeStream()
-    return WebSocketCycle(stream, {"type": "websocket"}, None), stream
+    return WebSocketCycle(stream, {"type": "websocket"}, None, max_queue), stream
 
 
 def run(coro: Awaitable[Any]) -> Any:
@@ -282,17 +285,18 @@ def test_disconnect_wakes_a_waiting_receive():
     assert run(main()) == {"type": "websocket.disconnect", "code": 1006, "reason": ""}
 
 
-def test_reading_pauses_at_max_queue_and_resumes_at_half():
-    cycle, stream = make()
+@pytest.mark.parametrize("max_queue", [MAX_QUEUE, 5, 1])
+def test_reading_pauses_at_max_queue_and_resumes_at_half(max_queue):
+    cycle, stream = make(max_queue)
 
     async def main() -> None:
         await cycle.receive()
-        for i in range(MAX_QUEUE - 1):
+        for i in range(max_queue - 1):
             cycle.feed(str(i))
         assert stream.calls == []
         cycle.feed("full")
         assert stream.calls == [("pause_reading",)]
-        while len(cycle.queue) > MAX_QUEUE // 2 + 1:
+        while len(cycle.queue) > max_queue // 2 + 1:
             await cycle.receive()
         assert stream.calls == [("pause_reading",)]
         await cycle.receive()  # the queue drops to half

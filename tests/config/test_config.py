@@ -101,8 +101,8 @@ def test_mode_on_a_tcp_listener_is_an_error():
 
 
 def test_unknown_keyword_is_a_type_error():
-    with pytest.raises(TypeError, match="ws_max_queue"):
-        from_options("m:app", {"ws_max_queue": 32})
+    with pytest.raises(TypeError, match="ws_max_queues"):
+        from_options("m:app", {"ws_max_queues": 32})
 
 
 def test_unknown_keys_are_rejected_everywhere():

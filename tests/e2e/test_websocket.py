@@ -441,6 +441,24 @@ def test_an_app_that_stops_reading_pauses_the_client(ws_server):
     sock.close()
 
 
+@pytest.mark.parametrize("max_queue", [1, 4])
+def test_ws_max_queue_messages_wait_for_the_app_and_then_reading_pauses(ws_server, max_queue):
+    """Each message goes with a ping, and the next pair only once the pong is back: the server
+    reads (and answers) until ``max_queue`` messages wait for the app, then reads nothing more."""
+    server = ws_server("--ws-max-queue", str(max_queue))
+    sock, _ = handshake(server, "/slow-consumer")
+    server.wait_for_log("NOT-READING")
+    sock.settimeout(1)
+    answered = 0
+    with pytest.raises(TimeoutError):
+        while answered <= max_queue:
+            sock.sendall(frame(0x1, b"m%d" % answered) + frame(0x9, b"p%d" % answered))
+            assert read_frame(sock) == (0xA, b"p%d" % answered)
+            answered += 1
+    assert answered == max_queue
+    sock.close()
+
+
 # ---- the server around it ----------------------------------------------------------------------
 
 

@@ -586,7 +586,7 @@ def test_websocket_sessions_are_counted_from_start_to_end(tmp_path):
         for _ in range(2):
             box: list[WebSocketCycle] = []
             stream = WsStream(path, box)
-            cycle = WebSocketCycle(stream, {"type": "websocket"}, api)
+            cycle = WebSocketCycle(stream, {"type": "websocket"}, api, 32)
             box.append(cycle)
             path.start_session(cycle, app)
             streams.append((stream, cycle))

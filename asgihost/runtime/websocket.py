@@ -75,7 +75,9 @@ class WebSocketSession:
         self.closing = False  # the session has ended (or is ending): nothing more is written
         self.ws: WSConnection | None = None
         self.pending = bytearray(trailing)  # bytes before the accept
-        self.cycle = WebSocketCycle(self, scope, mount, mount.websocket.max_queue)
+        settings = mount.websocket
+        assert settings is not None, "a WebSocket session for an app that serves upgrades as plain HTTP"
+        self.cycle = WebSocketCycle(self, scope, mount, settings.max_queue)
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._close_timer: asyncio.TimerHandle | None = None

@@ -27,7 +27,7 @@ _GROUPS = {
         "ssl_ca_certs",
         "ssl_ciphers",
     ),
-    "Application": ("factory", "app_dir", "lifespan", "interface", "root_path"),
+    "Application": ("factory", "app_dir", "lifespan", "interface", "root_path", "env_file"),
     "Processes": (
         "workers",
         "limit_max_requests",

@@ -174,7 +174,7 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
 
 
 def _process_file_problems(config: HostConfig, base: Path) -> list[Problem]:
-    """The log configuration must be there; the pid file's directory must be."""
+    """The log configuration and the env file must be there; the pid file's directory must be."""
     problems = []
     log_config = config.logging.log_config
     if log_config is not None:
@@ -188,6 +188,13 @@ def _process_file_problems(config: HostConfig, base: Path) -> list[Problem]:
         parent = os.path.dirname(_resolve(base, pid_file)) or "."
         if not os.path.isdir(parent):
             problems.append(Problem("server.pid_file", f"the directory {parent} does not exist"))
+    env_file = config.server.env_file
+    if env_file is not None:
+        path = _resolve(base, env_file)
+        if not os.path.isfile(path):
+            problems.append(Problem("server.env_file", f"{path} does not exist"))
+        elif not os.access(path, os.R_OK):
+            problems.append(Problem("server.env_file", f"{path} is not readable"))
     return problems
 
 

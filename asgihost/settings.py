@@ -55,11 +55,19 @@ class Config:
         self.plan: Plan = compile_plan(host_config, base_dir)
         pid_file = host_config.server.pid_file
         self.pid_path: Path | None = base_dir / pid_file if pid_file else None
+        env_file = host_config.server.env_file
+        self.env_file: Path | None = base_dir / env_file if env_file else None
         log_config = host_config.logging.log_config
         self.log_config_path: Path | None = base_dir / log_config if log_config else None
 
     def load(self) -> dict[str, ASGIApp]:
-        """Import (or take) every app, in the order of the config; returns them by name."""
+        """Set the env file's variables, then import (or take) every app, in the order of the
+        config; returns them by name."""
+        if self.env_file is not None:
+            from dotenv import load_dotenv
+
+            logging.getLogger("asgihost.error").info("Loading environment from '%s'", self.env_file)
+            load_dotenv(dotenv_path=self.env_file)
         loaded = {}
         for spec in self.plan.apps:
             app = spec.config

@@ -506,7 +506,7 @@ def in_process_servers(
     every server ``start`` started is stopped, its thread joined and its handlers taken off.
 
     What a thread cannot be is started by ``process`` (``serve_process``), when given: a config
-    with workers, reload, a pid file or a log config (process-wide), one that does not validate
+    with workers, reload, a pid file, a log config or an env file (process-wide), one that does not validate
     (the command's exit status and message are the point), an ``env`` of its own."""
     started: list[InProcessServer] = []
 
@@ -532,8 +532,10 @@ def in_process_servers(
             return in_a_process(app, flags, wait, env, "a config that does not validate exits the command")
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
             return in_a_process(app, flags, wait, env, "reload and workers need child processes")
-        if config.pid_path is not None or config.log_config_path is not None:
-            return in_a_process(app, flags, wait, env, "a pid file or a log config is the process's")
+        if config.pid_path is not None or config.log_config_path is not None or config.env_file is not None:
+            return in_a_process(
+                app, flags, wait, env, "a pid file, a log config or an env file is the process's"
+            )
         _import_afresh([Path(os.path.abspath(spec.app_dir)) for spec in config.plan.apps])
         runner = Server(config)
         runner.show_summary = False  # rich writes to this process's stderr; serve_process shows it

@@ -272,6 +272,12 @@ OPTIONS: tuple[Option, ...] = (
         "headers; by default $FORWARDED_ALLOW_IPS when set.",
         metavar="IPS",
     ),
+    Option(
+        "env_file",
+        "server.env_file",
+        "Environment configuration file (.env): its variables are set before the app is imported.",
+        metavar="PATH",
+    ),
     Option("pid", "server.pid_file", "Write the process id to this file while serving.", metavar="PATH"),
 )
 

@@ -67,6 +67,12 @@ class Server(_Model):
     healthcheck_timeout: Seconds = Field(
         5.0, description="A worker that does not answer the supervisor's ping this long is replaced."
     )
+    env_file: str | None = Field(
+        None,
+        description="A .env file (python-dotenv's format, as Uvicorn's --env-file) whose variables are "
+        "set before the apps are imported; a variable already set keeps its value. Relative to the "
+        "file's directory; read again by every worker and on every reload.",
+    )
     pid_file: str | None = Field(
         None,
         description="Write the server's process id here while it runs (for `asgihost reload` and "

@@ -230,3 +230,22 @@ def test_the_start_up_table_names_listeners_and_apps(tmp_path):
         assert "is serving" not in quiet.log()  # below info: no table
     finally:
         assert quiet.stop() == 0
+
+
+def test_env_file_sets_variables_before_the_app_is_imported_and_set_ones_win(serve, tmp_path):
+    """``--env-file`` as Uvicorn reads it (python-dotenv): quotes, comments, ``export``."""
+    env_file = tmp_path / "app.env"
+    env_file.write_text(
+        '# the app\'s settings\nexport ASGIHOST_T_GREETING="hello from .env"\nASGIHOST_T_SHARED=from-file\n'
+    )
+    server = serve("multi_env_a:app", "--env-file", str(env_file), env={"ASGIHOST_T_SHARED": "from-env"})
+    body = get(f"http://127.0.0.1:{server.port}/").json()
+    expected = {"ASGIHOST_T_GREETING": "hello from .env", "ASGIHOST_T_SHARED": "from-env"}
+    assert body["at_import"] == body["at_request"] == expected
+    assert f"Loading environment from '{env_file}'" in server.log()
+
+
+def test_a_missing_env_file_is_a_config_error(serve, tmp_path):
+    server = serve("multi_env_a:app", "--env-file", str(tmp_path / "missing.env"), wait=False)
+    assert server.proc.wait(15) == 2
+    assert f"server.env_file: {tmp_path / 'missing.env'} does not exist" in server.log()

@@ -27,7 +27,15 @@ _GROUPS = {
         "ssl_ca_certs",
         "ssl_ciphers",
     ),
-    "Application": ("factory", "app_dir", "lifespan", "interface", "root_path", "env_file"),
+    "Application": (
+        "factory",
+        "app_dir",
+        "lifespan",
+        "interface",
+        "root_path",
+        "env_file",
+        "reset_contextvars",
+    ),
     "Processes": (
         "workers",
         "limit_max_requests",

@@ -103,6 +103,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("lifespan", f"apps.{APP}.lifespan", "Lifespan implementation."),
     Option("interface", f"apps.{APP}.interface", "Select ASGI3 or ASGI2 as the application interface."),
     Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
+    Option(
+        "reset_contextvars",
+        f"apps.{APP}.reset_contextvars",
+        "Run each ASGI request in a fresh contextvars.Context; hides context set in the lifespan.",
+        "switch",
+    ),
     Option("reload", "reload.enabled", "Enable auto-reload.", "switch"),
     Option(
         "reload_dirs",

@@ -444,6 +444,11 @@ class App(_Model):
     lifespan: Literal["auto", "on", "off"] = Field("auto", description="ASGI lifespan protocol.")
     interface: Literal["auto", "asgi3", "asgi2"] = Field("auto", description="ASGI interface of the app.")
     root_path: str = Field("", description="Prefix the app is served under (behind a proxy).")
+    reset_contextvars: bool = Field(
+        False,
+        description="Run each request and WebSocket session in an empty contextvars.Context: context "
+        "variables set in the lifespan, or by instrumentation around the server, are not seen.",
+    )
     mount: MountPath = Field("/", description="Path prefix the app is served at; it sees root_path = mount.")
     hosts: list[HostPattern] = Field(
         default_factory=list, description='Host names it serves ("*.example.com" for subdomains); empty: any.'

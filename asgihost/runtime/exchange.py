@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from typing import Any
 
@@ -113,8 +114,11 @@ class ExchangePath:
         loop = self.loop
         # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's
         # create_task formats a unique one ("Task-7") first, 1.6% of a hello-world request.
-        if loop.get_task_factory() is None:
-            task: asyncio.Task[None] = asyncio.Task(cycle.run(app), loop=loop, name=name)
+        task: asyncio.Task[None]
+        if mount.fresh_context:
+            task = contextvars.Context().run(loop.create_task, cycle.run(app), name=name)
+        elif loop.get_task_factory() is None:
+            task = asyncio.Task(cycle.run(app), loop=loop, name=name)
         else:
             task = loop.create_task(cycle.run(app))
         cycle.task = task
@@ -154,7 +158,10 @@ class ExchangePath:
         shared = self.shared
         cycle.mount.active += 1
         shared.websockets += 1
-        task = self.loop.create_task(cycle.run(app))
+        if cycle.mount.fresh_context:
+            task = contextvars.Context().run(self.loop.create_task, cycle.run(app))
+        else:
+            task = self.loop.create_task(cycle.run(app))
         cycle.task = task
         shared.tasks.add(task)
 

@@ -42,6 +42,7 @@ class Mount(AppPlace):
         "active",
         "body_size",
         "body_timeout",
+        "fresh_context",
         "stats",
     )
 
@@ -58,6 +59,7 @@ class Mount(AppPlace):
         websocket: WebSocket | None,
         body_size: int,
         body_timeout: float,
+        fresh_context: bool = False,
     ) -> None:
         super().__init__(root_path, path_prefix, state)
         self.name = name
@@ -68,6 +70,7 @@ class Mount(AppPlace):
         self.active = 0  # requests and WebSocket sessions of this app in flight
         self.body_size = body_size  # 413 beyond
         self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
+        self.fresh_context = fresh_context  # each exchange's task in an empty contextvars.Context
         self.stats: AppStats | None = None  # its metrics, when there are metrics
 
     @classmethod
@@ -83,6 +86,7 @@ class Mount(AppPlace):
             websocket=spec.websocket,
             body_size=spec.body_size,
             body_timeout=spec.body_timeout,
+            fresh_context=spec.config.reset_contextvars,
         )
 
     @classmethod

@@ -31,3 +31,19 @@ def test_without_a_task_factory_the_task_is_named_for_its_protocol(serve):
 def test_a_task_factory_the_app_sets_makes_every_request_task(serve, loop):
     h1, h2 = answers(serve("task_apps:factory_app", "--loop", loop))
     assert h1.startswith("FactoryTask ") and h2.startswith("FactoryTask "), (h1, h2)
+
+
+@pytest.mark.parametrize(("flags", "seen"), [((), "set at import"), (("--reset-contextvars",), "fresh")])
+def test_reset_contextvars_runs_each_request_in_an_empty_context(serve, flags, seen):
+    """Uvicorn's --reset-contextvars: what the server's context holds (here, a variable the app
+    module set when imported) is not seen by requests, over HTTP/1.1, HTTP/2 and WebSocket."""
+    from websockets.sync.client import connect
+
+    server = serve("context_app:app", *flags)
+    base = f"http://127.0.0.1:{server.port}/"
+    assert httpx.get(base, timeout=5).text == seen
+    with httpx.Client(http1=False, http2=True) as client:
+        response = client.get(base, timeout=5)
+        assert (response.http_version, response.text) == ("HTTP/2", seen)
+    with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+        assert ws.recv(timeout=5) == seen

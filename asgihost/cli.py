@@ -26,6 +26,7 @@ _GROUPS = {
         "ssl_cert_reqs",
         "ssl_ca_certs",
         "ssl_ciphers",
+        "ssl_version",
     ),
     "Application": (
         "factory",

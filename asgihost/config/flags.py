@@ -81,6 +81,14 @@ OPTIONS: tuple[Option, ...] = (
         "int",
         "0|1|2",
     ),
+    Option(
+        "ssl_version",
+        f"listeners.{LISTENER}.tls.max_version",
+        "SSL version, as the ssl module's PROTOCOL_* number: 17 (PROTOCOL_TLS_SERVER) or 2 "
+        "(PROTOCOL_TLS) serve TLS 1.2 and 1.3, 5 (PROTOCOL_TLSv1_2) TLS 1.2 only.",
+        "int",
+        "17|2|5",
+    ),
     Option("ssl_ca_certs", f"listeners.{LISTENER}.tls.ca_certs", "CA certificates file.", metavar="PATH"),
     Option(
         "ssl_ciphers",
@@ -320,6 +328,8 @@ def shown_default(option: Option) -> str | None:
         return None
     if option.name == "ssl_cert_reqs":
         value = _CERT_REQS_NUMBERS[value]
+    if option.name == "ssl_version":
+        value = {"1.3": 17, "1.2": 5}[value]
     if isinstance(value, list):
         return ",".join(value)
     return str(value)
@@ -357,6 +367,9 @@ def _check_names(options: dict[str, Any]) -> None:
 
 _CERT_REQS = {0: "none", 1: "optional", 2: "required"}
 _CERT_REQS_NUMBERS = {word: number for number, word in _CERT_REQS.items()}
+# Uvicorn's ssl_version, the ssl module's protocol number, as the newest TLS version served: TLS
+# 1.0 and 1.1 (3, 4) are not served at all (RFC 8996), so neither is a number that asks for them.
+_SSL_VERSIONS = {17: "1.3", 2: "1.3", 5: "1.2"}
 
 
 def _tree(
@@ -378,6 +391,8 @@ def _tree(
             continue
         if name == "ssl_cert_reqs" and isinstance(value, int):
             value = _CERT_REQS.get(value, value)
+        if name == "ssl_version" and isinstance(value, int):
+            value = _SSL_VERSIONS.get(value, value)  # another number fails validation, naming the flag
         if name == "log_level" and isinstance(value, int):
             value = _LOG_LEVELS_BY_NUMBER.get(value, value)
         if name == "headers":

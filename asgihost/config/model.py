@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -353,9 +354,26 @@ class Tls(_Model):
         None, description="OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed); default: Python's."
     )
     min_version: Literal["1.2", "1.3"] = Field("1.2", description="Oldest TLS version accepted.")
+    max_version: Literal["1.2", "1.3"] = Field("1.3", description="Newest TLS version accepted.")
     handshake_timeout: Seconds = Field(
         10.0, description="Close a connection whose TLS handshake takes longer."
     )
+
+    @field_validator("max_version", mode="before")
+    @classmethod
+    def _not_a_protocol_number(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):  # Uvicorn's ssl_version, unmapped
+            raise ValueError(
+                f"{value} is not served: asgihost serves TLS 1.2 and 1.3 only; use 17 (PROTOCOL_TLS_SERVER: "
+                "both, the default) or 5 (PROTOCOL_TLSv1_2: TLS 1.2 only)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _versions(self) -> Tls:
+        if self.min_version > self.max_version:
+            raise ValueError(f"min_version {self.min_version} is newer than max_version {self.max_version}")
+        return self
 
     @model_validator(mode="after")
     def _client_auth_needs_ca(self) -> Tls:

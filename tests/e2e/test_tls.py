@@ -313,3 +313,37 @@ def test_min_version_13_refuses_a_tls12_client(run, certs):
         assert httpx.get(f"https://127.0.0.1:{port}/", verify=new, timeout=10).status_code == 200
     finally:
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize(("ssl_version", "newest"), [("17", "TLSv1.3"), ("2", "TLSv1.3"), ("5", "TLSv1.2")])
+def test_ssl_version_as_uvicorn_takes_it(run, certs, ssl_version, newest):
+    """Uvicorn's --ssl-version: 17 (its default, PROTOCOL_TLS_SERVER) and 2 serve TLS 1.2 and
+    1.3; 5 (PROTOCOL_TLSv1_2) TLS 1.2 only, so a client that speaks only TLS 1.3 is refused."""
+    port = free_port()
+    server = run(
+        certs, "scheme_app:app", "--port", str(port), "--ssl-version", ssl_version,
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"),
+    )  # fmt: skip
+    try:
+        context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                assert tls.version() == newest
+        only_13 = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        only_13.minimum_version = ssl.TLSVersion.TLSv1_3
+        if newest == "TLSv1.2":
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"https://127.0.0.1:{port}/", verify=only_13, timeout=10)
+        else:
+            assert httpx.get(f"https://127.0.0.1:{port}/", verify=only_13, timeout=10).status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_an_ssl_version_that_asks_for_tls_10_is_refused(run_process, certs):
+    server = run_process(
+        certs, "scheme_app:app", "--ssl-version", "3",
+        "--ssl-certfile", str(certs / "cert.pem"), "--ssl-keyfile", str(certs / "key.pem"), wait=False,
+    )  # fmt: skip
+    assert server.proc.wait(15) == 2
+    assert "--ssl-version" in server.log()

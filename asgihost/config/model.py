@@ -386,7 +386,7 @@ class Tls(_Model):
 
 def _forwarded_allow_ips() -> list[str]:
     value = os.environ.get("FORWARDED_ALLOW_IPS", "")
-    return [item.strip() for item in value.split(",") if item.strip()] or ["127.0.0.1"]
+    return [item.strip() for item in value.split(",") if item.strip()] or ["127.0.0.1", "::1"]
 
 
 def _trusted_entry(value: str) -> str:
@@ -407,7 +407,7 @@ class Proxy(_Model):
     trusted: list[Annotated[str, AfterValidator(_trusted_entry)]] = Field(
         default_factory=_forwarded_allow_ips,
         description='Peers whose proxy headers are believed: IP addresses, networks ("10.0.0.0/8"), '
-        '"unix" for Unix-socket peers, or "*" for all. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.',
+        '"unix" for Unix-socket peers, or "*" for all. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1 (as Uvicorn).',
     )
     headers: Literal["x-forwarded", "forwarded"] = Field(
         "x-forwarded",

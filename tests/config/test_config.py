@@ -200,7 +200,10 @@ DELIBERATE = {
     "--ssl-cert-reqs": "none",  # Uvicorn's 0 (ssl.CERT_NONE), as a word in the file
     "--ssl-version": "1.3",  # Uvicorn's 17 (PROTOCOL_TLS_SERVER), as the newest version served
     "--workers": 1,  # Uvicorn's None means $WEB_CONCURRENCY or 1, which is what the model computes
-    "--forwarded-allow-ips": ["127.0.0.1"],  # Uvicorn's None means $FORWARDED_ALLOW_IPS or 127.0.0.1, as here
+    "--forwarded-allow-ips": [
+        "127.0.0.1",
+        "::1",
+    ],  # Uvicorn's None means $FORWARDED_ALLOW_IPS or 127.0.0.1,::1, as here
 }
 
 

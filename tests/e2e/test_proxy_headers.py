@@ -53,10 +53,14 @@ def _ipv6_loopback() -> bool:
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
-@pytest.mark.parametrize(("trusted", "believed"), [("127.0.0.1", False), ("::1", True), ("::/0", True)])
+@pytest.mark.parametrize(
+    ("trusted", "believed"), [("127.0.0.1", False), ("::1", True), ("::/0", True), (None, True)]
+)
 def test_ipv6_peers(serve, trusted, believed):
+    """None: the default, Uvicorn's "127.0.0.1,::1"."""
     port = free_port()
-    serve("client_app:app", "--host", "::1", "--port", str(port), "--forwarded-allow-ips", trusted)
+    trust = () if trusted is None else ("--forwarded-allow-ips", trusted)
+    serve("client_app:app", "--host", "::1", "--port", str(port), *trust)
     with httpx.Client(timeout=10) as client:
         seen = client.get(f"http://[::1]:{port}/", headers={"x-forwarded-for": "203.0.113.7"}).json()
     if believed:

@@ -92,12 +92,27 @@ def _choices(option: Option) -> tuple[str, ...] | None:
     return None
 
 
+_BOOLEANS = {"1": True, "true": True, "t": True, "yes": True, "y": True, "on": True}
+_BOOLEANS.update({"0": False, "false": False, "f": False, "no": False, "n": False, "off": False})
+
+
+def _boolean(text: str) -> bool:
+    """A BOOLEAN value as click reads one."""
+    try:
+        return _BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid boolean") from None
+
+
 def _add(group: argparse._ArgumentGroup, option: Option) -> None:
     default = shown_default(option)
     shown = "" if default is None else f" [default: {default}]"
     kwargs: dict[str, Any] = {"dest": option.name, "default": None, "help": option.help + shown}
     if option.kind == "bool":
         kwargs["action"] = argparse.BooleanOptionalAction
+    elif option.kind == "boolean":  # Uvicorn's (click's) BOOLEAN option takes a value; --no-x too
+        kwargs["type"] = _boolean
+        kwargs["metavar"] = option.metavar
     elif option.kind == "switch":
         kwargs["action"] = "store_const"
         kwargs["const"] = True
@@ -112,6 +127,8 @@ def _add(group: argparse._ArgumentGroup, option: Option) -> None:
         if option.metavar:
             kwargs["metavar"] = option.metavar
     group.add_argument(option.flag, **kwargs)
+    if option.kind == "boolean":
+        group.add_argument("--no-" + option.flag[2:], dest=option.name, action="store_false", default=None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,7 +38,7 @@ class Option:
     name: str  # keyword argument name; the flag is --name-with-dashes
     key: str  # dotted key in HostConfig, or "bind" for the composed listener address
     help: str
-    kind: str = "value"  # value | int | bool | list | switch (store_true)
+    kind: str = "value"  # value | int | bool (--x / --no-x) | boolean (--x VALUE, as click's) | list | switch
     metavar: str | None = None
     flag_name: str | None = None  # when the flag is not the keyword with dashes
 
@@ -202,8 +202,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "ws_per_message_deflate",
         "websocket.per_message_deflate",
-        "WebSocket per-message-deflate compression.",
-        "bool",
+        "WebSocket per-message-deflate compression: true or false (--no-ws-per-message-deflate: false).",
+        "boolean",
+        "BOOLEAN",
     ),
     Option("log_level", "logging.level", "Log level."),
     Option("access_log", "logging.access_log", "Enable/disable the access log.", "bool"),
@@ -324,7 +325,7 @@ def shown_default(option: Option) -> str | None:
     """The model's default as the flag writes it, for help texts; None when there is none to show."""
     field = option.field
     value = default_of(option) if field is None else file_default(*field)
-    if option.kind != "bool" and value in (None, [], False, ""):
+    if option.kind not in ("bool", "boolean") and value in (None, [], False, ""):
         return None
     if option.name == "ssl_cert_reqs":
         value = _CERT_REQS_NUMBERS[value]

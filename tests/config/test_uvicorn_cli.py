@@ -37,3 +37,25 @@ def test_an_argument_list_without_a_command_is_one_for_run(argv, expected):
 def test_the_bare_form_parses_as_run():
     args = build_parser().parse_args(with_command(["--port", "8001", "main:app", "--factory"]))
     assert (args.command, args.target, args.port, args.factory) == ("run", "main:app", 8001, True)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--ws-per-message-deflate", "false"], False),
+        (["--ws-per-message-deflate", "True"], True),
+        (["--ws-per-message-deflate", "0"], False),
+        (["--no-ws-per-message-deflate"], False),
+        ([], None),
+    ],
+)
+def test_ws_per_message_deflate_takes_a_value_as_uvicorns(flags, expected):
+    """Uvicorn's --ws-per-message-deflate is click's BOOLEAN: it takes a value."""
+    args = build_parser().parse_args(["run", "m:app", *flags])
+    assert args.ws_per_message_deflate is expected
+
+
+def test_a_boolean_that_is_not_one_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "m:app", "--ws-per-message-deflate", "maybe"])
+    assert "'maybe' is not a valid boolean" in capsys.readouterr().err

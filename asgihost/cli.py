@@ -123,7 +123,8 @@ def _add(group: argparse._ArgumentGroup, option: Option) -> None:
             kwargs["action"] = "append"
         choices = _choices(option)
         if choices:
-            kwargs["choices"] = choices
+            kwargs["choices"] = (*choices, *option.uvicorn_values)  # the model explains the latter
+            kwargs["metavar"] = "{" + ",".join(choices) + "}"
         if option.metavar:
             kwargs["metavar"] = option.metavar
     group.add_argument(option.flag, **kwargs)

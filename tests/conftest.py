@@ -365,7 +365,7 @@ class InProcessServer(_Logged):
         marks.sinks[ident] = lambda line: self._text.write(line + "\n")
         self.server.on_started = self._ready.set
         try:
-            loops.run(self._serve(), self.server.config.host_config.server.loop)
+            loops.run(self._serve, self.server.config.host_config.server.loop)
         except asyncio.CancelledError:
             if not self._killed:
                 raise

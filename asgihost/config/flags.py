@@ -41,6 +41,7 @@ class Option:
     kind: str = "value"  # value | int | bool (--x / --no-x) | boolean (--x VALUE, as click's) | list | switch
     metavar: str | None = None
     flag_name: str | None = None  # when the flag is not the keyword with dashes
+    uvicorn_values: tuple[str, ...] = ()  # Uvicorn's values the model refuses, saying what to use
 
     @property
     def flag(self) -> str:
@@ -109,7 +110,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="DIR",
     ),
     Option("lifespan", f"apps.{APP}.lifespan", "Lifespan implementation."),
-    Option("interface", f"apps.{APP}.interface", "Select ASGI3 or ASGI2 as the application interface."),
+    Option(
+        "interface",
+        f"apps.{APP}.interface",
+        "Select ASGI3 or ASGI2 as the application interface.",
+        uvicorn_values=("wsgi",),
+    ),
     Option("root_path", f"apps.{APP}.root_path", "Set the ASGI root_path for an app mounted below a proxy."),
     Option(
         "reset_contextvars",
@@ -175,7 +181,11 @@ OPTIONS: tuple[Option, ...] = (
         "Maximum number of seconds to wait for a worker to respond to a health check.",
         metavar="SECONDS",
     ),
-    Option("loop", "server.loop", "Event loop implementation."),
+    Option(
+        "loop",
+        "server.loop",
+        'Event loop implementation: auto, uvloop, asyncio, none, zuvloop, or a factory as "module:callable".',
+    ),
     Option(
         "http",
         "server.http",

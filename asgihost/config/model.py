@@ -31,6 +31,7 @@ from .types import (
     HostPattern,
     ImportString,
     LogLevel,
+    LoopName,
     MountPath,
     Name,
     Seconds,
@@ -80,8 +81,10 @@ class Server(_Model):
         "init systems); relative to the file's directory.",
     )
 
-    loop: Literal["auto", "uvloop", "asyncio"] = Field(
-        "auto", description="Event loop: uvloop when installed (auto), or asyncio."
+    loop: LoopName = Field(
+        "auto",
+        description="Event loop: uvloop when installed (auto), uvloop, asyncio, none (asyncio's own "
+        'choice), zuvloop (needs the zuvloop package), or a loop factory as "module:callable".',
     )
     http: Literal["auto", "httptools", "h2"] = Field(
         "auto",
@@ -461,6 +464,17 @@ class App(_Model):
     )
     lifespan: Literal["auto", "on", "off"] = Field("auto", description="ASGI lifespan protocol.")
     interface: Literal["auto", "asgi3", "asgi2"] = Field("auto", description="ASGI interface of the app.")
+
+    @field_validator("interface", mode="before")
+    @classmethod
+    def _wsgi_is_not_served(cls, value: object) -> object:
+        if value == "wsgi":  # Uvicorn's wsgi interface
+            raise ValueError(
+                "asgihost does not serve WSGI apps; wrap the app in an ASGI adapter "
+                "(a2wsgi.WSGIMiddleware) and serve that"
+            )
+        return value
+
     root_path: str = Field("", description="Prefix the app is served under (behind a proxy).")
     reset_contextvars: bool = Field(
         False,

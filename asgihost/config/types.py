@@ -169,6 +169,19 @@ def _check_import_string(value: str) -> str:
 
 ImportString = Annotated[str, AfterValidator(_check_import_string)]
 
+LOOPS = ("auto", "uvloop", "asyncio", "none", "zuvloop")
+
+
+def _check_loop(value: str) -> str:
+    module, sep, attribute = value.partition(":")
+    if value in LOOPS or (sep and module.strip() and attribute.strip()):
+        return value
+    names = ", ".join(f'"{name}"' for name in LOOPS)
+    raise ValueError(f'expected one of {names}, or a loop factory as "module:callable"')
+
+
+LoopName = Annotated[str, AfterValidator(_check_loop)]
+
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
 
 

@@ -80,5 +80,9 @@ def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: in
                 asked = True
         await task
 
-    loops.run(main(), config.plan.server.loop)
+    try:
+        loops.run(main, config.plan.server.loop)
+    except loops.LoopError as exc:
+        print(f"asgihost: error: {exc}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(server.exit_code)

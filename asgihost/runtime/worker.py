@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,11 @@ class Server:
         self._metrics_server: Any = None
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
-        loops.run(self.serve(sockets=sockets), self.config.plan.server.loop)
+        try:
+            loops.run(lambda: self.serve(sockets=sockets), self.config.plan.server.loop)
+        except loops.LoopError as exc:
+            print(f"asgihost: error: {exc}", file=sys.stderr)
+            self.exit_code = 1
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         if not self.config.configure_logging():

@@ -441,7 +441,10 @@ def test_every_problem_is_reported_in_file_order(tmp_path):
         (f"{path}:11:1", "server.http"),
     ]
     assert problems[1].message == "environment variable PORT is not set"
-    assert problems[3].message == 'expected one of "auto", "uvloop", "asyncio", got "fast"'
+    assert problems[3].message == (
+        'expected one of "auto", "uvloop", "asyncio", "none", "zuvloop", or a loop factory as "module:callable", '
+        'got "fast"'
+    )
     assert problems[4].message == 'expected one of "auto", "httptools", "h2", got "${x"'
 
 

@@ -9,6 +9,7 @@ import stat
 import sys
 import threading
 
+import httpx
 import pytest
 from conftest import ROOT, free_port, http_exchange, launch, run_command
 
@@ -224,3 +225,37 @@ def test_a_second_signal_stops_at_once(serve_process, sig):
     assert server.proc.wait(10) == 0
     sock.close()
     assert "REQUEST-CANCELLED" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("loop", "name"),
+    [("auto", "Loop"), ("uvloop", "Loop"), ("asyncio", "_UnixSelectorEventLoop"), ("none", "_UnixSelectorEventLoop"),
+     ("loop_apps:new_loop", "MarkedLoop")],
+)  # fmt: skip
+def test_every_loop_uvicorn_takes(serve, loop, name):
+    """Uvicorn's --loop values, and its loop factory given as "module:callable"."""
+    server = serve("loop_apps:app", "--loop", loop)
+    assert httpx.get(f"http://127.0.0.1:{server.port}/", timeout=5).text == name
+
+
+@pytest.mark.parametrize(
+    ("loop", "message"),
+    [
+        ("zuvloop", "--loop zuvloop was asked for, but zuvloop is not installed"),
+        (
+            "loop_apps:no_such_factory",
+            "--loop loop_apps:no_such_factory: the loop factory cannot be imported",
+        ),
+    ],
+)
+def test_a_loop_that_cannot_be_had_is_one_line_and_status_1(serve_process, loop, message):
+    server = serve_process("loop_apps:app", "--loop", loop, wait=False)
+    assert server.proc.wait(15) == 1
+    log = server.log()
+    assert f"asgihost: error: {message}" in log and "Traceback" not in log
+
+
+def test_interface_wsgi_says_what_to_use(serve_process):
+    server = serve_process("loop_apps:app", "--interface", "wsgi", wait=False)
+    assert server.proc.wait(15) == 2
+    assert "--interface: asgihost does not serve WSGI apps; wrap the app in an ASGI adapter" in server.log()

@@ -8,7 +8,9 @@ nor ``asgihost.runtime``.
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,35 @@ class Config:
     """
 
     def __init__(self, app: ASGIApp | str, **options: Any) -> None:
+        hooks = {name: options.pop(name) for name in HOOKS if name in options}
+        _refuse_protocol_classes(options)
         host_config = from_options(app if isinstance(app, str) else _describe(app), options)
         self._setup(host_config, Path.cwd(), {APP: app})
+        self._set_hooks(**hooks)
+        if self.ssl_context_factory is not None and not any(spec.tls for spec in self.plan.listeners):
+            raise ConfigError(
+                [
+                    Problem(
+                        "",
+                        "needs ssl_certfile= too: asgihost listens with TLS where a certificate is given",
+                        "ssl_context_factory=",
+                    )
+                ]
+            )
+
+    def _set_hooks(
+        self,
+        timeout_notify: float = 30,
+        callback_notify: Callable[[], Awaitable[None]] | None = None,
+        ssl_context_factory: Callable[[Config, Callable[[], ssl.SSLContext]], ssl.SSLContext] | None = None,
+    ) -> None:
+        """Uvicorn's keywords that are code, not settings (so in no file and no flag): a
+        coroutine function the server awaits every ``timeout_notify`` seconds while it serves (a
+        process manager's heartbeat), and a factory that makes each TLS listener's SSL context,
+        given this config and a function that makes asgihost's own for that listener."""
+        self.timeout_notify = timeout_notify
+        self.callback_notify = callback_notify
+        self.ssl_context_factory = ssl_context_factory
 
     @classmethod
     def from_host_config(
@@ -46,6 +75,7 @@ class Config:
         """A config from a validated model (a file, flags), with relative paths from ``base_dir``."""
         config = cls.__new__(cls)
         config._setup(host_config, base_dir or Path.cwd(), targets or {})
+        config._set_hooks()
         return config
 
     def _setup(self, host_config: HostConfig, base_dir: Path, targets: dict[str, ASGIApp | str]) -> None:
@@ -104,6 +134,20 @@ class Config:
             print(f"asgihost: error: {exc}", file=sys.stderr)
             return False
         return True
+
+
+HOOKS = ("timeout_notify", "callback_notify", "ssl_context_factory")
+"""``Config`` keywords that are code, kept on the Config (see ``Config._set_hooks``)."""
+
+
+def _refuse_protocol_classes(options: dict[str, Any]) -> None:
+    """Uvicorn takes a protocol class for ``http`` and ``ws``; asgihost's protocols are its own."""
+    for name in ("http", "ws"):
+        if isinstance(options.get(name), type):
+            raise TypeError(
+                f"{name}={options[name].__name__}: asgihost serves with its own protocol implementations; "
+                f"give {name} as a name (see asgihost run --help)"
+            )
 
 
 Recipe = tuple[str, str, dict[str, Any]]

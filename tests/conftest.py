@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -389,7 +389,7 @@ class InProcessServer(_Logged):
     @property
     def port(self) -> int | None:  # type: ignore[override]
         if self._port is None:
-            self._port = _first_port(self.server)
+            self._port = listening_port(self.server)
         return self._port
 
     def exit_code(self) -> int:
@@ -444,7 +444,7 @@ class _RootLevel(logging.Handler):
             self.target.emit(record)
 
 
-def _first_port(server: Server) -> int | None:
+def listening_port(server: Server) -> int | None:
     for listening in server.servers:
         for sock in listening.sockets:
             if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -475,7 +475,7 @@ def _import_afresh(app_dirs: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def _logging_restored() -> Iterator[None]:
+def logging_restored() -> Iterator[None]:
     """A server sets the asgihost loggers up (handlers, level, propagation, disabled): undo it."""
     saved = [
         (log, list(log.handlers), log.level, log.propagate, log.disabled)
@@ -544,7 +544,7 @@ def in_process_servers(
         server.start(wait)
         return server
 
-    with _logging_restored():
+    with logging_restored():
         try:
             yield start
         finally:
@@ -557,6 +557,30 @@ def in_process_servers(
                 server.detach()
             if problems:
                 raise AssertionError("\n".join(problems))
+
+
+@contextlib.asynccontextmanager
+async def serving(server: Server, timeout: float = 10.0) -> AsyncIterator[int]:
+    """``await server.serve()`` on the running loop, as a program of its own does: inside,
+    the server has started (the first TCP port is given); on leaving, ``should_exit`` and the
+    serve task's end. The asgihost loggers are as they were after."""
+    loop = asyncio.get_running_loop()
+    with logging_restored():
+        task = asyncio.create_task(server.serve())
+        try:
+            deadline = loop.time() + timeout
+            while not server.started:
+                if task.done():
+                    raise AssertionError(f"the server exited with {server.exit_code}")
+                if loop.time() > deadline:
+                    raise AssertionError(f"the server did not start within {timeout}s")
+                await asyncio.sleep(0.01)
+            port = listening_port(server)
+            assert port is not None, "no TCP listener"
+            yield port
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, timeout)
 
 
 @pytest.fixture

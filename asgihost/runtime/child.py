@@ -50,6 +50,7 @@ def serve_worker(recipe: Recipe, sockets: list[Any], pipe: Any, max_requests: in
     server.supervised = True
     server.show_summary = False
     server.metrics_from_supervisor = True
+    server.owns_loop = True
 
     def on_pipe() -> None:
         try:

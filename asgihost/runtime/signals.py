@@ -2,7 +2,8 @@
 acts on what they recorded.
 
 - A server (alone, or one worker of a supervisor or reloader) records on itself with
-  ``capture_signals``: its event loop looks at the flags every tick.
+  ``install_server_handlers`` (inside ``handlers_restored``): its event loop looks at the flags
+  every tick.
 - A supervisor or a reloader records into a ``SignalQueue``: its loop takes the signals in the
   order they came (``take``) and waits on the queue (``fileno``, the read end of a pipe)
   alongside its other file descriptors, so a signal wakes it at once. The pipe is the
@@ -75,14 +76,16 @@ def _handling(signals: tuple[int, ...], handler: Handler, wakeup: int = -1) -> I
 class Signalled(Protocol):
     should_exit: bool
     force_exit: bool
+    stop_signals: list[int]  # the SIGINT/SIGTERM received, in order
     hangup: bool  # SIGHUP received
     reopen_logs: bool  # SIGUSR1 received
 
 
-@contextlib.contextmanager
-def capture_signals(target: Signalled) -> Iterator[None]:
-    """First SIGINT/SIGTERM asks for a graceful stop; a second one forces it. SIGHUP and
-    SIGUSR1 are recorded for the loop."""
+def install_server_handlers(target: Signalled) -> None:
+    """A server's handlers, on the main thread (elsewhere none): the first SIGINT/SIGTERM asks
+    for a graceful stop, a second one forces it; SIGHUP and SIGUSR1 are recorded for the loop."""
+    if threading.current_thread() is not threading.main_thread():
+        return
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
@@ -93,9 +96,27 @@ def capture_signals(target: Signalled) -> Iterator[None]:
             if target.should_exit:  # a second SIGINT or SIGTERM: stop at once
                 target.force_exit = True
             target.should_exit = True
+            target.stop_signals.append(signum)
 
-    with _handling(SERVER_SIGNALS, handle):
+    for sig in SERVER_SIGNALS:
+        signal.signal(sig, handle)
+
+
+@contextlib.contextmanager
+def handlers_restored(signals: tuple[int, ...] = SERVER_SIGNALS) -> Iterator[None]:
+    """After the block, the handlers of ``signals`` that it changed are the ones from before
+    (on the main thread; elsewhere no handler can change)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            if signal.getsignal(sig) is not old:
+                # None: a handler not set from Python, which cannot be put back; the default then
+                signal.signal(sig, signal.SIG_DFL if old is None else old)
 
 
 class SignalQueue:

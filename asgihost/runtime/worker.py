@@ -1,9 +1,10 @@
 """One server process: load the app, run its lifespan, bind, serve, drain, stop.
 
 ``Server`` keeps Uvicorn's public shape: ``Server(config).run()``, ``await server.serve()``,
-and the ``should_exit`` / ``force_exit`` / ``started`` attributes. Signal handlers only set
-flags; a tick every 0.1 s acts on them, refreshes the Date header and closes connections idle
-past their keep-alive deadline.
+the ``should_exit`` / ``force_exit`` / ``started`` attributes, and ``capture_signals`` /
+``install_signal_handlers`` to override. Signal handlers only set flags; a tick every 0.1 s
+acts on them, refreshes the Date header and closes connections idle past their keep-alive
+deadline; every ``timeout_notify`` s it awaits the config's ``callback_notify`` if given.
 
 A lone server writes the pid file and answers SIGHUP with a warning (reloading the config needs
 the supervisor's processes); a worker of a supervisor or reloader (``supervised``) leaves both
@@ -13,12 +14,14 @@ to its parent. SIGUSR1 reopens log files in either.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..asgi.apps import AppLoadError
@@ -38,11 +41,12 @@ from .exchange import ExchangePath
 from .http1 import H1Protocol
 from .metrics_server import serve_metrics
 from .pidfile import PidFileError, pid_file
-from .signals import capture_signals
+from .signals import SERVER_SIGNALS, handlers_restored, install_server_handlers
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
 from .state import ListenerSettings, Mount, ServerState
 
 if TYPE_CHECKING:
+    from ..plan import ListenerSpec
     from ..settings import Config
 
 logger = logging.getLogger("asgihost.error")
@@ -63,6 +67,10 @@ class Server:
         self._unix_paths: list[str] = []
         self.hangup = False
         self.reopen_logs = False
+        self.stop_signals: list[int] = []  # SIGINT/SIGTERM received while serving, in order
+        self.owns_loop = (
+            False  # run() (or a worker process): the loop is its own, stop signals are not raised again
+        )
         self.supervised = False  # a worker of a supervisor or reloader: no pid file, SIGHUP ignored
         self.show_summary = True  # print what is served once ready (a supervisor does it for its workers)
         self.addresses: list[str] = []  # where each listener is reached, once listening
@@ -72,6 +80,8 @@ class Server:
         self._metrics_server: Any = None
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve on an event loop of its own (the config's ``loop``) until stopped."""
+        self.owns_loop = True
         try:
             loops.run(lambda: self.serve(sockets=sockets), self.config.plan.server.loop)
         except loops.LoopError as exc:
@@ -79,15 +89,35 @@ class Server:
             self.exit_code = 1
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve on the running loop until ``should_exit`` (or a stop signal) and the drain."""
         if not self.config.configure_logging():
             self.exit_code = 1
             return
         try:
-            with pid_file(None if self.supervised else self.config.pid_path), capture_signals(self):
+            with pid_file(None if self.supervised else self.config.pid_path), self.capture_signals():
                 await self._serve(sockets)
         except PidFileError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """While serving: ``install_signal_handlers()``; after, the handlers from before. When
+        ``serve()`` was awaited on the caller's loop, the SIGINT/SIGTERM that stopped it are
+        raised again once those are back, so that they act too (asyncio.run's, a program's own),
+        as Uvicorn does. Uvicorn's hooks: override this, or replace ``install_signal_handlers``
+        (``server.install_signal_handlers = lambda: None``), to leave signals alone."""
+        with handlers_restored(SERVER_SIGNALS):
+            self.install_signal_handlers()
+            yield
+        if not self.owns_loop:
+            for sig in reversed(self.stop_signals):
+                signal.raise_signal(sig)
+
+    def install_signal_handlers(self) -> None:
+        """On the main thread (elsewhere nothing): SIGINT/SIGTERM stop gracefully, a second one
+        at once; SIGHUP and SIGUSR1 are acted on by the loop."""
+        install_server_handlers(self)
 
     async def _serve(self, sockets: list[socket.socket] | None) -> None:
         plan = self.config.plan
@@ -96,10 +126,7 @@ class Server:
         if not self.supervised:
             self.config.log_notes()
         try:
-            contexts = [
-                tls_context(listener.tls, listener.protocols) if listener.tls else None
-                for listener in plan.listeners
-            ]
+            contexts = [self._tls_context(listener) if listener.tls else None for listener in plan.listeners]
         except TlsError as exc:
             logger.error("%s", exc)
             self.exit_code = 1
@@ -191,6 +218,26 @@ class Server:
         finally:
             await self._shutdown(state)
             await self._lifespan_shutdown(started)
+        logger.info("Finished server process [%d]", os.getpid())
+
+    def _tls_context(self, listener: ListenerSpec) -> ssl.SSLContext:
+        """asgihost's SSL context for a TLS listener, or what the config's ``ssl_context_factory``
+        makes of it (Uvicorn's hook: it is given the config and a function making ours)."""
+        tls = listener.tls
+        assert tls is not None
+
+        def default() -> ssl.SSLContext:
+            return tls_context(tls, listener.protocols)
+
+        factory = self.config.ssl_context_factory
+        if factory is None:
+            return default()
+        try:
+            return factory(self.config, default)
+        except TlsError:
+            raise
+        except Exception as exc:
+            raise TlsError(f"ssl_context_factory failed: {exc!r}") from exc
 
     async def _start_listening(
         self,
@@ -268,6 +315,9 @@ class Server:
         ticks = 0
         drain_delay = self.config.plan.server.drain_delay
         stop_at = 0.0  # with a drain delay, once asked to stop: when the graceful stop begins
+        notify_at = (
+            0.0  # when callback_notify is next awaited (at the first second, then every timeout_notify)
+        )
         while True:
             if self.should_exit:
                 if self.force_exit or not drain_delay or 0.0 < stop_at <= clock.now:
@@ -279,6 +329,9 @@ class Server:
             await asyncio.sleep(TICK_S)
             clock.tick()
             ticks += 1
+            if self.config.callback_notify is not None and clock.now >= notify_at:
+                notify_at = clock.now + self.config.timeout_notify
+                await self._notify()
             if ticks % 10 == 0:
                 state.sweep_idle()
                 if state.metrics is not None:
@@ -293,6 +346,15 @@ class Server:
                         "SIGHUP: reloading the configuration needs workers under a supervisor "
                         "(--workers N, [server] workers); this server goes on unchanged"
                     )
+
+    async def _notify(self) -> None:
+        """Await the config's ``callback_notify`` (Uvicorn's heartbeat hook); its failure is
+        logged and serving goes on."""
+        assert self.config.callback_notify is not None
+        try:
+            await self.config.callback_notify()
+        except Exception:
+            logger.exception("callback_notify raised")
 
     async def _shutdown(self, state: ServerState) -> None:
         logger.info("Shutting down")

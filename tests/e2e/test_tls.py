@@ -3,6 +3,7 @@ and bad input on a TLS port (plain HTTP, a silent client, a wrong key)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -14,7 +15,11 @@ import time
 import httpx
 import pytest
 import trustme
-from conftest import APPS, free_port, launch
+from conftest import APPS, free_port, launch, serving
+from scheme_app import app as scheme_app
+
+import asgihost
+from asgihost.config import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -347,3 +352,41 @@ def test_an_ssl_version_that_asks_for_tls_10_is_refused(run_process, certs):
     )  # fmt: skip
     assert server.proc.wait(15) == 2
     assert "--ssl-version" in server.log()
+
+
+def test_ssl_context_factory_makes_the_listeners_context_from_asgihosts(certs):
+    """Uvicorn's ``ssl_context_factory=``: called with the config and a function making the
+    context the ssl_* keywords describe; what it returns is served (here: TLS 1.2 at most, and
+    the ALPN asgihost set, so HTTP/2 is still offered)."""
+    calls = []
+
+    def factory(config, default):
+        context = default()
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        calls.append(config)
+        return context
+
+    config = asgihost.Config(
+        scheme_app, port=0, log_level="warning", ssl_certfile=str(certs / "cert.pem"),
+        ssl_keyfile=str(certs / "key.pem"), ssl_context_factory=factory,
+    )  # fmt: skip
+
+    async def main() -> tuple[str | None, str | None]:
+        async with serving(asgihost.Server(config)) as port:
+            context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+            context.set_alpn_protocols(["h2", "http/1.1"])
+            _, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=context, server_hostname="localhost"
+            )
+            tls = writer.get_extra_info("ssl_object")
+            version, alpn = tls.version(), tls.selected_alpn_protocol()
+            writer.close()
+            return version, alpn
+
+    assert asyncio.run(main()) == ("TLSv1.2", "h2")
+    assert calls == [config]
+
+
+def test_ssl_context_factory_without_a_certificate_says_so():
+    with pytest.raises(ConfigError, match=r"ssl_context_factory=: needs ssl_certfile= too"):
+        asgihost.Config(scheme_app, ssl_context_factory=lambda config, default: default())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -10,15 +11,30 @@ from types import FrameType
 
 import pytest
 
-from asgihost.runtime.signals import SERVER_SIGNALS, SUPERVISOR_SIGNALS, SignalQueue, capture_signals
+from asgihost.runtime.signals import (
+    SERVER_SIGNALS,
+    SUPERVISOR_SIGNALS,
+    SignalQueue,
+    handlers_restored,
+    install_server_handlers,
+)
 
 
 class Target:
     def __init__(self) -> None:
         self.should_exit = False
         self.force_exit = False
+        self.stop_signals: list[int] = []
         self.hangup = False
         self.reopen_logs = False
+
+
+@contextlib.contextmanager
+def capture_signals(target: Target):
+    """What a server does while it serves (``Server.capture_signals``)."""
+    with handlers_restored(SERVER_SIGNALS):
+        install_server_handlers(target)
+        yield
 
 
 def kill(sig: int) -> None:
@@ -41,6 +57,7 @@ def test_capture_signals_sets_the_flags_and_a_second_stop_forces():
         assert target.should_exit and not target.force_exit
         kill(signal.SIGINT)
         assert target.force_exit
+    assert target.stop_signals == [signal.SIGTERM, signal.SIGINT]
 
 
 def test_previous_handlers_are_back_after_the_block():

@@ -44,7 +44,15 @@ _GROUPS = {
         "timeout_worker_healthcheck",
         "pid",
     ),
-    "Server": ("loop", "http", "timeout_graceful_shutdown", "headers", "server_header", "date_header"),
+    "Server": (
+        "loop",
+        "http",
+        "http2",
+        "timeout_graceful_shutdown",
+        "headers",
+        "server_header",
+        "date_header",
+    ),
     "WebSocket": (
         "ws",
         "ws_max_size",

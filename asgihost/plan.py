@@ -396,6 +396,9 @@ def _notes(config: HostConfig) -> tuple[str, ...]:
         notes.append(
             f"--ws {ws}: asgihost has one WebSocket implementation (on wsproto), and serves WebSockets with it"
         )
+    if config.server.http == "zttp":
+        also = " and HTTP/2 on h2" if config.server.http2 else ""
+        notes.append(f"--http zttp: asgihost serves HTTP/1.1 on httptools{also}")
     return tuple(notes)
 
 

@@ -189,8 +189,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "http",
         "server.http",
-        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools (HTTP/1.1 only), h2 (HTTP/2 only).",
+        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools (HTTP/1.1 only), h2 (HTTP/2 only); "
+        "zttp as httptools.",
     ),
+    Option("http2", "server.http2", "Offer HTTP/2 beside HTTP/1.1 (auto offers it already).", "switch"),
     Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
     Option("ws_max_size", "websocket.max_size", "WebSocket max message size, in bytes.", "int", "BYTES"),
     Option(

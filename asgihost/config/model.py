@@ -86,14 +86,24 @@ class Server(_Model):
         description="Event loop: uvloop when installed (auto), uvloop, asyncio, none (asyncio's own "
         'choice), zuvloop (needs the zuvloop package), or a loop factory as "module:callable".',
     )
-    http: Literal["auto", "httptools", "h2"] = Field(
+    http: Literal["auto", "httptools", "h2", "zttp"] = Field(
         "auto",
         description="HTTP served where a listener does not say: auto (HTTP/1.1 on httptools and HTTP/2 on h2), "
-        "httptools (HTTP/1.1 only) or h2 (HTTP/2 only).",
+        "httptools (HTTP/1.1 only; with http2, HTTP/2 too) or h2 (HTTP/2 only). Uvicorn's zttp is "
+        "served as httptools (a line at start says so).",
+    )
+    http2: bool = Field(
+        False,
+        description="Offer HTTP/2 (h2) beside HTTP/1.1 where http names an HTTP/1.1 implementation, "
+        "as Uvicorn's --http2; auto offers it already.",
     )
 
     def default_protocols(self) -> list[str]:
-        return {"auto": ["h2", "http/1.1"], "httptools": ["http/1.1"], "h2": ["h2"]}[self.http]
+        if self.http == "auto":
+            return ["h2", "http/1.1"]
+        if self.http == "h2":
+            return ["h2"]
+        return ["h2", "http/1.1"] if self.http2 else ["http/1.1"]
 
     ws: Literal["auto", "wsproto", "websockets", "websockets-sansio", "none"] = Field(
         "auto",

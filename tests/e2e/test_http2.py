@@ -637,6 +637,21 @@ def test_http_flag_chooses_the_protocols(h2_server):
         assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
 
 
+@pytest.mark.parametrize("http", ["httptools", "zttp"])
+def test_http2_flag_offers_h2_beside_http11_as_uvicorns(h2_server, http):
+    """``uvicorn --http zttp --http2``: both protocols on the one port (zttp is served by
+    httptools here, which the start says once)."""
+    server = h2_server("--http", http, "--http2")
+
+    async def talk():
+        async with h2c_client(server) as client, httpx.AsyncClient(base_url=server.url) as h1:
+            return (await client.get("/both")).http_version, (await h1.get("/both")).http_version
+
+    assert run(talk()) == ("HTTP/2", "HTTP/1.1")
+    notes = server.log().count("--http zttp: asgihost serves HTTP/1.1 on httptools and HTTP/2 on h2")
+    assert notes == (1 if http == "zttp" else 0)
+
+
 def test_malformed_requests_spend_the_reset_budget_too(h2_server):
     """MadeYouReset: the client makes the server reset streams, here by malformed requests."""
     server = h2_server()

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from .asgi.apps import ASGIApp
-from .settings import Config, Recipe, config_from_recipe
+from .settings import Config, Recipe, config_from_recipe, keyword_signature
 
 __all__ = ["Config", "Recipe", "config_from_recipe", "run", "run_processes"]
 
@@ -40,6 +40,9 @@ def run(app: ASGIApp | str, **options: Any) -> None:
         pass
     if server.exit_code:
         sys.exit(server.exit_code)
+
+
+run.__signature__ = keyword_signature()  # type: ignore[attr-defined]
 
 
 def run_processes(config: Config, recipe: Recipe) -> int:

@@ -7,6 +7,7 @@ nor ``asgihost.runtime``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import ssl
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 from .asgi.apps import ASGIApp, load_app
 from .config import ConfigError, HostConfig, Problem, from_options, load_with_options
-from .config.flags import APP
+from .config.flags import APP, OPTIONS, keyword_default
 from .plan import Plan, compile_plan
 
 
@@ -148,6 +149,26 @@ def _refuse_protocol_classes(options: dict[str, Any]) -> None:
                 f"{name}={options[name].__name__}: asgihost serves with its own protocol implementations; "
                 f"give {name} as a name (see asgihost run --help)"
             )
+
+
+def keyword_signature() -> inspect.Signature:
+    """``Config``'s and ``run``'s parameters as Uvicorn's are written: ``app``, then every
+    option by name with the model's default in Uvicorn's form, then the hooks (``help()``,
+    IDEs and the test against Uvicorn's signatures read it)."""
+    hook_defaults = inspect.signature(Config._set_hooks).parameters
+    parameters = [inspect.Parameter("app", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [
+        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=keyword_default(option))
+        for option in OPTIONS
+    ]
+    parameters += [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=hook_defaults[name].default)
+        for name in HOOKS
+    ]
+    return inspect.Signature(parameters)
+
+
+Config.__signature__ = keyword_signature()  # type: ignore[attr-defined]
 
 
 Recipe = tuple[str, str, dict[str, Any]]

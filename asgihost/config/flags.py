@@ -339,13 +339,23 @@ def shown_default(option: Option) -> str | None:
     value = default_of(option) if field is None else file_default(*field)
     if option.kind not in ("bool", "boolean") and value in (None, [], False, ""):
         return None
-    if option.name == "ssl_cert_reqs":
-        value = _CERT_REQS_NUMBERS[value]
-    if option.name == "ssl_version":
-        value = {"1.3": 17, "1.2": 5}[value]
+    value = _uvicorn_form(option, value)
     if isinstance(value, list):
         return ",".join(value)
     return str(value)
+
+
+def keyword_default(option: Option) -> Any:
+    """The model's default as Uvicorn's keyword argument takes it, for signatures."""
+    return _uvicorn_form(option, default_of(option))
+
+
+def _uvicorn_form(option: Option, value: Any) -> Any:
+    if option.name == "ssl_cert_reqs":
+        return _CERT_REQS_NUMBERS[value]
+    if option.name == "ssl_version":
+        return {"1.3": 17, "1.2": 5}[value]
+    return value
 
 
 def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -236,3 +236,43 @@ def test_every_shared_flag_has_uvicorns_name_and_default():
     }
     assert shared == len(OPTIONS) - len(ours_only)
     assert all(flag in ours for flag in ours_only)
+
+
+# Keywords whose default differs from Uvicorn's; Uvicorn's default, passed, is taken as well.
+KEYWORD_DIFFERENCES = {
+    "log_level": "info",  # Uvicorn's None is info too
+    "workers": 1,  # $WEB_CONCURRENCY or 1, computed by the model, where Uvicorn's None does the same
+    "reload_dirs": [],  # Uvicorn's None: the working directory, as [] here
+    "reload_includes": [],
+    "reload_excludes": [],
+    "headers": [],
+    "forwarded_allow_ips": ["127.0.0.1", "::1"],  # Uvicorn's None: $FORWARDED_ALLOW_IPS or these
+    "timeout_graceful_shutdown": 30.0,  # Uvicorn waits for ever: see DELIBERATE
+    "app_dir": ".",  # run()'s "" is the working directory too
+}
+
+
+@pytest.mark.parametrize("name", ["Config", "run"])
+def test_config_and_run_take_every_uvicorn_keyword_with_its_default(name):
+    import inspect
+
+    import asgihost
+
+    uvicorn = pytest.importorskip("uvicorn")
+    ours = inspect.signature(getattr(asgihost, name)).parameters
+    theirs = inspect.signature(getattr(uvicorn, name)).parameters
+    missing = [
+        keyword for keyword in theirs if keyword not in ours and keyword != "h11_max_incomplete_event_size"
+    ]
+    assert missing == []
+    for keyword, param in theirs.items():
+        if keyword in ("app", "log_config", "h11_max_incomplete_event_size"):
+            continue
+        assert ours[keyword].default == KEYWORD_DIFFERENCES.get(keyword, param.default), keyword
+    given = {
+        keyword: param.default
+        for keyword, param in theirs.items()
+        if keyword not in ("app", "log_config", "h11_max_incomplete_event_size")
+    }
+    config = asgihost.Config("m:app", **given)  # Uvicorn's defaults, written out, are taken
+    assert config.host_config == asgihost.Config("m:app").host_config

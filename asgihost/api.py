@@ -46,8 +46,9 @@ run.__signature__ = keyword_signature()  # type: ignore[attr-defined]
 
 
 def run_processes(config: Config, recipe: Recipe) -> int:
-    """Serve through child processes: a reloader (``reload``, which wins over ``workers``, as
-    in Uvicorn) or a supervisor of workers. Returns the exit status."""
+    """Serve through child processes: a reloader (``reload``; workers given as well are refused
+    by the plan, and $WEB_CONCURRENCY's are ignored) or a supervisor of workers. Returns the
+    exit status."""
     if config.host_config.reload.enabled:
         from .runtime.reload import Reloader
 

@@ -3,27 +3,13 @@ and print what it serves or every problem with where it is."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, HostConfig, Problem, load_config
-from .config.toml import SourceMap, read_toml
+from .config import ConfigError, HostConfig, Problem, load_config, locate
+from .config.toml import read_toml
 from .plan import Plan, check, compile_plan, route_rows
-
-
-def _locate(problems: list[Problem], path: Path, source: SourceMap | None) -> list[Problem]:
-    located = []
-    for problem in problems:
-        where = str(path)
-        position = (
-            source.locate(tuple(problem.key.split("."))) if source is not None and problem.key else None
-        )
-        if position is not None:
-            where = f"{path}:{position[0]}:{position[1]}"
-        located.append(dataclasses.replace(problem, where=where))
-    return located
 
 
 def _tls_problems(plan: Plan) -> list[Problem]:
@@ -79,15 +65,15 @@ def find_problems(path: Path, import_apps: bool = False) -> tuple[list[Problem],
         return exc.problems, None
     _, source = read_toml(path)
     base_dir = path.resolve().parent
-    problems = _locate(check(config, base_dir), path, source)
+    problems = locate(check(config, base_dir), path, source)
     if not problems:
-        problems = _locate(
+        problems = locate(
             _tls_problems(compile_plan(config, base_dir)) + _log_config_problems(config, base_dir),
             path,
             source,
         )
     if not problems and import_apps:
-        problems = _locate(_import_problems(config, base_dir), path, source)
+        problems = locate(_import_problems(config, base_dir), path, source)
     if problems:
         return problems, None
     return [], compile_plan(config, base_dir)

@@ -195,6 +195,14 @@ def _process_file_problems(config: HostConfig, base: Path) -> list[Problem]:
             problems.append(Problem("server.env_file", f"{path} does not exist"))
         elif not os.access(path, os.R_OK):
             problems.append(Problem("server.env_file", f"{path} is not readable"))
+    if config.reload.enabled and "workers" in config.server.model_fields_set and config.server.workers > 1:
+        problems.append(
+            Problem(
+                "server.workers",
+                "workers and reload do not go together: reload runs one server process (Uvicorn "
+                "ignores workers then); drop one",
+            )
+        )
     return problems
 
 

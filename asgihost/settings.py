@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .asgi.apps import ASGIApp, load_app
-from .config import ConfigError, HostConfig, Problem, from_options, load_with_options
+from .config import ConfigError, HostConfig, Problem, from_options, load_with_options, locate
+from .config.errors import name_options
 from .config.flags import APP, OPTIONS, keyword_default
 from .plan import Plan, compile_plan
 
@@ -39,7 +40,10 @@ class Config:
         hooks = {name: options.pop(name) for name in HOOKS if name in options}
         _refuse_protocol_classes(options)
         host_config = from_options(app if isinstance(app, str) else _describe(app), options)
-        self._setup(host_config, Path.cwd(), {APP: app})
+        try:
+            self._setup(host_config, Path.cwd(), {APP: app})
+        except ConfigError as exc:
+            raise ConfigError(name_options(exc.problems, "kwargs")) from None
         self._set_hooks(**hooks)
         if self.ssl_context_factory is not None and not any(spec.tls for spec in self.plan.listeners):
             raise ConfigError(
@@ -187,10 +191,17 @@ def config_from_recipe(recipe: Recipe, child: bool = False) -> Config:
     if kind == "kwargs":
         return Config(target, **options)
     if kind == "flags":
-        return Config.from_host_config(from_options(target, options, source="flags"))
+        host_config = from_options(target, options, source="flags")
+        try:
+            return Config.from_host_config(host_config)
+        except ConfigError as exc:
+            raise ConfigError(name_options(exc.problems, "flags")) from None
     path = Path(target)
     if not path.is_file():
         hint = " (asgihost init writes a starter file)" if path.name == "asgihost.toml" else ""
         raise ConfigError([Problem("", f"no such file{hint}", str(path))])
     host_config = load_with_options(path, options)
-    return Config.from_host_config(host_config, path.resolve().parent)
+    try:
+        return Config.from_host_config(host_config, path.resolve().parent)
+    except ConfigError as exc:
+        raise ConfigError(locate(exc.problems, path)) from None

@@ -28,6 +28,7 @@ __all__ = [
     "from_options",
     "load_config",
     "load_with_options",
+    "locate",
 ]
 
 
@@ -97,6 +98,18 @@ def _validate(
                 located.append((position, Problem(key, message)))
     located.sort(key=lambda item: (item[0] is None, item[0] or (0, 0)))  # in file order, then the rest
     raise ConfigError([_at(path, position, problem) for position, problem in located])
+
+
+def locate(problems: list[Problem], path: Path, source: SourceMap | None = None) -> list[Problem]:
+    """Problems found past validation (the plan's), each at its key's place in the file (read
+    again when ``source`` is not given), else at the file."""
+    if source is None:
+        _, source = read_toml(path)
+    located = []
+    for problem in problems:
+        position = source.locate(tuple(problem.key.split("."))) if problem.key else None
+        located.append(_at(path, position, problem))
+    return located
 
 
 def _at(path: Path, position: Position | None, problem: Problem) -> Problem:

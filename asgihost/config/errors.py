@@ -184,6 +184,15 @@ def from_validation_error(exc: ValidationError, source: str) -> ConfigError:
     return ConfigError(problems)
 
 
+def name_options(problems: list[Problem], source: str) -> list[Problem]:
+    """Problems found past validation (the plan's), each naming the flag or keyword argument
+    (``source`` "flags" or "kwargs") its key came from, where it has one."""
+    return [
+        problem if problem.where else Problem(problem.key, problem.message, _where(problem.key, source))
+        for problem in problems
+    ]
+
+
 def _where(key: str, source: str) -> str:
     if source == "model":
         return ""

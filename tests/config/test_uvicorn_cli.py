@@ -59,3 +59,23 @@ def test_a_boolean_that_is_not_one_is_refused(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "m:app", "--ws-per-message-deflate", "maybe"])
     assert "'maybe' is not a valid boolean" in capsys.readouterr().err
+
+
+def test_workers_with_reload_are_refused_naming_the_flag_but_web_concurrency_is_not(monkeypatch, tmp_path):
+    """Uvicorn ignores --workers with --reload (a warning); asgihost says to drop one, on the
+    command line, as keywords and in a file. $WEB_CONCURRENCY (a deployment's) stays ignored."""
+    from asgihost.config import ConfigError
+    from asgihost.settings import Config, config_from_recipe
+
+    with pytest.raises(ConfigError, match=r"^--workers: workers and reload do not go together"):
+        config_from_recipe(("flags", "m:app", {"reload": True, "workers": 2}))
+    with pytest.raises(ConfigError, match=r"^workers=: workers and reload do not go together"):
+        Config("m:app", reload=True, workers=2)
+    (tmp_path / "asgihost.toml").write_text(
+        '[server]\nworkers = 2\n[reload]\nenabled = true\n[apps.a]\napp = "m:app"\n'
+    )
+    with pytest.raises(ConfigError, match=r"asgihost.toml:2:1: server.workers: workers and reload"):
+        config_from_recipe(("file", str(tmp_path / "asgihost.toml"), {}))
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    assert Config("m:app", reload=True).host_config.reload.enabled
+    assert Config("m:app", workers=1, reload=True).host_config.server.workers == 1

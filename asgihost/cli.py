@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         metavar="FILE|APP",
         nargs="?",
-        default=DEFAULT_FILE,
-        help=f'an asgihost.toml to serve (default: ./{DEFAULT_FILE}), or an app as "module:attribute"',
+        help=f"an asgihost.toml to serve (default: ./{DEFAULT_FILE}, or the app $UVICORN_APP names), or an app "
+        'as "module:attribute"',
     )
     by_name = {option.name: option for option in OPTIONS}
     for title, names in _GROUPS.items():
@@ -243,6 +243,42 @@ def send_reload(file: Path, pid_file: str | None) -> int:
 
 COMMANDS = ("run", "check", "init", "reload", "schema")
 
+ENV_PREFIXES = ("ASGIHOST_", "UVICORN_")
+"""Serving an app, a flag not given is read from ASGIHOST_NAME or UVICORN_NAME (the keyword's
+name in capitals: UVICORN_PORT, UVICORN_RELOAD_DIRS), as Uvicorn's command reads UVICORN_*."""
+
+
+def _from_environment(name: str) -> str | None:
+    return next((os.environ[p + name] for p in ENV_PREFIXES if p + name in os.environ), None)
+
+
+def environment_options(parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The options the environment gives (see ENV_PREFIXES), each read as its flag is: a
+    boolean as click reads one, a list split at whitespace. A bad value exits 2 naming the flag."""
+    argv: list[str] = []
+    for option in OPTIONS:
+        value = _from_environment(option.name.upper())
+        if value is None:
+            continue
+        if option.kind in ("bool", "switch"):
+            try:
+                on = _boolean(value)
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{option.flag} (from the environment): {exc}")
+            if on or option.kind == "bool":
+                argv.append(option.flag if on else "--no-" + option.flag[2:])
+        elif option.kind == "list":
+            for item in value.split():
+                argv += [option.flag, item]
+        else:
+            argv += [option.flag, value]
+    if not argv:
+        return {}
+    args = vars(parser.parse_args(["run", "m:app", *argv]))
+    return {
+        name: value for name, value in args.items() if value is not None and name not in ("command", "target")
+    }
+
 
 def with_command(argv: Sequence[str]) -> list[str]:
     """``asgihost main:app --port 8000``, as ``uvicorn main:app`` trains people to type, is
@@ -256,7 +292,10 @@ def with_command(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = vars(parser.parse_args(with_command(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv and _from_environment("APP"):  # UVICORN_APP=main:app uvicorn
+        argv = ["run"]
+    args = vars(parser.parse_args(with_command(argv)))
     command = args.pop("command")
     if command == "check":
         from .check import check_file
@@ -273,8 +312,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         print(schema_text(), end="")
         return
-    target = args.pop("target")
+    target = args.pop("target") or _from_environment("APP") or DEFAULT_FILE
     options = {name: value for name, value in args.items() if value is not None}
+    if not is_config_file(target):
+        options = {**environment_options(parser), **options}
     recipe = ("file", target, options) if is_config_file(target) else ("flags", target, options)
     try:
         config = config_from_recipe(recipe)

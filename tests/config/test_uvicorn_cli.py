@@ -79,3 +79,36 @@ def test_workers_with_reload_are_refused_naming_the_flag_but_web_concurrency_is_
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     assert Config("m:app", reload=True).host_config.reload.enabled
     assert Config("m:app", workers=1, reload=True).host_config.server.workers == 1
+
+
+def test_the_environment_gives_flags_as_uvicorns_click_reads_them(monkeypatch):
+    from asgihost.cli import environment_options
+
+    for name, value in {
+        "UVICORN_PORT": "9001",
+        "ASGIHOST_HOST": "::1",
+        "UVICORN_HOST": "0.0.0.0",  # ASGIHOST_ wins
+        "UVICORN_RELOAD_DIRS": "src  lib",
+        "UVICORN_ACCESS_LOG": "false",
+        "UVICORN_FACTORY": "1",
+        "UVICORN_HTTP2": "no",
+        "UVICORN_WS_PER_MESSAGE_DEFLATE": "off",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert environment_options(build_parser()) == {
+        "port": 9001,
+        "host": "::1",
+        "reload_dirs": ["src", "lib"],
+        "access_log": False,
+        "factory": True,
+        "ws_per_message_deflate": False,
+    }
+
+
+def test_a_bad_value_from_the_environment_names_the_flag(monkeypatch, capsys):
+    from asgihost.cli import environment_options
+
+    monkeypatch.setenv("UVICORN_RELOAD", "maybe")
+    with pytest.raises(SystemExit):
+        environment_options(build_parser())
+    assert "--reload (from the environment): 'maybe' is not a valid boolean" in capsys.readouterr().err

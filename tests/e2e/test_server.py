@@ -259,3 +259,20 @@ def test_interface_wsgi_says_what_to_use(serve_process):
     server = serve_process("loop_apps:app", "--interface", "wsgi", wait=False)
     assert server.proc.wait(15) == 2
     assert "--interface: asgihost does not serve WSGI apps; wrap the app in an ASGI adapter" in server.log()
+
+
+def test_uvicorn_app_and_port_from_the_environment_and_the_command_line_wins(tmp_path):
+    """``UVICORN_APP=basic:app UVICORN_PORT=P asgihost`` serves, as ``uvicorn`` does; a flag
+    beats its variable."""
+    port, other = free_port(), free_port()
+    env = {"UVICORN_APP": "basic:app", "UVICORN_PORT": str(other), "ASGIHOST_PORT": str(port)}
+    server = launch(tmp_path, [sys.executable, "-m", "asgihost"], port=port, env=env)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+    finally:
+        assert server.stop() == 0
+    flagged = launch(tmp_path, [sys.executable, "-m", "asgihost", "--port", str(other)], port=other, env=env)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{other}/", timeout=10).status_code == 200
+    finally:
+        assert flagged.stop() == 0

@@ -25,7 +25,7 @@ import threading
 import httpx
 import pytest
 import websockets.sync.client
-from conftest import _logging_restored, free_port, http_exchange, launch, wait_until
+from conftest import free_port, http_exchange, launch, logging_restored, wait_until
 from test_tls import ca, certs  # noqa: F401 - the CA and the certificate files, as fixtures
 
 import asgihost
@@ -179,22 +179,16 @@ def test_workers(bare):
     assert server.stop() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgihost reloads and drops --workers without a word; Uvicorn warns "
-    '"workers" flag is ignored when reloading is enabled.',
-)
 def test_workers_with_reload_is_not_valid(bare, tmp_path):
     """``--workers <int>`` ... "Not valid with ``--reload``" (Settings, Production): "The
     ``--reload`` and ``--workers`` arguments are mutually exclusive." Uvicorn reloads one
-    process and warns that the workers flag is ignored; so should asgihost."""
-    port = free_port()
-    server = bare(APP, "--workers", "2", "--reload", "--reload-dir", str(tmp_path), port=port)
-    assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
-    assert "Started reloader process" in server.log()
-    assert server.log().count("GUIDE-LIFESPAN-STARTUP") == 1  # one server process, not two
-    assert server.stop() == 0
-    assert '"workers" flag is ignored when reloading is enabled.' in server.log()
+    process and warns that the workers flag is ignored; asgihost refuses the pair in one line
+    naming the flag (exit 2), so that nobody believes N workers run."""
+    server = bare(
+        APP, "--workers", "2", "--reload", "--reload-dir", str(tmp_path), port=free_port(), wait=False
+    )
+    assert server.proc.wait(timeout=30) == 2
+    assert "asgihost: error: --workers: workers and reload do not go together" in server.log()
 
 
 def test_env_file_and_pydantic_settings(bare, tmp_path):
@@ -493,17 +487,12 @@ def test_default_headers(serve):
     assert "server" not in headers and "date" not in headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgihost reads no ASGIHOST_* (nor UVICORN_*) environment variables for its settings; "
-    "only $FORWARDED_ALLOW_IPS and $WEB_CONCURRENCY",
-)
 def test_settings_from_environment_variables(bare):
     """Settings, "Configuration Methods": "Environment Variables: Use environment variables
     with the prefix UVICORN_. ``export UVICORN_HOST="0.0.0.0"`` ... ``uvicorn main:app``", and
     ``--forwarded-allow-ips`` "Defaults to $FORWARDED_ALLOW_IPS if set"."""
     port = free_port()
-    env = {"FORWARDED_ALLOW_IPS": "127.0.0.3", "ASGIHOST_ROOT_PATH": "/api"}
+    env = {"FORWARDED_ALLOW_IPS": "127.0.0.3", "UVICORN_ROOT_PATH": "/api"}
     bare(APP, port=port, env=env)
     url = f"http://127.0.0.1:{port}"
     assert scope_of(url, transport=httpx.HTTPTransport(local_address="127.0.0.3"))["client"] == [
@@ -635,7 +624,7 @@ def test_config_and_server_run():
     """``config = uvicorn.Config("main:app", port=5000, log_level="info")``, ``server =
     uvicorn.Server(config)``, ``server.run()`` ("Config and Server instances"), here on a
     thread, stopped by setting ``server.should_exit``; ``server.started`` says it serves."""
-    with _logging_restored():
+    with logging_restored():
         config = asgihost.Config(APP, port=0, log_level="info")
         server = asgihost.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
@@ -669,6 +658,6 @@ def test_config_and_server_serve_in_a_running_loop():
         await serving
         seen["exit_code"] = server.exit_code
 
-    with _logging_restored():
+    with logging_restored():
         asyncio.run(main())
     assert seen["started"] is True and seen["exit_code"] == 0

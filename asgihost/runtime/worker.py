@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import ssl
@@ -315,9 +316,8 @@ class Server:
         ticks = 0
         drain_delay = self.config.plan.server.drain_delay
         stop_at = 0.0  # with a drain delay, once asked to stop: when the graceful stop begins
-        notify_at = (
-            0.0  # when callback_notify is next awaited (at the first second, then every timeout_notify)
-        )
+        notify_at = 0.0  # when callback_notify is next awaited: the first tick, then each timeout_notify
+        limit = self._max_requests()
         while True:
             if self.should_exit:
                 if self.force_exit or not drain_delay or 0.0 < stop_at <= clock.now:
@@ -332,6 +332,9 @@ class Server:
             if self.config.callback_notify is not None and clock.now >= notify_at:
                 notify_at = clock.now + self.config.timeout_notify
                 await self._notify()
+            if limit is not None and state.requests >= limit and not self.should_exit:
+                logger.info("Maximum request limit of %d exceeded. Terminating process.", limit)
+                self.should_exit = True
             if ticks % 10 == 0:
                 state.sweep_idle()
                 if state.metrics is not None:
@@ -346,6 +349,14 @@ class Server:
                         "SIGHUP: reloading the configuration needs workers under a supervisor "
                         "(--workers N, [server] workers); this server goes on unchanged"
                     )
+
+    def _max_requests(self) -> int | None:
+        """A lone server stops after its max requests (and a jitter), as Uvicorn's; a worker
+        of a supervisor asks to be recycled instead (``child.serve_worker``)."""
+        server = self.config.plan.server
+        if self.supervised or server.max_requests is None:
+            return None
+        return server.max_requests + random.randint(0, server.max_requests_jitter)
 
     async def _notify(self) -> None:
         """Await the config's ``callback_notify`` (Uvicorn's heartbeat hook); its failure is

@@ -578,11 +578,6 @@ def test_limit_concurrency_backlog_and_timeouts(serve):
     assert "timeout graceful shutdown exceeded" in server.log()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--limit-max-requests is applied to a supervisor's workers only: a single server "
-    "goes on serving past it; Uvicorn's exits (Maximum request limit of N exceeded. Terminating process.)",
-)
 def test_limit_max_requests_ends_the_server(serve):
     """``--limit-max-requests <int>`` - "Maximum number of requests to service before
     terminating the process. Useful when running together with a process manager"."""
@@ -592,6 +587,7 @@ def test_limit_max_requests_ends_the_server(serve):
     assert wait_until(lambda: server.proc.poll() is not None, timeout=3), "still serving"
     assert server.proc.wait(5) == 0
     assert "GUIDE-LIFESPAN-SHUTDOWN" in server.log()
+    assert "Maximum request limit of 3 exceeded. Terminating process." in server.log()
 
 
 # ---- Running programmatically ------------------------------------------------------------------

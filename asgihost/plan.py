@@ -343,7 +343,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 protocols,
                 merged,
                 head_limits(merged),
-                ProxyPolicy(proxy.trusted, proxy.headers) if proxy.enabled else None,
+                ProxyPolicy(_trusted(proxy.trusted, bind), proxy.headers) if proxy.enabled else None,
                 _own_paths(config, listener_name),
                 "http/1.1" in protocols,
                 http2 if "h2" in protocols else None,
@@ -394,6 +394,16 @@ def _server_spec(config: HostConfig) -> ServerSpec:
         max_requests_jitter=server.max_requests_jitter,
         notes=_notes(config),
     )
+
+
+def _trusted(entries: list[str], bind: Bind) -> list[str]:
+    """A listener's trusted peers: a Unix socket's path is "unix" on the listener bound there,
+    and nobody on the others."""
+    path = os.path.normpath(bind.path) if bind.kind == "unix" else None
+    trusted = [entry for entry in entries if not entry.startswith("/")]
+    if any(entry.startswith("/") and os.path.normpath(entry) == path for entry in entries):
+        trusted.append("unix")
+    return trusted
 
 
 def _notes(config: HostConfig) -> tuple[str, ...]:

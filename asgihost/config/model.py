@@ -403,12 +403,14 @@ def _forwarded_allow_ips() -> list[str]:
 
 
 def _trusted_entry(value: str) -> str:
-    if value in ("*", "unix"):
+    if value in ("*", "unix") or value.startswith("/"):  # a path: Uvicorn's literal for a Unix socket
         return value
     try:
         ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f'{value!r} is not an IP address, a network (CIDR), "unix" or "*"') from None
+        raise ValueError(
+            f'{value!r} is not an IP address, a network (CIDR), a Unix socket\'s path, "unix" or "*"'
+        ) from None
     return value
 
 
@@ -420,7 +422,8 @@ class Proxy(_Model):
     trusted: list[Annotated[str, AfterValidator(_trusted_entry)]] = Field(
         default_factory=_forwarded_allow_ips,
         description='Peers whose proxy headers are believed: IP addresses, networks ("10.0.0.0/8"), '
-        '"unix" for Unix-socket peers, or "*" for all. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1 (as Uvicorn).',
+        '"unix" for Unix-socket peers, a Unix socket\'s path for the peers of the listener bound there '
+        '(Uvicorn\'s literal), or "*" for all. Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1 (as Uvicorn).',
     )
     headers: Literal["x-forwarded", "forwarded"] = Field(
         "x-forwarded",

@@ -445,11 +445,6 @@ def test_uds_with_curl(serve, tmp_path):
     assert proxied["client"] == ["203.0.113.7", 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--forwarded-allow-ips refuses a literal (exit 2: not an IP address, a network, "
-    '"unix" or "*"); Uvicorn takes any other string as a literal to trust',
-)
 def test_forwarded_allow_ips_takes_a_literal(serve, tmp_path):
     """Deployment, "Proxies and Forwarded Headers": "Uvicorn can be configured to trust IP
     Addresses (e.g. 127.0.0.1), IP Networks (e.g. 10.100.0.0/16), or Literals (e.g.
@@ -457,8 +452,16 @@ def test_forwarded_allow_ips_takes_a_literal(serve, tmp_path):
     --forwarded-allow-ips 127.0.0.1,/path/to/socket.sock`` starts and serves."""
     path = str(tmp_path / "guide.sock")
     serve(APP, "--uds", path, "--forwarded-allow-ips", f"127.0.0.1,{path}")
-    seen, _ = body_and_version(curl("--unix-socket", path, "http://localhost/scope"))
-    assert seen["client"] is None
+    seen, _ = body_and_version(
+        curl("--unix-socket", path, "-H", "x-forwarded-for: 203.0.113.7", "http://localhost/scope")
+    )
+    assert seen["client"] == ["203.0.113.7", 0]  # the socket's peer is the trusted proxy
+    other = str(tmp_path / "other.sock")
+    serve(APP, "--uds", other, "--forwarded-allow-ips", f"127.0.0.1,{path}")
+    seen, _ = body_and_version(
+        curl("--unix-socket", other, "-H", "x-forwarded-for: 203.0.113.7", "http://localhost/scope")
+    )
+    assert seen["client"] is None  # another socket's path trusts nobody here
 
 
 def test_fd(serve):

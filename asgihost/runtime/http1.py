@@ -20,6 +20,8 @@ from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.scope import ConnectionInfo, websocket_scope
+from ..logs import TRACE
+from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.http1 import HEAD, H1Connection
@@ -123,6 +125,8 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
         self.path = path = self.path.for_peer(self.info)
+        if shared.trace:
+            shared.logger.log(TRACE, "%s - HTTP connection made", format_client(self.info.client))
         self.app_finished: Callable[[HTTPCycle], None] = (
             path.finish
         )  # HTTPCycle calls it when the app returns
@@ -139,6 +143,8 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
+        if self.shared.trace:
+            self.shared.logger.log(TRACE, "%s - HTTP connection lost", format_client(self.info.client))
         self.closing = True
         self.idle_deadline = 0.0
         if self.cycle is not None:

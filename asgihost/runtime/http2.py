@@ -26,6 +26,7 @@ import logging
 
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo, websocket_scope
+from ..logs import TRACE
 from ..logs.access import format_client
 from ..protocols.errors import H2ErrorCode, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
@@ -165,6 +166,8 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
+        if self.shared.trace:
+            self.shared.logger.log(TRACE, "%s - HTTP connection lost", format_client(self.info.client))
         self.closing = True
         self.idle_deadline = 0.0
         for stream in self.streams.values():

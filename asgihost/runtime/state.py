@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace
 from ..config.model import WebSocket
+from ..logs import TRACE
 from ..logs.access import AccessLog
 from ..metrics import AppStats, Recorder
 from ..plan import AppSpec, ListenerSpec, ServerSpec
@@ -162,6 +163,7 @@ class ServerState:
         self.keep_alive_timeout = server.keep_alive_timeout
         self.limit_concurrency = server.concurrency
         self.logger = logger
+        self.trace = logger.isEnabledFor(TRACE)  # --log-level trace: connections made and lost are logged
         self.access_log = access_log  # None when the access log is off
         self.metrics = metrics  # None when there are no metrics
         self.timing = access_log is not None or metrics is not None  # exchanges note when they began

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..asgi.apps import AppLoadError
 from ..asgi.lifespan import Lifespan, LifespanFailure
+from ..asgi.message_log import MessageLogger
 from ..config.types import Bind
-from ..logs import reopen_log_files
+from ..logs import TRACE, reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary
 from ..metrics import Recorder, Snapshot, empty, exposition
@@ -142,6 +143,8 @@ class Server:
             logger.exception("Error loading ASGI app.")
             self.exit_code = 3
             return
+        if logger.isEnabledFor(TRACE):
+            apps = {name: MessageLogger(app) for name, app in apps.items()}
         named = len(plan.apps) > 1
         lifespans = [
             Lifespan(apps[spec.name], spec.config.lifespan, loop, {}, spec.name if named else None)

@@ -8,14 +8,20 @@ nor ``asgihost.runtime``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from configparser import ConfigParser, RawConfigParser
+from configparser import Error as ConfigParserError
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .asgi.apps import ASGIApp, load_app
 from .config import ConfigError, HostConfig, Problem, from_options, load_with_options
 from .config.flags import APP
 from .plan import Plan, compile_plan
+
+if TYPE_CHECKING:
+    from .logs.setup import LogConfig
 
 
 def _describe(app: Any) -> str:
@@ -33,8 +39,10 @@ class Config:
     """
 
     def __init__(self, app: ASGIApp | str, **options: Any) -> None:
+        options, parser = _take_log_config(options)
+        self.options = options if parser is None else {**options, "log_config": parser}
         host_config = from_options(app if isinstance(app, str) else _describe(app), options)
-        self._setup(host_config, Path.cwd(), {APP: app})
+        self._setup(host_config, Path.cwd(), {APP: app}, parser)
 
     @classmethod
     def from_host_config(
@@ -48,7 +56,13 @@ class Config:
         config._setup(host_config, base_dir or Path.cwd(), targets or {})
         return config
 
-    def _setup(self, host_config: HostConfig, base_dir: Path, targets: dict[str, ASGIApp | str]) -> None:
+    def _setup(
+        self,
+        host_config: HostConfig,
+        base_dir: Path,
+        targets: dict[str, ASGIApp | str],
+        log_parser: RawConfigParser | None = None,
+    ) -> None:
         self.host_config = host_config
         self.base_dir = base_dir
         self.targets = targets  # app objects given in code, by app name
@@ -58,7 +72,12 @@ class Config:
         env_file = host_config.server.env_file
         self.env_file: Path | None = base_dir / env_file if env_file else None
         log_config = host_config.logging.log_config
-        self.log_config_path: Path | None = base_dir / log_config if log_config else None
+        self.log_config_path: Path | None = (
+            base_dir / log_config if isinstance(log_config, str) and log_config else None
+        )
+        self.log_config: LogConfig | None = log_parser or self.log_config_path
+        if isinstance(log_config, dict):
+            self.log_config = log_config
 
     def load(self) -> dict[str, ASGIApp]:
         """Set the env file's variables, then import (or take) every app, in the order of the
@@ -97,13 +116,35 @@ class Config:
                 logging_cfg.format,
                 logging_cfg.access_log,
                 logging_cfg.use_colors,
-                self.log_config_path,
+                self.log_config,
                 level_given="level" in logging_cfg.model_fields_set,
             )
         except LogConfigError as exc:
             print(f"asgihost: error: {exc}", file=sys.stderr)
             return False
         return True
+
+
+def _take_log_config(options: dict[str, Any]) -> tuple[dict[str, Any], RawConfigParser | None]:
+    """Uvicorn's ``log_config`` beyond what the model holds (a string or a dict): a path-like
+    is its string; a ``RawConfigParser`` or a readable file (read into one now, as fileConfig
+    reads it, so a child process can use it again) is a fileConfig, kept on the Config."""
+    value: Any = options.get("log_config")
+    if isinstance(value, os.PathLike):
+        return {**options, "log_config": os.fspath(value)}, None
+    if isinstance(value, RawConfigParser):
+        parser = value
+    elif hasattr(value, "readline"):
+        parser = ConfigParser()
+        try:
+            parser.read_file(value)
+        except ConfigParserError as exc:
+            raise ConfigError(
+                [Problem("logging.log_config", f"does not parse: {exc}", "log_config=")]
+            ) from None
+    else:
+        return options, None
+    return {name: v for name, v in options.items() if name != "log_config"}, parser
 
 
 Recipe = tuple[str, str, dict[str, Any]]

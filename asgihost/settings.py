@@ -43,6 +43,8 @@ class Config:
         self.options = options if parser is None else {**options, "log_config": parser}
         host_config = from_options(app if isinstance(app, str) else _describe(app), options)
         self._setup(host_config, Path.cwd(), {APP: app}, parser)
+        # Uvicorn's log_config=None: logging is the caller's; asgihost's loggers only propagate
+        self.own_logging = "log_config" not in options or options["log_config"] is not None
 
     @classmethod
     def from_host_config(
@@ -75,6 +77,7 @@ class Config:
         self.log_config_path: Path | None = (
             base_dir / log_config if isinstance(log_config, str) and log_config else None
         )
+        self.own_logging = True
         self.log_config: LogConfig | None = log_parser or self.log_config_path
         if isinstance(log_config, dict):
             self.log_config = log_config
@@ -118,6 +121,7 @@ class Config:
                 logging_cfg.use_colors,
                 self.log_config,
                 level_given="level" in logging_cfg.model_fields_set,
+                own_handlers=self.own_logging,
             )
         except LogConfigError as exc:
             print(f"asgihost: error: {exc}", file=sys.stderr)

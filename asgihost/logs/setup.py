@@ -144,6 +144,15 @@ def read_log_config(path: Path) -> dict[str, Any] | configparser.RawConfigParser
 _OWN_LOGGERS = ("asgihost.error", "asgihost.access")
 
 
+def _release(log: logging.Logger) -> None:
+    """A logger as logging makes it: asgihost's own handler off, propagating, no level."""
+    for old in list(log.handlers):
+        if getattr(old, "_asgihost", False):
+            log.removeHandler(old)
+    log.propagate = True
+    log.setLevel(logging.NOTSET)
+
+
 def _apply(log_config: LogConfig, use_colors: bool | None) -> None:
     """Apply a log configuration, Uvicorn's names and formatter classes made asgihost's
     (``compat``). The asgihost loggers it configures, by name, through a parent it names or
@@ -157,12 +166,7 @@ def _apply(log_config: LogConfig, use_colors: bool | None) -> None:
         config, names = translate_dict(data, use_colors)
     for name in _OWN_LOGGERS:
         if {name, "asgihost", ""} & names:
-            log = logging.getLogger(name)
-            for old in list(log.handlers):
-                if getattr(old, "_asgihost", False):
-                    log.removeHandler(old)
-            log.propagate = True
-            log.setLevel(logging.NOTSET)
+            _release(logging.getLogger(name))
     try:
         if isinstance(data, configparser.RawConfigParser):
             logging.config.fileConfig(parser, disable_existing_loggers=False)
@@ -179,27 +183,29 @@ def configure_logging(
     use_colors: bool | None = None,
     log_config: LogConfig | None = None,
     level_given: bool = True,
+    own_handlers: bool = True,
 ) -> None:
     """Install handlers on the ``asgihost`` loggers, then apply ``log_config`` when given.
     Safe to call again: it replaces them. The level applies to the ``asgihost`` loggers; after a
-    ``log_config``, only when ``level_given`` (as Uvicorn's --log-level). Raises LogConfigError."""
+    ``log_config``, only when ``level_given`` (as Uvicorn's --log-level). Without
+    ``own_handlers`` (Uvicorn's ``log_config=None``), the loggers get no handler and propagate,
+    their level only when given. Raises LogConfigError."""
     use_rich = fmt == "auto" and (sys.stderr.isatty() if use_colors is None else use_colors)
     numeric = LEVELS[level]
     for name in _OWN_LOGGERS:
         log = logging.getLogger(name)
-        for old in list(log.handlers):
-            if getattr(old, "_asgihost", False):
-                log.removeHandler(old)
-        handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
-        handler._asgihost = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
-        log.propagate = False
-        log.setLevel(numeric)
+        _release(log)
+        if own_handlers:
+            handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
+            handler._asgihost = True  # type: ignore[attr-defined]
+            log.addHandler(handler)
+            log.propagate = False
+            log.setLevel(numeric)
     if log_config is not None:
         _apply(log_config, use_colors)
-        if level_given:
-            for name in _OWN_LOGGERS:
-                logging.getLogger(name).setLevel(numeric)
+    if (log_config is not None or not own_handlers) and level_given:
+        for name in _OWN_LOGGERS:
+            logging.getLogger(name).setLevel(numeric)
     access = logging.getLogger("asgihost.access")
     access.disabled = not access_log
 

@@ -319,3 +319,31 @@ def test_a_toml_table_is_the_dict_config(tmp_path):
     path.write_text('[apps.main]\napp = "m:app"\n[logging.log_config]\nversion = 2\n')
     with pytest.raises(ConfigError, match=r"asgihost.toml:3:.*version = 1"):
         load_config(path)
+
+
+def test_log_config_none_leaves_logging_to_the_caller(capsys):
+    """Uvicorn's ``log_config=None``: the caller has set logging up; the server's loggers only
+    propagate to it (and take a level when one is given), in a child process too."""
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("mine: %(name)s %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        config = Config("m:app", log_config=None)
+        child = config_from_recipe(
+            pickle.loads(pickle.dumps(("kwargs", "m:app", config.options))), child=True
+        )
+        assert child.own_logging is False and Config("m:app").own_logging is True
+        assert child.configure_logging()
+        error = logging.getLogger("asgihost.error")
+        assert not [h for h in error.handlers if getattr(h, "_asgihost", False)]
+        assert error.propagate and error.level == logging.NOTSET
+        error.info("Started")
+        assert capsys.readouterr().out == "mine: asgihost.error Started\n"
+        assert Config("m:app", log_config=None, log_level="debug").configure_logging()
+        assert error.level == logging.DEBUG
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

@@ -145,19 +145,19 @@ _OWN_LOGGERS = ("asgihost.error", "asgihost.access")
 
 
 def _release(log: logging.Logger) -> None:
-    """A logger as logging makes it: asgihost's own handler off, propagating, no level."""
+    """asgihost's own handler off, propagating as a logger does by default."""
     for old in list(log.handlers):
         if getattr(old, "_asgihost", False):
             log.removeHandler(old)
     log.propagate = True
-    log.setLevel(logging.NOTSET)
 
 
 def _apply(log_config: LogConfig, use_colors: bool | None) -> None:
     """Apply a log configuration, Uvicorn's names and formatter classes made asgihost's
     (``compat``). The asgihost loggers it configures, by name, through a parent it names or
     through the root logger it gives handlers, are its alone: asgihost's own handlers come off
-    them and they propagate, as a fresh logger does, unless it says otherwise."""
+    them and they propagate, as a fresh logger does, unless it says otherwise; their level
+    stays asgihost's unless it gives one."""
     where = str(log_config) if isinstance(log_config, Path) else "log_config"
     data = read_log_config(log_config) if isinstance(log_config, Path) else log_config
     if isinstance(data, configparser.RawConfigParser):
@@ -188,22 +188,22 @@ def configure_logging(
     """Install handlers on the ``asgihost`` loggers, then apply ``log_config`` when given.
     Safe to call again: it replaces them. The level applies to the ``asgihost`` loggers; after a
     ``log_config``, only when ``level_given`` (as Uvicorn's --log-level). Without
-    ``own_handlers`` (Uvicorn's ``log_config=None``), the loggers get no handler and propagate,
-    their level only when given. Raises LogConfigError."""
+    ``own_handlers`` (Uvicorn's ``log_config=None``), the loggers get no handler and propagate.
+    Raises LogConfigError."""
     use_rich = fmt == "auto" and (sys.stderr.isatty() if use_colors is None else use_colors)
     numeric = LEVELS[level]
     for name in _OWN_LOGGERS:
         log = logging.getLogger(name)
         _release(log)
+        log.setLevel(numeric)
         if own_handlers:
             handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
             handler._asgihost = True  # type: ignore[attr-defined]
             log.addHandler(handler)
             log.propagate = False
-            log.setLevel(numeric)
     if log_config is not None:
         _apply(log_config, use_colors)
-    if (log_config is not None or not own_handlers) and level_given:
+    if log_config is not None and level_given:
         for name in _OWN_LOGGERS:
             logging.getLogger(name).setLevel(numeric)
     access = logging.getLogger("asgihost.access")

@@ -161,11 +161,22 @@ def test_the_loggers_get_the_configs_levels_handlers_and_propagation():
     server, error, access = (logging.getLogger(n) for n in ("asgihost", "asgihost.error", "asgihost.access"))
     uvicorn = logging.getLogger("uvicorn")
     assert server.handlers == uvicorn.handlers and server.level == logging.INFO and not server.propagate
-    assert error.handlers == [] and error.propagate and error.getEffectiveLevel() == logging.INFO
+    assert error.handlers == [] and error.propagate and error.level == logging.INFO  # the config's, not debug
     assert access.handlers == logging.getLogger("uvicorn.access").handlers and not access.propagate
     assert access.level == logging.WARNING
     configure_logging("debug", log_config=UVICORN_STYLE, level_given=True)  # --log-level: asgihost's
     assert error.level == access.level == logging.DEBUG
+
+
+def test_a_logger_the_config_gives_no_level_keeps_asgihosts():
+    """Unlike Uvicorn's (left at NOTSET, so at the root's WARNING): access lines are not lost."""
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {"uvicorn.access": {"propagate": False}},
+    }
+    configure_logging("info", log_config=config, level_given=False)
+    assert logging.getLogger("asgihost.access").isEnabledFor(logging.INFO)
 
 
 def test_a_root_with_handlers_takes_asgihosts_loggers_too(capsys):
@@ -323,7 +334,7 @@ def test_a_toml_table_is_the_dict_config(tmp_path):
 
 def test_log_config_none_leaves_logging_to_the_caller(capsys):
     """Uvicorn's ``log_config=None``: the caller has set logging up; the server's loggers only
-    propagate to it (and take a level when one is given), in a child process too."""
+    propagate to it (at the level asked for, info by default), in a child process too."""
     root = logging.getLogger()
     saved = list(root.handlers), root.level
     handler = logging.StreamHandler(sys.stdout)
@@ -339,7 +350,7 @@ def test_log_config_none_leaves_logging_to_the_caller(capsys):
         assert child.configure_logging()
         error = logging.getLogger("asgihost.error")
         assert not [h for h in error.handlers if getattr(h, "_asgihost", False)]
-        assert error.propagate and error.level == logging.NOTSET
+        assert error.propagate and error.level == logging.INFO
         error.info("Started")
         assert capsys.readouterr().out == "mine: asgihost.error Started\n"
         assert Config("m:app", log_config=None, log_level="debug").configure_logging()

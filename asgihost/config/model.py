@@ -285,10 +285,10 @@ class Logging(_Model):
     )
     log_config: str | Annotated[dict[str, Any], AfterValidator(_check_dict_config)] | None = Field(
         None,
-        description="A logging configuration applied after asgihost's own: a file, dictConfig in .json, "
-        ".toml or .yaml/.yml (needs PyYAML) or fileConfig for any other name, relative to the file's "
-        "directory; or a table, the dictConfig itself. Uvicorn's logger names and formatters configure "
-        "asgihost's (docs/logging.md).",
+        description="A logging configuration (docs/logging.md): a file, dictConfig in .json, .toml or "
+        ".yaml/.yml (needs PyYAML) or fileConfig for any other name, relative to the file's directory; "
+        "or a table, the dictConfig itself. Uvicorn's loggers (uvicorn, uvicorn.error, uvicorn.access) "
+        "and formatter classes in it configure asgihost's.",
     )
 
 

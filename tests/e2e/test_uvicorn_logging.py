@@ -8,12 +8,13 @@ import copy
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import InProcessServer, wait_until
+from conftest import InProcessServer, free_port, launch, wait_until
 from log_apps import app
 
 from asgihost import Config
@@ -177,3 +178,32 @@ def test_an_ini_file_and_an_open_one(tmp_path, capsys):
         out, err = exchange(serve(log_config), capsys)
         assert re.fullmatch(r'INFO:     127\.0\.0\.1:\d+ - "GET / HTTP/1\.1" 200 OK', access_lines(out)[0])
         assert "INFO:     Started server process [" in err and "ERROR:    Exception in ASGI" in err
+
+
+@pytest.mark.parametrize("form", ["dict", "open file"])
+def test_workers_make_the_config_again_from_it(tmp_path, form):
+    """``run(..., workers=2)``: each worker (a spawned process) gets the dict, or the parser the
+    open file was read into, from the recipe, and logs as Uvicorn would."""
+    port = free_port()
+    (tmp_path / "logging.ini").write_text(INI)
+    log_config = "log_config" if form == "dict" else f"open({str(tmp_path / 'logging.ini')!r})"
+    script = tmp_path / "serve.py"
+    script.write_text(
+        f"import asgihost\nlog_config = {GUIDE!r}\n"
+        f'if __name__ == "__main__":\n'
+        f'    asgihost.run("log_apps:app", port={port}, workers=2, log_config={log_config})\n'
+    )
+    server = launch(tmp_path, [sys.executable, str(script)], port=port)
+    try:
+        pids: set[str] = set()
+
+        def both_workers_started() -> bool:
+            pids.update(re.findall(r"INFO:     Started server process \[(\d+)\]", server.log()))
+            return len(pids) >= 2
+
+        assert wait_until(both_workers_started, 15), server.log()
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        line = server.wait_for_log('"GET / HTTP/1.1" 200 OK')
+        assert re.search(r'INFO:     127\.0\.0\.1:\d+ - "GET / HTTP/1\.1" 200 OK', line), line
+    finally:
+        assert server.stop() == 0

@@ -36,6 +36,8 @@ class Config:
     ``app`` is an ASGI application or an import string ``"module:attribute"``. Every other
     argument has Uvicorn's name and asgihost's model default; see ``asgihost run --help``.
     Invalid settings raise ``asgihost.config.ConfigError`` here, before anything starts.
+    ``options`` holds them as a child process's recipe takes them (an open ``log_config`` file
+    read into its parser).
     """
 
     def __init__(self, app: ASGIApp | str, **options: Any) -> None:

@@ -43,7 +43,8 @@ def translate_dict(
     config: Mapping[str, Any], use_colors: bool | None = None
 ) -> tuple[dict[str, Any], set[str]]:
     """The dictConfig to apply, and the names of the loggers it configures ("" for the root
-    logger, when it gives it handlers)."""
+    logger, when it gives it handlers; none for an incremental config, which changes levels and
+    leaves handlers be)."""
     config = dict(config)
     loggers = config.get("loggers")
     names: set[str] = set()
@@ -61,7 +62,7 @@ def translate_dict(
     formatters = config.get("formatters")
     if isinstance(formatters, Mapping):
         config["formatters"] = {name: _formatter(spec, use_colors) for name, spec in formatters.items()}
-    return config, names
+    return config, set() if config.get("incremental") else names
 
 
 def _formatter(spec: Any, use_colors: bool | None) -> Any:

@@ -6,6 +6,7 @@ through the recipe a worker or a reloaded child makes its config again from."""
 from __future__ import annotations
 
 import configparser
+import copy
 import io
 import logging
 import pickle
@@ -111,6 +112,20 @@ def test_uvicorn_loggers_configure_asgihosts_the_same_way_and_stay_configured():
         )
     assert {"asgihost", "asgihost.error", "asgihost.access"} <= names and "" not in names
     assert "asgihost" not in UVICORN_STYLE["loggers"]  # the config given is not changed
+
+
+def test_an_incremental_config_changes_levels_and_leaves_asgihosts_handlers():
+    configure_logging(
+        log_config={"version": 1, "incremental": True, "loggers": {"uvicorn.error": {"level": "ERROR"}}}
+    )
+    error = logging.getLogger("asgihost.error")
+    assert [h for h in error.handlers if getattr(h, "_asgihost", False)] and not error.propagate
+    assert error.level == logging.INFO  # no --log-level given here: configure_logging's default is "given"
+    configure_logging(
+        log_config={"version": 1, "incremental": True, "loggers": {"uvicorn.error": {"level": "ERROR"}}},
+        level_given=False,
+    )
+    assert error.level == logging.ERROR
 
 
 def test_a_config_naming_an_asgihost_logger_itself_is_not_overridden():
@@ -277,6 +292,9 @@ def test_asgihosts_access_record_is_uvicorns():
 
 def test_config_takes_a_dict_a_path_a_parser_and_an_open_file(tmp_path):
     assert Config("m:app", log_config=UVICORN_STYLE).log_config == UVICORN_STYLE
+    before = copy.deepcopy(UVICORN_STYLE)
+    configure_logging(log_config=UVICORN_STYLE)
+    assert UVICORN_STYLE == before  # applied, not changed: it can be applied again
     path = tmp_path / "logging.ini"
     path.write_text(INI)
     assert Config("m:app", log_config=path).log_config == path  # a path-like: its string

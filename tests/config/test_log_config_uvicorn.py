@@ -120,7 +120,7 @@ def test_an_incremental_config_changes_levels_and_leaves_asgihosts_handlers():
     )
     error = logging.getLogger("asgihost.error")
     assert [h for h in error.handlers if getattr(h, "_asgihost", False)] and not error.propagate
-    assert error.level == logging.INFO  # no --log-level given here: configure_logging's default is "given"
+    assert error.level == logging.INFO  # level_given (the default): asgihost's level wins
     configure_logging(
         log_config={"version": 1, "incremental": True, "loggers": {"uvicorn.error": {"level": "ERROR"}}},
         level_given=False,

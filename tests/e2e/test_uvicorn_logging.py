@@ -110,7 +110,9 @@ def _loggers_restored() -> Iterator[None]:
 
 
 def serve(log_config: Any) -> InProcessServer:
-    server = InProcessServer(Server(Config(app, port=0, log_config=log_config)), None, "log_config")
+    """A server of ``Config(app, log_config=...)``, or of the Config given."""
+    config = log_config if isinstance(log_config, Config) else Config(app, port=0, log_config=log_config)
+    server = InProcessServer(Server(config), None, "log_config")
     server.start(wait=True)
     return server
 
@@ -174,7 +176,9 @@ def test_a_json_file(tmp_path, capsys):
 def test_an_ini_file_and_an_open_one(tmp_path, capsys):
     path = tmp_path / "logging.ini"
     path.write_text(INI)
-    for log_config in (path, path.open()):
+    with path.open() as file:
+        from_file = Config(app, port=0, log_config=file)  # read now: the file may be closed
+    for log_config in (path, from_file):
         out, err = exchange(serve(log_config), capsys)
         assert re.fullmatch(r'INFO:     127\.0\.0\.1:\d+ - "GET / HTTP/1\.1" 200 OK', access_lines(out)[0])
         assert "INFO:     Started server process [" in err and "ERROR:    Exception in ASGI" in err

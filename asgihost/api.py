@@ -32,7 +32,7 @@ def run(app: ASGIApp | str, **options: Any) -> None:
                 "You must pass the application as an import string to enable 'reload' or 'workers'."
             )
             sys.exit(1)
-        sys.exit(run_processes(config, ("kwargs", app, options)))
+        sys.exit(run_processes(config, ("kwargs", app, config.options)))
     server = Server(config)
     try:
         server.run()

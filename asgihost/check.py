@@ -28,10 +28,10 @@ def _tls_problems(plan: Plan) -> list[Problem]:
 
 
 def _log_config_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
-    """A log configuration that is there but does not parse."""
+    """A log configuration file that is there but does not parse."""
     from .logs import LogConfigError, read_log_config
 
-    if config.logging.log_config is None:
+    if not isinstance(config.logging.log_config, str):
         return []
     try:
         read_log_config(base_dir / config.logging.log_config)

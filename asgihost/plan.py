@@ -177,7 +177,7 @@ def _process_file_problems(config: HostConfig, base: Path) -> list[Problem]:
     """The log configuration and the env file must be there; the pid file's directory must be."""
     problems = []
     log_config = config.logging.log_config
-    if log_config is not None:
+    if isinstance(log_config, str):  # a file (a table is the dictConfig itself)
         path = _resolve(base, log_config)
         if not os.path.isfile(path):
             problems.append(Problem("logging.log_config", f"{path} does not exist"))

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from configparser import ConfigParser, RawConfigParser
+from configparser import Error as ConfigParserError
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .asgi.apps import ASGIApp, load_app
 from .config import ConfigError, HostConfig, Problem, from_options, load_with_options, locate
 from .config.errors import name_options
 from .config.flags import APP, OPTIONS, keyword_default
 from .plan import Plan, compile_plan
+
+if TYPE_CHECKING:
+    from .logs.setup import LogConfig
 
 
 def _describe(app: Any) -> str:
@@ -34,16 +40,25 @@ class Config:
     ``app`` is an ASGI application or an import string ``"module:attribute"``. Every other
     argument has Uvicorn's name and asgihost's model default; see ``asgihost run --help``.
     Invalid settings raise ``asgihost.config.ConfigError`` here, before anything starts.
+    ``options`` holds them as a child process's recipe takes them (an open ``log_config`` file
+    read into its parser).
     """
 
     def __init__(self, app: ASGIApp | str, **options: Any) -> None:
         hooks = {name: options.pop(name) for name in HOOKS if name in options}
         _refuse_protocol_classes(options)
+        if options.get("log_config") is OWN_LOGGING:
+            del options["log_config"]
+        options, parser = _take_log_config(options)
+        # what a worker's or reloaded process's recipe makes this config again from
+        self.options = {**options, **hooks} if parser is None else {**options, "log_config": parser, **hooks}
         host_config = from_options(app if isinstance(app, str) else _describe(app), options)
         try:
-            self._setup(host_config, Path.cwd(), {APP: app})
+            self._setup(host_config, Path.cwd(), {APP: app}, parser)
         except ConfigError as exc:
             raise ConfigError(name_options(exc.problems, "kwargs")) from None
+        # Uvicorn's log_config=None: logging is the caller's; asgihost's loggers only propagate
+        self.own_logging = "log_config" not in options or options["log_config"] is not None
         self._set_hooks(**hooks)
         if self.ssl_context_factory is not None and not any(spec.tls for spec in self.plan.listeners):
             raise ConfigError(
@@ -83,7 +98,13 @@ class Config:
         config._set_hooks()
         return config
 
-    def _setup(self, host_config: HostConfig, base_dir: Path, targets: dict[str, ASGIApp | str]) -> None:
+    def _setup(
+        self,
+        host_config: HostConfig,
+        base_dir: Path,
+        targets: dict[str, ASGIApp | str],
+        log_parser: RawConfigParser | None = None,
+    ) -> None:
         self.host_config = host_config
         self.base_dir = base_dir
         self.targets = targets  # app objects given in code, by app name
@@ -93,7 +114,13 @@ class Config:
         env_file = host_config.server.env_file
         self.env_file: Path | None = base_dir / env_file if env_file else None
         log_config = host_config.logging.log_config
-        self.log_config_path: Path | None = base_dir / log_config if log_config else None
+        self.log_config_path: Path | None = (
+            base_dir / log_config if isinstance(log_config, str) and log_config else None
+        )
+        self.own_logging = True
+        self.log_config: LogConfig | None = log_parser or self.log_config_path
+        if isinstance(log_config, dict):
+            self.log_config = log_config
 
     def load(self) -> dict[str, ASGIApp]:
         """Set the env file's variables, then import (or take) every app, in the order of the
@@ -132,8 +159,9 @@ class Config:
                 logging_cfg.format,
                 logging_cfg.access_log,
                 logging_cfg.use_colors,
-                self.log_config_path,
+                self.log_config,
                 level_given="level" in logging_cfg.model_fields_set,
+                own_handlers=self.own_logging,
             )
         except LogConfigError as exc:
             print(f"asgihost: error: {exc}", file=sys.stderr)
@@ -162,7 +190,11 @@ def keyword_signature() -> inspect.Signature:
     hook_defaults = inspect.signature(Config._set_hooks).parameters
     parameters = [inspect.Parameter("app", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     parameters += [
-        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=keyword_default(option))
+        inspect.Parameter(
+            option.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=OWN_LOGGING if option.name == "log_config" else keyword_default(option),
+        )
         for option in OPTIONS
     ]
     parameters += [
@@ -172,7 +204,40 @@ def keyword_signature() -> inspect.Signature:
     return inspect.Signature(parameters)
 
 
+class _OwnLogging:
+    """``log_config``'s default in the signature: asgihost's own logging (Uvicorn's is its
+    LOGGING_CONFIG; ``None``, as in Uvicorn, leaves logging to the caller)."""
+
+    def __repr__(self) -> str:
+        return "<asgihost's own logging>"
+
+
+OWN_LOGGING: Any = _OwnLogging()
+
+
 Config.__signature__ = keyword_signature()  # type: ignore[attr-defined]
+
+
+def _take_log_config(options: dict[str, Any]) -> tuple[dict[str, Any], RawConfigParser | None]:
+    """Uvicorn's ``log_config`` beyond what the model holds (a string or a dict): a path-like
+    is its string; a ``RawConfigParser`` or a readable file (read into one now, as fileConfig
+    reads it, so a child process can use it again) is a fileConfig, kept on the Config."""
+    value: Any = options.get("log_config")
+    if isinstance(value, os.PathLike):
+        return {**options, "log_config": os.fspath(value)}, None
+    if isinstance(value, RawConfigParser):
+        parser = value
+    elif hasattr(value, "readline"):
+        parser = ConfigParser()
+        try:
+            parser.read_file(value)
+        except ConfigParserError as exc:
+            raise ConfigError(
+                [Problem("logging.log_config", f"does not parse: {exc}", "log_config=")]
+            ) from None
+    else:
+        return options, None
+    return {name: v for name, v in options.items() if name != "log_config"}, parser
 
 
 Recipe = tuple[str, str, dict[str, Any]]

@@ -532,7 +532,7 @@ def in_process_servers(
             return in_a_process(app, flags, wait, env, "a config that does not validate exits the command")
         if config.host_config.reload.enabled or config.host_config.server.workers > 1:
             return in_a_process(app, flags, wait, env, "reload and workers need child processes")
-        if config.pid_path is not None or config.log_config_path is not None or config.env_file is not None:
+        if config.pid_path is not None or config.log_config is not None or config.env_file is not None:
             return in_a_process(
                 app, flags, wait, env, "a pid file, a log config or an env file is the process's"
             )

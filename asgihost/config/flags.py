@@ -224,7 +224,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "log_config",
         "logging.log_config",
-        "Logging configuration file: .json, .yaml, .toml (dictConfig) or .ini (fileConfig).",
+        "Logging configuration file: .json, .yaml, .toml (dictConfig) or .ini (fileConfig); Uvicorn's "
+        "logger names and formatters configure asgihost's.",
         metavar="PATH",
     ),
     Option(

@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 import string
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -273,6 +273,12 @@ def _check_access_format(template: str) -> str:
     return template
 
 
+def _check_dict_config(config: dict[str, Any]) -> dict[str, Any]:
+    if config.get("version") != 1:
+        raise ValueError("a logging dictConfig says version = 1")
+    return config
+
+
 class Logging(_Model):
     level: LogLevel = Field("info", description="Log level of the server's loggers.")
     format: Literal["auto", "plain", "json"] = Field(
@@ -287,10 +293,12 @@ class Logging(_Model):
     use_colors: bool | None = Field(
         None, description="Colour the log on a terminal (rich); null: when stderr is a terminal."
     )
-    log_config: str | None = Field(
+    log_config: str | Annotated[dict[str, Any], AfterValidator(_check_dict_config)] | None = Field(
         None,
-        description="A logging configuration applied after asgihost's own: dictConfig in .json, .toml or "
-        ".yaml/.yml (needs PyYAML), or fileConfig for any other name. Relative to the file's directory.",
+        description="A logging configuration (docs/logging.md): a file, dictConfig in .json, .toml or "
+        ".yaml/.yml (needs PyYAML) or fileConfig for any other name, relative to the file's directory; "
+        "or a table, the dictConfig itself. Uvicorn's loggers (uvicorn, uvicorn.error, uvicorn.access) "
+        "and formatter classes in it configure asgihost's.",
     )
 
 

@@ -107,7 +107,7 @@ def _render(annotation: Any) -> str:
     if origin is list:
         return f"list of {_render(args[0])}"
     if origin is dict:
-        return f"table of {_render(args[1])}"
+        return "table" if args[1] is Any else f"table of {_render(args[1])}"
     if args:  # a union
         return " or ".join(_render(a) for a in args)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

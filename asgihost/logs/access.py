@@ -1,5 +1,9 @@
 """The access log: one line per response, in the configured format, with its fields also on
-the log record (``record.access``) for the JSON formatter.
+the log record (``record.access``) for the JSON formatter and ``formatters.AccessFormatter``.
+
+In the default format, a record is the one Uvicorn logs: message ``'%s - "%s %s HTTP/%s" %d'``,
+args (client_addr, method, full_path, http_version, status_code), formatted only when a handler
+writes it; a WebSocket's is ``'%s - "WebSocket %s" %d'`` (client, target, status).
 
 A request target, query and header values may carry control characters (raw bytes such as ESC
 or CR arrive before any percent-decoding): each is written as ``\\xNN`` so a client cannot forge
@@ -52,7 +56,7 @@ class _Headers(dict[str, str]):
 class AccessLog:
     """Writes access lines to ``logger`` in ``template`` (see ``[logging] access_format``)."""
 
-    __slots__ = ("logger", "template", "headers", "ws_template")
+    __slots__ = ("logger", "template", "headers", "ws_template", "default")
 
     def __init__(self, logger: logging.Logger, template: str = DEFAULT_ACCESS_FORMAT) -> None:
         self.logger = logger
@@ -60,7 +64,8 @@ class AccessLog:
         _, headers = access_format_fields(template)
         self.headers = {name.encode("latin-1") for name in headers}
         # The default line of a WebSocket stays Uvicorn's: client - "WebSocket /path" status.
-        self.ws_template = _WS_DEFAULT_FORMAT if template == DEFAULT_ACCESS_FORMAT else template
+        self.default = template == DEFAULT_ACCESS_FORMAT
+        self.ws_template = _WS_DEFAULT_FORMAT if self.default else template
 
     def log(
         self,
@@ -76,12 +81,15 @@ class AccessLog:
         protocol: str,
     ) -> None:
         path, _, query = target.partition(b"?")
+        client_addr = format_client(client)
+        method = escape(method)
+        full_path = format_target(target)
         fields: dict[str, Any] = {
-            "client": format_client(client),
-            "method": escape(method),
+            "client": client_addr,
+            "method": method,
             "path": format_target(path),
             "query": format_target(query),
-            "target": format_target(target),
+            "target": full_path,
             "status": status,
             "bytes": sent,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else 0.0,
@@ -89,6 +97,22 @@ class AccessLog:
             "listener": listener,
             "protocol": protocol,
         }
+        if self.default:  # Uvicorn's record, formatted when written
+            if protocol == "WebSocket":
+                self.logger.info(
+                    '%s - "WebSocket %s" %d', client_addr, full_path, status, extra={"access": fields}
+                )
+            else:
+                self.logger.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    client_addr,
+                    method,
+                    full_path,
+                    protocol[5:],  # "HTTP/1.1": "1.1", as Uvicorn's scope["http_version"]
+                    status,
+                    extra={"access": fields},
+                )
+            return
         headers = _Headers()
         if self.headers:
             for name, value in request_headers:

@@ -6,14 +6,19 @@ per response). Level names are Uvicorn's, including ``trace`` below ``debug``.
 
 from __future__ import annotations
 
+import configparser
 import datetime
 import importlib
 import json
 import logging
 import logging.config
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from .compat import translate_dict, translate_parser
+from .formatters import CONTROL_ESCAPES as _CONTROL
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -28,11 +33,6 @@ LEVELS = {
 }
 
 _PLAIN_FORMAT = "%(levelname)-9s %(message)s"
-
-
-# Control characters other than newline and tab, written as \xNN: a message may quote what a
-# client sent (an exception's text, a header), and must not forge lines or drive a terminal.
-_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), *range(0x7F, 0xA0)] if i not in (0x09, 0x0A)}
 
 
 class _EscapingFormatter(logging.Formatter):
@@ -99,13 +99,22 @@ class LogConfigError(Exception):
 
 DICT_CONFIG_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
 
+LogConfig = Mapping[str, Any] | configparser.RawConfigParser | Path
+"""A log configuration: a dictConfig, a fileConfig's parser, or a file holding either."""
 
-def read_log_config(path: Path) -> dict[str, Any] | None:
-    """The dictConfig a .json, .toml or .yaml file holds; None for a fileConfig (.ini) file,
-    which the logging module reads itself. Raises LogConfigError."""
+
+def read_log_config(path: Path) -> dict[str, Any] | configparser.RawConfigParser:
+    """The dictConfig a .json, .toml or .yaml file holds; for any other name, the fileConfig
+    (INI) it holds, read as ``logging.config.fileConfig`` reads a file. Raises LogConfigError."""
     suffix = path.suffix.lower()
     if suffix not in DICT_CONFIG_SUFFIXES:
-        return None
+        parser = configparser.ConfigParser()
+        try:
+            if not parser.read(path):
+                raise LogConfigError(f"cannot read {path}")
+        except configparser.Error as exc:
+            raise LogConfigError(f"{path} does not parse: {exc}") from None
+        return parser
     try:
         text = path.read_text()
     except OSError as exc:
@@ -132,41 +141,71 @@ def read_log_config(path: Path) -> dict[str, Any] | None:
     return data
 
 
+_OWN_LOGGERS = ("asgihost.error", "asgihost.access")
+
+
+def _release(log: logging.Logger) -> None:
+    """asgihost's own handler off, propagating as a logger does by default."""
+    for old in list(log.handlers):
+        if getattr(old, "_asgihost", False):
+            log.removeHandler(old)
+    log.propagate = True
+
+
+def _apply(log_config: LogConfig, use_colors: bool | None) -> None:
+    """Apply a log configuration, Uvicorn's names and formatter classes made asgihost's
+    (``compat``). The asgihost loggers it configures, by name, through a parent it names or
+    through the root logger it gives handlers, are its alone: asgihost's own handlers come off
+    them and they propagate, as a fresh logger does, unless it says otherwise; their level
+    stays asgihost's unless it gives one."""
+    where = str(log_config) if isinstance(log_config, Path) else "log_config"
+    data = read_log_config(log_config) if isinstance(log_config, Path) else log_config
+    if isinstance(data, configparser.RawConfigParser):
+        parser, names = translate_parser(data)
+    else:
+        config, names = translate_dict(data, use_colors)
+    for name in _OWN_LOGGERS:
+        if {name, "asgihost", ""} & names:
+            _release(logging.getLogger(name))
+    try:
+        if isinstance(data, configparser.RawConfigParser):
+            logging.config.fileConfig(parser, disable_existing_loggers=False)
+        else:
+            logging.config.dictConfig(config)
+    except Exception as exc:  # dictConfig raises ValueError, fileConfig KeyError and others
+        raise LogConfigError(f"{where} cannot be applied: {exc}") from None
+
+
 def configure_logging(
     level: str = "info",
     fmt: str = "auto",
     access_log: bool = True,
     use_colors: bool | None = None,
-    log_config: Path | None = None,
+    log_config: LogConfig | None = None,
     level_given: bool = True,
+    own_handlers: bool = True,
 ) -> None:
     """Install handlers on the ``asgihost`` loggers, then apply ``log_config`` when given.
     Safe to call again: it replaces them. The level applies to the ``asgihost`` loggers; after a
-    ``log_config``, only when ``level_given`` (as Uvicorn's --log-level). Raises LogConfigError."""
+    ``log_config``, only when ``level_given`` (as Uvicorn's --log-level). Without
+    ``own_handlers`` (Uvicorn's ``log_config=None``), the loggers get no handler and propagate.
+    Raises LogConfigError."""
     use_rich = fmt == "auto" and (sys.stderr.isatty() if use_colors is None else use_colors)
     numeric = LEVELS[level]
-    for name in ("asgihost.error", "asgihost.access"):
+    for name in _OWN_LOGGERS:
         log = logging.getLogger(name)
-        for old in list(log.handlers):
-            if getattr(old, "_asgihost", False):
-                log.removeHandler(old)
-        handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
-        handler._asgihost = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
-        log.propagate = False
+        _release(log)
         log.setLevel(numeric)
+        if own_handlers:
+            handler = _handler(use_rich, force_terminal=bool(use_colors), json_lines=fmt == "json")
+            handler._asgihost = True  # type: ignore[attr-defined]
+            log.addHandler(handler)
+            log.propagate = False
     if log_config is not None:
-        data = read_log_config(log_config)
-        try:
-            if data is None:
-                logging.config.fileConfig(log_config, disable_existing_loggers=False)
-            else:
-                logging.config.dictConfig(data)
-        except Exception as exc:  # dictConfig raises ValueError, fileConfig KeyError and others
-            raise LogConfigError(f"{log_config} cannot be applied: {exc}") from None
-        if level_given:
-            for name in ("asgihost.error", "asgihost.access"):
-                logging.getLogger(name).setLevel(numeric)
+        _apply(log_config, use_colors)
+    if log_config is not None and level_given:
+        for name in _OWN_LOGGERS:
+            logging.getLogger(name).setLevel(numeric)
     access = logging.getLogger("asgihost.access")
     access.disabled = not access_log
 

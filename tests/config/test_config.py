@@ -9,6 +9,7 @@ from asgihost.cli import build_parser
 from asgihost.config import Bind, ConfigError, HostConfig, from_options
 from asgihost.config.flags import OPTIONS, default_of
 from asgihost.config.types import parse_bind
+from asgihost.settings import OWN_LOGGING
 
 
 def test_defaults_match_uvicorn():
@@ -249,6 +250,7 @@ KEYWORD_DIFFERENCES = {
     "forwarded_allow_ips": ["127.0.0.1", "::1"],  # Uvicorn's None: $FORWARDED_ALLOW_IPS or these
     "timeout_graceful_shutdown": 30.0,  # Uvicorn waits for ever: see DELIBERATE
     "app_dir": ".",  # run()'s "" is the working directory too
+    "log_config": OWN_LOGGING,  # Uvicorn's LOGGING_CONFIG configures asgihost's logs the same way
 }
 
 
@@ -266,7 +268,7 @@ def test_config_and_run_take_every_uvicorn_keyword_with_its_default(name):
     ]
     assert missing == []
     for keyword, param in theirs.items():
-        if keyword in ("app", "log_config", "h11_max_incomplete_event_size"):
+        if keyword in ("app", "h11_max_incomplete_event_size"):
             continue
         assert ours[keyword].default == KEYWORD_DIFFERENCES.get(keyword, param.default), keyword
     given = {
@@ -276,3 +278,5 @@ def test_config_and_run_take_every_uvicorn_keyword_with_its_default(name):
     }
     config = asgihost.Config("m:app", **given)  # Uvicorn's defaults, written out, are taken
     assert config.host_config == asgihost.Config("m:app").host_config
+    with_logging = asgihost.Config("m:app", **given, log_config=theirs["log_config"].default)
+    assert with_logging.log_config == uvicorn.config.LOGGING_CONFIG

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import logging
 import sys
@@ -33,7 +34,9 @@ def test_json_toml_and_yaml_hold_a_dict_config(tmp_path):
     )
     for name in ("a.json", "a.toml", "a.yaml"):
         assert read_log_config(tmp_path / name) == CONFIG, name
-    assert read_log_config(tmp_path / "logging.ini") is None  # fileConfig reads it itself
+    (tmp_path / "logging.ini").write_text("[loggers]\nkeys=root\n")
+    parser = read_log_config(tmp_path / "logging.ini")  # fileConfig's: INI, for any other name
+    assert isinstance(parser, configparser.ConfigParser) and parser.get("loggers", "keys") == "root"
 
 
 @pytest.mark.parametrize(
@@ -43,10 +46,13 @@ def test_json_toml_and_yaml_hold_a_dict_config(tmp_path):
         ("bad.toml", "version = ", "does not parse"),
         ("bad.yaml", "version: [1", "does not parse"),
         ("list.json", "[1, 2]", "does not hold a logging dictConfig"),
+        ("bad.ini", "keys=root\n", "does not parse"),
+        ("missing.ini", None, "cannot read"),
     ],
 )
 def test_a_file_that_is_no_dict_config_is_refused(tmp_path, name, text, message):
-    (tmp_path / name).write_text(text)
+    if text is not None:
+        (tmp_path / name).write_text(text)
     with pytest.raises(LogConfigError, match=message):
         read_log_config(tmp_path / name)
 

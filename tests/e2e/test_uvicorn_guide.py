@@ -27,6 +27,7 @@ import pytest
 import websockets.sync.client
 from conftest import free_port, http_exchange, launch, logging_restored, wait_until
 from test_tls import ca, certs  # noqa: F401 - the CA and the certificate files, as fixtures
+from test_uvicorn_logging import GUIDE as GUIDE_LOGGING
 
 import asgihost
 
@@ -606,6 +607,31 @@ def test_run_in_main(bare, tmp_path):
     finally:
         assert server.stop(signal.SIGINT) == 0
     assert "Application shutdown complete." in server.log()
+
+
+def test_run_with_the_logging_guides_dict(bare, tmp_path):
+    """Logging, "Programmatic dictConfig": ``uvicorn.run("main:app", log_config=LOGGING_CONFIG)``
+    with the guide's dict (its ``uvicorn.logging`` formatters and ``uvicorn*`` loggers, no
+    Uvicorn needed): the access line and the server's lines in the guide's format. The
+    forms of log_config (Uvicorn's own default, files, parsers, workers) are in
+    test_uvicorn_logging.py."""
+    port = free_port()
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import asgihost\n\n"
+        f"LOGGING_CONFIG = {GUIDE_LOGGING!r}\n\n"
+        'if __name__ == "__main__":\n'
+        f'    asgihost.run("guide_app:app", port={port}, log_config=LOGGING_CONFIG)\n'
+    )
+    server = launch(tmp_path, [sys.executable, str(script)], port=port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        server.wait_for_log('"GET / HTTP/1.1" 200 OK')
+    finally:
+        assert server.stop(signal.SIGINT) == 0
+    assert re.search(stamp + r' - INFO:     127\.0\.0\.1:\d+ - "GET / HTTP/1\.1" 200 OK', server.log())
+    assert re.search(stamp + r" - INFO:     Application startup complete\.", server.log())
 
 
 def _port(server: asgihost.Server) -> int:

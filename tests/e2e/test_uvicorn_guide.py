@@ -541,6 +541,18 @@ def test_http_h2_over_tls(serve, certs):  # noqa: F811 - the fixture
     assert version == "2" and seen["http_version"] == "2"
 
 
+def test_http2_with_http_zttp(serve):
+    """``--http2`` - "Enable HTTP/2 support. Requires --http zttp." (Settings, Implementation):
+    ``uvicorn main:app --http zttp --http2``. asgihost serves zttp's HTTP/1.1 with httptools
+    (one line says so) and HTTP/2 beside it: curl speaks either on the one port."""
+    server = serve(APP, "--http", "zttp", "--http2")
+    seen, version = body_and_version(curl("--http2-prior-knowledge", f"{server.url}/scope"))
+    assert version == "2" and seen["http_version"] == "2"
+    seen, version = body_and_version(curl("--http1.1", f"{server.url}/scope"))
+    assert version == "1.1" and seen["http_version"] == "1.1"
+    assert "--http zttp: asgihost serves HTTP/1.1 on httptools and HTTP/2 on h2" in server.log()
+
+
 # ---- Resource limits and timeouts --------------------------------------------------------------
 
 

@@ -189,7 +189,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "http",
         "server.http",
-        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools (HTTP/1.1 only), h2 (HTTP/2 only).",
+        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools or h11 (HTTP/1.1 only, parsed by it), h2 "
+        "(HTTP/2 only).",
     ),
     Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
     Option("ws_max_size", "websocket.max_size", "WebSocket max message size, in bytes.", "int", "BYTES"),
@@ -248,6 +249,12 @@ OPTIONS: tuple[Option, ...] = (
         "limit_request_field_size",
         "limits.header_field_size",
         "Longest header field, name and value, in bytes (431).",
+        metavar="SIZE",
+    ),
+    Option(
+        "h11_max_incomplete_event_size",
+        "limits.h11_max_incomplete_event_size",
+        "With --http h11: the most h11 holds of an unfinished request head, in bytes (431).",
         metavar="SIZE",
     ),
     Option(

@@ -9,7 +9,8 @@ import pytest
 from conftest import HEAD_LIMITS
 
 from asgihost.protocols.events import EndOfMessage, Malformed, Request
-from asgihost.protocols.http1 import KNOWN_METHODS, H1Connection
+from asgihost.protocols.http1 import H1Connection
+from asgihost.protocols.http1_head import KNOWN_METHODS
 
 GOOD = b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
 

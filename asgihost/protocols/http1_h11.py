@@ -21,6 +21,8 @@ Invariants:
 
 from __future__ import annotations
 
+import re
+
 import h11
 
 from .errors import ProtocolError
@@ -48,6 +50,11 @@ from .request_line import REASONS, request_line_status
 
 _CONNECTION = b"connection"
 _SWITCH, _STOP = 1, 2  # what follows an upgrade request (or CONNECT): another protocol, or nothing
+# A chunked body, as llhttp reads it (RFC 9112 7.1): where the checker is in it.
+_SIZE, _DATA, _DATA_END, _TRAILERS, _DONE = range(5)
+# A chunk size that fits 64 bits, and extensions without control characters.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?\r\n")
+_FRAMING = (b"content-length", b"transfer-encoding")  # never trailers (RFC 9110 6.5.1)
 
 
 class H11Connection(ResponseFramer):
@@ -79,6 +86,9 @@ class H11Connection(ResponseFramer):
         "phase",
         "_stream_id",
         "_stopped",
+        "_chunk",
+        "_chunk_left",
+        "_chunk_line",
     )
 
     def __init__(self, limits: HeadLimits) -> None:
@@ -112,6 +122,9 @@ class H11Connection(ResponseFramer):
         self._forwarded = False
         self._keep_alive = True
         self._switch = 0  # after the message: _SWITCH (Upgrade event), _STOP (nothing more), or 0
+        self._chunk = _SIZE  # (read only for a chunked body)
+        self._chunk_left = 0
+        self._chunk_line = b""
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -125,8 +138,7 @@ class H11Connection(ResponseFramer):
                 if not data:  # (to h11, b"" is the end of the stream)
                     return events
                 assert self._parser is not None
-                self._parser.receive_data(data)
-                self._parse(events)
+                self._feed_body(self._parser, data, events)
             else:
                 self._head_data(data, events)
         except ProtocolError as exc:
@@ -166,7 +178,16 @@ class H11Connection(ResponseFramer):
         self._head = bytearray()
         self._scanned = 0
         parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.incomplete_event)
-        parser.receive_data(bytes(head[:end]))
+        te = self._transfer_encoding
+        if te is None or te.lower() == b"chunked":
+            parser.receive_data(bytes(head[:end]))
+        else:  # chunked, as the checks found it, said otherwise (", chunked"): h11 takes "chunked" alone
+            fields = b"".join(
+                b"%s: %s\r\n" % field for field in self._headers if field[0] != b"transfer-encoding"
+            )
+            parser.receive_data(
+                b"%s%stransfer-encoding: chunked\r\n\r\n" % (head[: head.find(b"\n") + 1], fields)
+            )
         self._parser = parser
         self._parse(events)
         if self._method == b"CONNECT":  # as llhttp: no body; what follows is the tunnel's
@@ -175,9 +196,7 @@ class H11Connection(ResponseFramer):
             self._parser = None
             events += (EndOfMessage(self._stream_id), Upgrade(self._stream_id, bytes(head[end:])))
         else:
-            if len(head) > end:  # (never b"": to h11, that is the end of the stream)
-                parser.receive_data(bytes(head[end:]))
-            self._parse(events)
+            self._feed_body(parser, bytes(head[end:]), events)
 
     def _scan(self, head: bytearray) -> int:
         """Check the lines of ``head`` not yet checked; return where the head ends, or -1."""
@@ -235,7 +254,8 @@ class H11Connection(ResponseFramer):
         elif kind == FORWARDED:
             self._forwarded = True
         elif kind == CONTENT_LENGTH:
-            if not value.isdigit() or self._content_length != -1:  # one, and digits (as llhttp)
+            # One, of digits, within 64 bits (as llhttp)
+            if not value.isdigit() or self._content_length != -1 or int(value) >= 1 << 64:
                 raise ProtocolError("Invalid Content-Length.", 400)
             self._content_length = int(value)
         elif kind == TRANSFER_ENCODING:
@@ -251,8 +271,10 @@ class H11Connection(ResponseFramer):
     def _end_of_head(self) -> None:
         """The checks of a whole head, and how its connection goes on (as llhttp decides it)."""
         te = self._transfer_encoding
-        if te is not None and b"chunked" in [coding.strip().lower() for coding in te.split(b",")][:-1]:
-            raise ProtocolError("Invalid HTTP request: chunked is not the last transfer coding.", 400)
+        if te is not None:  # as llhttp: chunked once, last (an empty item before it is let be)
+            codings = [coding.strip().lower() for coding in te.split(b",")]
+            if codings[-1] == b"chunked" and b"chunked" in codings[:-1] or not codings[-1]:
+                raise ProtocolError("Invalid HTTP request: chunked is not the last transfer coding.", 400)
         version = check_head(self._method, self._target, self._version, self._hosts, self._transfer_encoding)
         self._version = version
         if self._transfer_encoding is not None and self._content_length != -1:
@@ -276,6 +298,65 @@ class H11Connection(ResponseFramer):
                 self._switch = _SWITCH
         if not upgrade:
             self._upgrade = None
+
+    def _feed_body(self, parser: h11.Connection, data: bytes, events: list[Event]) -> None:
+        """Body bytes to h11: of a chunked body, those up to a chunk line llhttp would refuse
+        (h11 takes BWS after a size, sizes of 20 hex digits, bare LFs), then that refusal."""
+        error = None
+        if self._transfer_encoding is not None:
+            good, error = self._check_chunks(data)
+            data = data[:good]
+        if data:  # (never b"": to h11, that is the end of the stream)
+            parser.receive_data(data)
+        self._parse(events)
+        if error is not None:
+            raise error
+
+    def _check_chunks(self, data: bytes) -> tuple[int, ProtocolError | None]:
+        """How much of ``data`` is a chunked body so far, and the error past it, if any."""
+        pos, size = 0, len(data)
+        while pos < size:
+            state = self._chunk
+            if state == _DATA:
+                taken = min(self._chunk_left, size - pos)
+                pos += taken
+                self._chunk_left -= taken
+                if not self._chunk_left:
+                    self._chunk = _DATA_END
+            elif state == _DATA_END:
+                line = self._chunk_line + data[pos : pos + 2 - len(self._chunk_line)]
+                pos += len(line) - len(self._chunk_line)
+                if not b"\r\n".startswith(line):
+                    return pos - len(line), ProtocolError(
+                        "Invalid HTTP request: no CRLF after chunk data.", 400
+                    )
+                self._chunk_line = b"" if line == b"\r\n" else line
+                if line == b"\r\n":
+                    self._chunk = _SIZE
+            elif state == _DONE:
+                break  # the bytes of the next message
+            else:
+                end = data.find(b"\n", pos)
+                if end == -1:  # (h11 bounds the line: 431 past its incomplete event size)
+                    self._chunk_line += data[pos:]
+                    break
+                start = pos
+                line = self._chunk_line + data[pos : end + 1]
+                self._chunk_line = b""
+                pos = end + 1
+                if state == _SIZE:
+                    match = _CHUNK_SIZE.fullmatch(line)
+                    if match is None:
+                        return start, ProtocolError("Invalid HTTP request: invalid chunk size line.", 400)
+                    self._chunk_left = int(match[1], 16)
+                    self._chunk = _DATA if self._chunk_left else _TRAILERS
+                elif line == b"\r\n":
+                    self._chunk = _DONE
+                elif line[-2:] != b"\r\n":
+                    return start, ProtocolError(
+                        "Invalid HTTP request: a trailer line ends in a bare LF.", 400
+                    )
+        return size, None
 
     def _parse(self, events: list[Event]) -> None:
         parser = self._parser
@@ -322,6 +403,8 @@ class H11Connection(ResponseFramer):
         limits = self._limits
         count = block = 0
         for name, value in event.headers:  # trailer fields: bounded with the head's, then dropped
+            if name in _FRAMING:
+                raise ProtocolError("Invalid HTTP request: a framing field as a trailer.", 400)
             size = len(name) + len(value)
             count += 1
             block += size + 4

@@ -1,10 +1,12 @@
-"""What an HTTP/1.1 request line may name, for the HTTP/1.1 core's answers to one it refuses.
+"""What an HTTP/1.1 request line may name, for the HTTP/1.1 cores' answers to one they refuse.
 
 Methods (RFC 9110 section 9.1): llhttp (under httptools) parses a fixed list of method names
 and fails on any other as a parse error, at the first byte that leaves its list. The core then
 reads the rest of the request line: a well-formed one whose method (a token) the server does
 not implement is answered 501, anything else 400. Methods llhttp knows but the server does not serve (RTSP's, PURGE,
-LINK, SOURCE...: not in ``http1.KNOWN_METHODS``) are refused 501 once their head is parsed.
+LINK, SOURCE...: not in ``http1_head.KNOWN_METHODS``) go to the app. h11 parses any token as a
+method: ``request_line_status`` reads a request line as llhttp does, for the h11 core, so that
+both cores answer alike.
 
 Versions (RFC 9112 section 2.3): llhttp is told to take any ``DIGIT "." DIGIT`` version; the
 core serves HTTP/1.0, and any other HTTP/1.x as HTTP/1.1; every other major version is 505.

@@ -13,8 +13,10 @@ Invariants:
   by it too.
 - h11 parses each whole head and its body with an ``h11.Connection`` of its own: h11 would
   wait for our response before the next request, and responses are framed by
-  ``http1_response.ResponseFramer`` (which this class is), not by h11. The bytes after a
-  message (h11's ``trailing_data``) begin the next one.
+  ``http1_response.ResponseFramer`` (which this class is), not by h11. It is given exactly
+  one message's bytes: a head once whole, then its body, whose end is known here
+  (Content-Length, or the chunk lines, checked as llhttp checks them before h11 sees them).
+  A read holding many pipelined messages is read in one pass, each byte copied once.
 - After a message that does not keep the connection alive, any byte is 400, as llhttp has it;
   after an upgrade (or CONNECT) the bytes go out in an ``Upgrade`` event.
 """
@@ -89,6 +91,7 @@ class H11Connection(ResponseFramer):
         "_chunk",
         "_chunk_left",
         "_chunk_line",
+        "_body_left",
     )
 
     def __init__(self, limits: HeadLimits) -> None:
@@ -125,6 +128,7 @@ class H11Connection(ResponseFramer):
         self._chunk = _SIZE  # (read only for a chunked body)
         self._chunk_left = 0
         self._chunk_line = b""
+        self._body_left = 0  # of a Content-Length body
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -133,14 +137,16 @@ class H11Connection(ResponseFramer):
         events: list[Event] = []
         if self._stopped:
             return events
+        if self._head:  # a head begun in earlier reads (bounded by _max_head)
+            data = bytes(self._head) + data
+            self._head = bytearray()
+        pos, size = 0, len(data)
         try:
-            if self.phase == BODY:
-                if not data:  # (to h11, b"" is the end of the stream)
-                    return events
-                assert self._parser is not None
-                self._feed_body(self._parser, data, events)
-            else:
-                self._head_data(data, events)
+            while pos < size and not self._stopped:
+                if self.phase == BODY:
+                    pos = self._body(data, pos, events)
+                else:
+                    pos = self._head_at(data, pos, events)
         except ProtocolError as exc:
             self.stop()
             events.append(Malformed(exc))
@@ -153,73 +159,69 @@ class H11Connection(ResponseFramer):
         self._head = bytearray()
         self.phase = IDLE
 
-    def _head_data(self, data: bytes, events: list[Event]) -> None:
-        head = self._head
-        head += data
+    def _head_at(self, data: bytes, pos: int, events: list[Event]) -> int:
+        """Read the head that begins (or went on) at ``pos``; return where reading goes on."""
         if self.phase == IDLE:
-            if self._closed and head:
+            if self._closed:
                 raise ProtocolError("Invalid HTTP request: data after Connection: close.", 400)
-            start = 0
-            while head[start : start + 2] == b"\r\n":  # empty lines before a request (RFC 9112 2.2)
-                start += 2
-            if start:
-                del head[:start]
-            if not head or head == b"\r":
-                return
+            while data.startswith(b"\r\n", pos):  # empty lines before a request (RFC 9112 2.2)
+                pos += 2
+            if pos == len(data) or data[pos:] == b"\r":
+                self._head = bytearray(data[pos:])
+                return len(data)
+            self._begin()
             self.phase = HEAD
-        end = self._scan(head)
+        end = self._scan(data, pos)
         if end == -1:
-            if len(head) > self._max_head:
+            if len(data) - pos > self._max_head:
                 raise ProtocolError("Request header fields too large.", 431)
-            return
-        if end > self._max_head:
+            self._head = bytearray(data[pos:])
+            return len(data)
+        self._scanned = 0
+        if end - pos > self._max_head:
             raise ProtocolError("Request header fields too large.", 431)
         self._end_of_head()
-        self._head = bytearray()
-        self._scanned = 0
         parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.incomplete_event)
         te = self._transfer_encoding
         if te is None or te.lower() == b"chunked":
-            parser.receive_data(bytes(head[:end]))
+            parser.receive_data(data[pos:end])
         else:  # chunked, as the checks found it, said otherwise (", chunked"): h11 takes "chunked" alone
             fields = b"".join(
                 b"%s: %s\r\n" % field for field in self._headers if field[0] != b"transfer-encoding"
             )
-            parser.receive_data(
-                b"%s%stransfer-encoding: chunked\r\n\r\n" % (head[: head.find(b"\n") + 1], fields)
-            )
+            line = data[pos : data.index(b"\n", pos) + 1]
+            parser.receive_data(b"%s%stransfer-encoding: chunked\r\n\r\n" % (line, fields))
         self._parser = parser
-        self._parse(events)
+        self._parse(events)  # the Request
         if self._method == b"CONNECT":  # as llhttp: no body; what follows is the tunnel's
-            self.phase = IDLE
-            self._stopped = True
-            self._parser = None
-            events += (EndOfMessage(self._stream_id), Upgrade(self._stream_id, bytes(head[end:])))
-        else:
-            self._feed_body(parser, bytes(head[end:]), events)
+            self.stop()
+            events += (EndOfMessage(self._stream_id), Upgrade(self._stream_id, data[end:]))
+            return len(data)
+        return self._body(data, end, events)
 
-    def _scan(self, head: bytearray) -> int:
-        """Check the lines of ``head`` not yet checked; return where the head ends, or -1."""
-        pos = self._scanned
-        if pos == 0:
-            status = request_line_status(head, SERVED_METHODS, self._limits.request_line)
+    def _scan(self, data: bytes, base: int) -> int:
+        """Check the lines of the head at ``base`` not yet checked; return where it ends, or -1."""
+        pos = base + self._scanned
+        if pos == base:
+            end = data.find(b"\n", base)
+            line = data[base : end + 1] if end != -1 else data[base:]
+            status = request_line_status(line, SERVED_METHODS, self._limits.request_line)
             if status:
                 raise ProtocolError(REASONS[status], status)
-            end = head.find(b"\n")
             if end == -1:
                 return -1
-            method, _, rest = bytes(head[: end - 1]).partition(b" ")
+            method, _, rest = line[:-2].partition(b" ")
             target, _, version = rest.partition(b" ")
             self._method, self._target, self._version = method, target, version[5:].decode("ascii")
             pos = end + 1
         while True:
-            end = head.find(b"\n", pos)
+            end = data.find(b"\n", pos)
             if end == -1:
-                self._scanned = pos
+                self._scanned = pos - base
                 return -1
-            if end == pos + 1 and head[pos] == 0x0D:  # the empty line
+            if end == pos + 1 and data[pos] == 0x0D:  # the empty line
                 return end + 1
-            self._field(bytes(head[pos : end + 1]))
+            self._field(data[pos : end + 1])
             pos = end + 1
 
     def _field(self, line: bytes) -> None:
@@ -287,6 +289,7 @@ class H11Connection(ResponseFramer):
         upgrade = self._upgrade is not None and (
             has_token(connection, b"upgrade") or self._method == b"CONNECT"
         )
+        self._body_left = max(self._content_length, 0)
         if upgrade or self._method == b"CONNECT":
             if self._transfer_encoding is not None:
                 raise ProtocolError("A chunked body on an upgrade request is not supported.", 400)
@@ -299,22 +302,31 @@ class H11Connection(ResponseFramer):
         if not upgrade:
             self._upgrade = None
 
-    def _feed_body(self, parser: h11.Connection, data: bytes, events: list[Event]) -> None:
-        """Body bytes to h11: of a chunked body, those up to a chunk line llhttp would refuse
-        (h11 takes BWS after a size, sizes of 20 hex digits, bare LFs), then that refusal."""
+    def _body(self, data: bytes, pos: int, events: list[Event]) -> int:
+        """Give h11 the bytes of this message's body from ``pos`` (of a chunked body, those up
+        to a chunk line llhttp would refuse, then that refusal); return where it ended."""
         error = None
         if self._transfer_encoding is not None:
-            good, error = self._check_chunks(data)
-            data = data[:good]
-        if data:  # (never b"": to h11, that is the end of the stream)
-            parser.receive_data(data)
+            end, error = self._check_chunks(data, pos)
+        else:
+            end = pos + min(self._body_left, len(data) - pos)
+            self._body_left -= end - pos
+        parser = self._parser
+        assert parser is not None
+        if end > pos:  # (never b"": to h11, that is the end of the stream)
+            parser.receive_data(data[pos:end])
         self._parse(events)
         if error is not None:
             raise error
+        if self._switch == _SWITCH and self.phase == IDLE:
+            events.append(Upgrade(self._stream_id, data[end:]))
+            return len(data)
+        return end
 
-    def _check_chunks(self, data: bytes) -> tuple[int, ProtocolError | None]:
-        """How much of ``data`` is a chunked body so far, and the error past it, if any."""
-        pos, size = 0, len(data)
+    def _check_chunks(self, data: bytes, pos: int) -> tuple[int, ProtocolError | None]:
+        """Where, from ``pos``, the chunked body in ``data`` ends or stops being one llhttp
+        takes (h11 takes BWS after a size, sizes of 20 hex digits, bare LFs), and the error."""
+        size = len(data)
         while pos < size:
             state = self._chunk
             if state == _DATA:
@@ -324,12 +336,11 @@ class H11Connection(ResponseFramer):
                 if not self._chunk_left:
                     self._chunk = _DATA_END
             elif state == _DATA_END:
-                line = self._chunk_line + data[pos : pos + 2 - len(self._chunk_line)]
-                pos += len(line) - len(self._chunk_line)
+                kept = self._chunk_line
+                line = kept + data[pos : pos + 2 - len(kept)]
                 if not b"\r\n".startswith(line):
-                    return pos - len(line), ProtocolError(
-                        "Invalid HTTP request: no CRLF after chunk data.", 400
-                    )
+                    return pos, ProtocolError("Invalid HTTP request: no CRLF after chunk data.", 400)
+                pos += len(line) - len(kept)
                 self._chunk_line = b"" if line == b"\r\n" else line
                 if line == b"\r\n":
                     self._chunk = _SIZE
@@ -339,24 +350,21 @@ class H11Connection(ResponseFramer):
                 end = data.find(b"\n", pos)
                 if end == -1:  # (h11 bounds the line: 431 past its incomplete event size)
                     self._chunk_line += data[pos:]
-                    break
-                start = pos
+                    return size, None
                 line = self._chunk_line + data[pos : end + 1]
                 self._chunk_line = b""
-                pos = end + 1
                 if state == _SIZE:
                     match = _CHUNK_SIZE.fullmatch(line)
                     if match is None:
-                        return start, ProtocolError("Invalid HTTP request: invalid chunk size line.", 400)
+                        return pos, ProtocolError("Invalid HTTP request: invalid chunk size line.", 400)
                     self._chunk_left = int(match[1], 16)
                     self._chunk = _DATA if self._chunk_left else _TRAILERS
                 elif line == b"\r\n":
                     self._chunk = _DONE
                 elif line[-2:] != b"\r\n":
-                    return start, ProtocolError(
-                        "Invalid HTTP request: a trailer line ends in a bare LF.", 400
-                    )
-        return size, None
+                    return pos, ProtocolError("Invalid HTTP request: a trailer line ends in a bare LF.", 400)
+                pos = end + 1
+        return pos, None
 
     def _parse(self, events: list[Event]) -> None:
         parser = self._parser
@@ -373,7 +381,7 @@ class H11Connection(ResponseFramer):
                 self._request(event, events)  # type: ignore[arg-type]
                 return
             elif kind is h11.EndOfMessage:
-                self._end_of_message(event, parser, events)  # type: ignore[arg-type]
+                self._end_of_message(event, events)  # type: ignore[arg-type]
                 return
             else:  # NEED_DATA (PAUSED comes only after the end of a message)
                 return
@@ -399,7 +407,7 @@ class H11Connection(ResponseFramer):
             )
         )
 
-    def _end_of_message(self, event: h11.EndOfMessage, parser: h11.Connection, events: list[Event]) -> None:
+    def _end_of_message(self, event: h11.EndOfMessage, events: list[Event]) -> None:
         limits = self._limits
         count = block = 0
         for name, value in event.headers:  # trailer fields: bounded with the head's, then dropped
@@ -416,14 +424,7 @@ class H11Connection(ResponseFramer):
                 raise ProtocolError("Request trailer fields too large.", 431)
         self.phase = IDLE
         events.append(EndOfMessage(self._stream_id))
-        trailing = parser.trailing_data[0]
         self._parser = None
-        switch = self._switch
-        if switch:
-            self._stopped = True
-            if switch == _SWITCH:
-                events.append(Upgrade(self._stream_id, trailing))
-            return
+        if self._switch:
+            self._stopped = True  # (after an upgrade, the caller hands on the bytes that follow)
         self._closed = not self._keep_alive
-        self._begin()
-        self._head_data(trailing, events)

@@ -188,3 +188,10 @@ def test_a_chunk_line_or_trailers_over_h11s_incomplete_event_size_are_431():
         assert [type(event) for event in found] == [Request, Malformed]
         assert found[-1].error.status_hint == 431
         assert conn.receive_data(b"GET / HTTP/1.1\r\n" + H + b"\r\n") == []
+
+
+def test_thousands_of_pipelined_requests_in_one_read():
+    one = b"GET / HTTP/1.1\r\n" + H + b"\r\nPOST /b HTTP/1.1\r\n" + H + b"Content-Length: 1\r\n\r\nx"
+    data = one * 2000 + b"GET /last HT"
+    found = events(H11Connection, data, None)
+    assert len(found) == 2000 * 5 + 1 and found == events(H1Connection, data, None)

@@ -59,3 +59,11 @@ def test_a_boolean_that_is_not_one_is_refused(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "m:app", "--ws-per-message-deflate", "maybe"])
     assert "'maybe' is not a valid boolean" in capsys.readouterr().err
+
+
+def test_uvicorns_http_values_auto_h11_httptools_are_taken():
+    """Uvicorn's --http auto, h11 and httptools each name an HTTP/1.1 core here too."""
+    uvicorn_config = pytest.importorskip("uvicorn.config")
+    assert {"auto", "h11", "httptools"} <= set(uvicorn_config.HTTP_PROTOCOLS)
+    for value in ("auto", "h11", "httptools"):
+        assert build_parser().parse_args(["run", "m:app", "--http", value]).http == value

@@ -1,4 +1,4 @@
-"""HTTP/1.1 request lines the core refuses or serves (RFC 9110 9.1, RFC 9112 2.3): an unknown
+"""HTTP/1.1 request lines each core (httptools', h11's) refuses or serves (RFC 9110 9.1, RFC 9112 2.3): an unknown
 method is 501 and a malformed request line 400; HTTP/1.x is served as HTTP/1.1 whatever x>1 is,
 and any other major version is 505. Each request is fed whole, byte by byte, and after a good
 request in the same piece (pipelined)."""

@@ -1,4 +1,4 @@
-"""The HTTP/1.1 core driven byte for byte: whole, one byte at a time, with trailing bytes."""
+"""The HTTP/1.1 cores (httptools', h11's) driven byte for byte: whole, by the byte, with trailing bytes."""
 
 from __future__ import annotations
 

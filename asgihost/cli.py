@@ -67,6 +67,7 @@ _GROUPS = {
         "limit_request_line",
         "limit_request_fields",
         "limit_request_field_size",
+        "h11_max_incomplete_event_size",
         "limit_body_size",
         "timeout_request_head",
         "timeout_request_body",

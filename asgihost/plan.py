@@ -11,6 +11,7 @@ directory (``base_dir``); from the command line, from the working directory.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from .asgi.proxy import ProxyPolicy
 from .config.errors import ConfigError, Problem
 from .config.model import App, HostConfig, Limits, Listener, Reload, Tls, WebSocket
 from .config.types import Bind
-from .protocols.http1 import HeadLimits
+from .protocols.http1_head import HeadLimits
 from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable
 
@@ -55,6 +56,7 @@ class ListenerSpec:
     own_paths: tuple[tuple[str, str], ...]  # (path, "health" or "metrics") the server answers itself
     h1: bool  # HTTP/1.1 is served
     h2: H2Settings | None  # HTTP/2 is served, with these settings
+    h1_core: str  # what parses HTTP/1.1: "httptools" or "h11" ([server] http; h11 without httptools)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +80,7 @@ class ServerSpec:
     max_requests: int | None
     max_requests_jitter: int
     notes: tuple[str, ...]  # info lines for the start: where a setting is served otherwise than named
+    warnings: tuple[str, ...]  # warning lines for the start (httptools cannot be imported)
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,6 +322,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
     http2 = H2Settings(
         h2_config.max_concurrent_streams, h2_config.max_header_list_size, h2_config.initial_window_size
     )
+    h1_core, fallback = http1_core(config.server.http)
     listeners = []
     for listener_name, listener in config.listeners.items():
         bind = _bind(base, listener.bind)
@@ -347,17 +351,36 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 _own_paths(config, listener_name),
                 "http/1.1" in protocols,
                 http2 if "h2" in protocols else None,
+                h1_core,
             )
         )
     metrics_bind = None if config.metrics.bind is None else _bind(base, config.metrics.bind)
-    return Plan(config, tuple(apps), tuple(listeners), _server_spec(config), config.reload, metrics_bind)
+    warnings = (fallback,) if fallback is not None and any(spec.h1 for spec in listeners) else ()
+    server = _server_spec(config, warnings)
+    return Plan(config, tuple(apps), tuple(listeners), server, config.reload, metrics_bind)
 
 
 def head_limits(limits: Limits) -> HeadLimits:
     """The request-head limits of ``limits``, as the HTTP/1.1 core takes them."""
     return HeadLimits(
-        limits.request_line, limits.header_count, limits.header_field_size, limits.header_block_size
+        limits.request_line,
+        limits.header_count,
+        limits.header_field_size,
+        limits.header_block_size,
+        limits.h11_max_incomplete_event_size,
     )
+
+
+def http1_core(http: str) -> tuple[str, str | None]:
+    """What parses HTTP/1.1 for [server] http: h11 when named; httptools, else (with the
+    reason, for a warning at start) h11 where httptools cannot be imported."""
+    if http == "h11":
+        return "h11", None
+    try:
+        importlib.import_module("httptools")
+    except ImportError as exc:
+        return "h11", f"httptools cannot be imported ({exc}); serving HTTP/1.1 with h11"
+    return "httptools", None
 
 
 def _own_paths(config: HostConfig, listener: str) -> tuple[tuple[str, str], ...]:
@@ -370,7 +393,7 @@ def _own_paths(config: HostConfig, listener: str) -> tuple[tuple[str, str], ...]
     return tuple(own)
 
 
-def _server_spec(config: HostConfig) -> ServerSpec:
+def _server_spec(config: HostConfig, warnings: tuple[str, ...]) -> ServerSpec:
     server = config.server
     return ServerSpec(
         server_header=b"server: asgihost\r\n" if server.server_header else b"",
@@ -393,6 +416,7 @@ def _server_spec(config: HostConfig) -> ServerSpec:
         max_requests=server.max_requests,
         max_requests_jitter=server.max_requests_jitter,
         notes=_notes(config),
+        warnings=warnings,
     )
 
 

@@ -143,10 +143,13 @@ class Config:
         return loaded
 
     def log_notes(self) -> None:
-        """Once per server, at start: the plan's notes (a setting served otherwise than named)."""
+        """Once per server, at start: the plan's notes (a setting served otherwise than named)
+        and warnings (httptools cannot be imported)."""
         log = logging.getLogger("asgihost.error")
         for note in self.plan.server.notes:
             log.info("%s", note)
+        for warning in self.plan.server.warnings:
+            log.warning("%s", warning)
 
     def configure_logging(self) -> bool:
         """Set logging up; False (and the reason on stderr) when ``log_config`` cannot be applied."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from asgihost.config import ConfigError, HostConfig
@@ -115,3 +117,32 @@ def test_same_mount_on_different_hosts_or_listeners_is_fine(tmp_path):
         {"one": {"bind": "127.0.0.1:1"}, "two": {"bind": "[::1]:1"}},
     )
     assert check(cfg, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("http", "core", "protocols"),
+    [
+        ("auto", "httptools", ("h2", "http/1.1")),
+        ("httptools", "httptools", ("http/1.1",)),
+        ("h11", "h11", ("http/1.1",)),
+    ],
+)
+def test_the_plan_names_the_http1_core(tmp_path, http, core, protocols):
+    plan = compile_plan(config({"main": {"app": "main:app"}}, server={"http": http}), tmp_path)
+    [listener] = plan.listeners
+    assert (listener.h1_core, listener.protocols, plan.server.warnings) == (core, protocols, ())
+    assert listener.head.incomplete_event == 16384  # h11's own default, as Uvicorn's None means
+
+
+@pytest.mark.parametrize("http", ["auto", "httptools"])
+def test_without_httptools_the_plan_takes_h11_with_one_warning(tmp_path, monkeypatch, http):
+    monkeypatch.setitem(sys.modules, "httptools", None)  # import httptools: ImportError
+    plan = compile_plan(config({"main": {"app": "main:app"}}, server={"http": http}), tmp_path)
+    assert [listener.h1_core for listener in plan.listeners] == ["h11"]
+    [warning] = plan.server.warnings
+    assert warning.startswith("httptools cannot be imported (") and warning.endswith(
+        "; serving HTTP/1.1 with h11"
+    )
+    # HTTP/2 alone needs no HTTP/1.1 parser: nothing to say
+    plan = compile_plan(config({"main": {"app": "main:app"}}, server={"http": "h2"}), tmp_path)
+    assert plan.server.warnings == ()

@@ -189,8 +189,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "http",
         "server.http",
-        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools (HTTP/1.1 only), h2 (HTTP/2 only); "
-        "zttp as httptools.",
+        "HTTP served: auto (HTTP/1.1 and HTTP/2), httptools or h11 (HTTP/1.1 only, parsed by it), h2 "
+        "(HTTP/2 only); zttp as httptools.",
     ),
     Option("http2", "server.http2", "Offer HTTP/2 beside HTTP/1.1 (auto offers it already).", "switch"),
     Option("ws", "server.ws", "WebSocket protocol implementation; none refuses upgrades."),
@@ -251,6 +251,12 @@ OPTIONS: tuple[Option, ...] = (
         "limit_request_field_size",
         "limits.header_field_size",
         "Longest header field, name and value, in bytes (431).",
+        metavar="SIZE",
+    ),
+    Option(
+        "h11_max_incomplete_event_size",
+        "limits.h11_max_incomplete_event_size",
+        "With --http h11: the most h11 holds of an unfinished request head, in bytes (431).",
         metavar="SIZE",
     ),
     Option(

@@ -86,11 +86,12 @@ class Server(_Model):
         description="Event loop: uvloop when installed (auto), uvloop, asyncio, none (asyncio's own "
         'choice), zuvloop (needs the zuvloop package), or a loop factory as "module:callable".',
     )
-    http: Literal["auto", "httptools", "h2", "zttp"] = Field(
+    http: Literal["auto", "httptools", "h11", "h2", "zttp"] = Field(
         "auto",
         description="HTTP served where a listener does not say: auto (HTTP/1.1 on httptools and HTTP/2 on h2), "
-        "httptools (HTTP/1.1 only; with http2, HTTP/2 too) or h2 (HTTP/2 only). Uvicorn's zttp is "
-        "served as httptools (a line at start says so).",
+        "httptools (HTTP/1.1 only; with http2, HTTP/2 too), h11 (the same, HTTP/1.1 parsed by h11) or h2 "
+        "(HTTP/2 only). Uvicorn's zttp is served as httptools (a line at start says so). Where httptools "
+        "cannot be imported, HTTP/1.1 is parsed by h11 (a line at start says so).",
     )
     http2: bool = Field(
         False,
@@ -314,6 +315,12 @@ class Limits(_Model):
     header_count: int = Field(100, ge=1, description="Most header fields in a request: 431.")
     header_field_size: ByteSize = Field(8192, description="Longest header field, name and value: 431.")
     header_block_size: ByteSize = Field(16384, description="Largest header block, all fields together: 431.")
+    h11_max_incomplete_event_size: ByteSize = Field(
+        16384,
+        description="With HTTP/1.1 parsed by h11: the most h11 holds of an unfinished request head, "
+        "chunk header or trailer block: 431. The default is Uvicorn's (h11's "
+        "DEFAULT_MAX_INCOMPLETE_EVENT_SIZE, 16 KiB); the httptools parser does not use it.",
+    )
     head_timeout: Seconds = Field(
         10.0,
         description="Time from a request's first byte to the end of its head: 408 (slow headers); 0: none.",

@@ -16,72 +16,27 @@ from __future__ import annotations
 
 import httptools
 
-from .cache import BoundedCache
 from .errors import ProtocolError
 from .events import Data, EndOfMessage, Event, Malformed, Request, Upgrade
+from .http1_head import (
+    BODY,
+    CONTENT_LENGTH,
+    EXPECT,
+    FORWARDED,
+    HEAD,
+    HOST,
+    IDLE,
+    KNOWN_METHODS,
+    SPECIAL_HEADERS,
+    TRANSFER_ENCODING,
+    HeadLimits,
+    check_head,
+    check_host,
+    good_hosts,
+)
 from .http1_response import ResponseFramer
-from .request_line import message_start, method_status, served_version, version_status
+from .request_line import method_status, version_status
 
-# The scope's strings of the common methods, made once: RFC 9110's, PATCH (RFC 5789) and
-# WebDAV's (RFC 4918, 3253, 3648, 3744, 4791, 5323, 5842). Any other method llhttp parses
-# (PURGE, QUERY...) goes to the app too, as in Uvicorn: the app decides what it implements; a
-# method llhttp does not know is 501 (``request_line``), never a cache entry.
-# (A literal: built by a comprehension in another module, its lookup measured ~400 instructions
-# slower per request, by cachegrind, for reasons of layout.)
-# fmt: off
-KNOWN_METHODS: dict[bytes, str] = {
-    b"GET": "GET", b"HEAD": "HEAD", b"POST": "POST", b"PUT": "PUT", b"DELETE": "DELETE",
-    b"CONNECT": "CONNECT", b"OPTIONS": "OPTIONS", b"TRACE": "TRACE", b"PATCH": "PATCH",
-    b"PROPFIND": "PROPFIND", b"PROPPATCH": "PROPPATCH", b"MKCOL": "MKCOL", b"COPY": "COPY",
-    b"MOVE": "MOVE", b"LOCK": "LOCK", b"UNLOCK": "UNLOCK", b"SEARCH": "SEARCH", b"REPORT": "REPORT",
-    b"ACL": "ACL", b"MKCALENDAR": "MKCALENDAR", b"BIND": "BIND", b"REBIND": "REBIND",
-    b"UNBIND": "UNBIND", b"CHECKOUT": "CHECKOUT", b"MERGE": "MERGE", b"MKACTIVITY": "MKACTIVITY",
-}
-# fmt: on
-
-
-class HeadLimits:
-    """Bounds on a request head; crossing one is a ``ProtocolError`` with its status. Their
-    values come from the plan ([limits], a listener's overrides): no default lives here."""
-
-    __slots__ = ("request_line", "header_count", "header_field_size", "header_block_size")
-
-    def __init__(
-        self, request_line: int, header_count: int, header_field_size: int, header_block_size: int
-    ) -> None:
-        self.request_line = request_line  # 414
-        self.header_count = header_count  # 431 for these three
-        self.header_field_size = header_field_size
-        self.header_block_size = header_block_size
-
-
-# Characters of a Host header value (RFC 3986 reg-name, IP literals, port); anything else: 400.
-_HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]"
-_hosts: BoundedCache[bytes, bool] = BoundedCache(256, 16 * 1024)  # most requests name one of a few
-_good_hosts = _hosts.entries
-
-
-# Request headers the core looks at; every other name costs one dict lookup.
-_HOST, _FORWARDED, _CONTENT_LENGTH_H, _TRANSFER_ENCODING_H, _EXPECT, _UPGRADE = range(6)
-_SPECIAL_HEADERS = {
-    b"host": _HOST,
-    b"x-forwarded-for": _FORWARDED,
-    b"x-forwarded-proto": _FORWARDED,
-    b"forwarded": _FORWARDED,
-    b"content-length": _CONTENT_LENGTH_H,
-    b"transfer-encoding": _TRANSFER_ENCODING_H,
-    b"expect": _EXPECT,
-    b"upgrade": _UPGRADE,
-}
-
-
-def _check_host(value: bytes) -> None:
-    if value.translate(None, _HOST_CHARS):
-        raise ProtocolError("Invalid Host header.", 400)
-    _hosts.remember(value, True, len(value))
-
-
-IDLE, HEAD, BODY = 0, 1, 2  # H1Connection.phase
 _RTSP_METHOD = "Invalid method for HTTP/x.x request"  # llhttp's error for DESCRIBE, SETUP...
 
 
@@ -312,23 +267,23 @@ class H1Connection(ResponseFramer):
         if size > self._max_field:
             raise ProtocolError("Request header fields too large.", 431)
         self._header_bytes += size + 4  # with ": " and CRLF; the block and count are checked at its end
-        kind = _SPECIAL_HEADERS.get(name)
+        kind = SPECIAL_HEADERS.get(name)
         if kind is not None:
-            if kind == _HOST:
+            if kind == HOST:
                 self._hosts += 1
                 self._host = value
-                if value not in _good_hosts:
-                    _check_host(value)
-            elif kind == _FORWARDED:
+                if value not in good_hosts:
+                    check_host(value)
+            elif kind == FORWARDED:
                 self._forwarded = True
-            elif kind == _CONTENT_LENGTH_H:
+            elif kind == CONTENT_LENGTH:
                 if not value.isdigit():  # llhttp checks it too; never trust an int() of it blindly
                     raise ProtocolError("Invalid Content-Length.", 400)
                 self._content_length = int(value)
-            elif kind == _TRANSFER_ENCODING_H:
+            elif kind == TRANSFER_ENCODING:
                 te = self._transfer_encoding
                 self._transfer_encoding = value if te is None else te + b"," + value
-            elif kind == _EXPECT:
+            elif kind == EXPECT:
                 if value.lower() == b"100-continue":
                     self._expect_continue = True
             else:
@@ -338,26 +293,9 @@ class H1Connection(ResponseFramer):
     def _check_head(self, method: bytes, version: str) -> str:
         """What llhttp lets through and RFC 9112 does not (raised as ProtocolError); returns
         the version the request is served as."""
-        headers = self._headers
-        if len(headers) > self._max_count or self._header_bytes > self._max_block:
+        if len(self._headers) > self._max_count or self._header_bytes > self._max_block:
             raise ProtocolError("Request header fields too large.", 431)
-        served = served_version(version)
-        if served is None:
-            raise ProtocolError(f"HTTP/{version} is not supported.", 505)
-        version = served
-        if self._hosts != 1 and (version == "1.1" or self._hosts):
-            raise ProtocolError("A request needs exactly one Host header.", 400)
-        te = self._transfer_encoding
-        if te is not None:
-            codings = [coding.strip().lower() for coding in te.split(b",")]
-            codings = [coding for coding in codings if coding]  # empty list items do not count
-            if version == "1.0" or not codings or codings[-1] != b"chunked":
-                raise ProtocolError("Transfer-Encoding must end in chunked (RFC 9112 6.1).", 400)
-            if len(codings) > 1:
-                raise ProtocolError("Transfer codings other than chunked are not implemented.", 501)
-        if self._url == b"*" and method != b"OPTIONS":
-            raise ProtocolError("The asterisk form is for OPTIONS only.", 400)
-        return version
+        return check_head(method, self._url, version, self._hosts, self._transfer_encoding)
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -409,3 +347,38 @@ class H1Connection(ResponseFramer):
             self._events.append(EndOfMessage(self._stream_id))
 
     # ---- output ------------------------------------------------------------------------------
+
+
+class _Counter:
+    """httptools protocol counting whole messages."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def on_message_complete(self) -> None:
+        self.done += 1
+
+
+def _completed(data: bytes) -> int:
+    counter = _Counter()
+    parser = httptools.HttpRequestParser(counter)
+    parser.set_dangerous_leniencies(lenient_version=True)  # as the core's parser
+    try:
+        parser.feed_data(data)
+    except httptools.HttpParserError:
+        pass
+    return counter.done
+
+
+def message_start(data: bytes, completed: int) -> int:
+    """Where, in bytes fed to a parser from a message boundary, the message after the first
+    ``completed`` ones starts (the shortest prefix that completes them): found by bisection
+    with fresh parsers, on the error path only, as httptools does not say where messages end."""
+    low, high = 0, len(data)
+    while low < high:
+        middle = (low + high) // 2
+        if _completed(data[:middle]) >= completed:
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -24,7 +24,7 @@ from ..logs import TRACE
 from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
-from ..protocols.http1 import HEAD, H1Connection
+from ..protocols.http1_head import HEAD
 from ..protocols.http1_response import CONTINUE_100, simple_response
 from ..protocols.http2 import H2Settings
 from ..protocols.negotiate import ERROR, H2, WEBSOCKET, Negotiator, upgrade_kind
@@ -94,7 +94,7 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.negotiator: Negotiator | None = None
         self.served = 0.0  # clock.now when the last response was completed; 0: none yet
         self.logger = shared.logger
-        self.core = H1Connection(listener.head)
+        self.core = listener.core(listener.head)  # httptools' or h11's, as the plan says
         self.requests = 0  # requests begun on this connection
         self.head_timing = False  # idle_deadline is the deadline of the head being received
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..asgi.proxy import ProxyPolicy
 from ..asgi.scope import AppPlace
@@ -26,9 +26,26 @@ from ..logs import TRACE
 from ..logs.access import AccessLog
 from ..metrics import AppStats, Recorder
 from ..plan import AppSpec, ListenerSpec, ServerSpec
-from ..protocols.http1 import HeadLimits
+from ..protocols.http1_head import HeadLimits
 from ..protocols.http1_response import DefaultHeaders
 from .clock import Clock
+
+if TYPE_CHECKING:
+    from ..protocols.http1 import H1Connection
+    from ..protocols.http1_h11 import H11Connection
+
+    H1Core = type[H1Connection] | type[H11Connection]
+
+
+def http1_core(name: str) -> H1Core:
+    """The HTTP/1.1 core class the plan names; only that one's parser is imported."""
+    if name == "h11":
+        from ..protocols.http1_h11 import H11Connection
+
+        return H11Connection
+    from ..protocols.http1 import H1Connection
+
+    return H1Connection
 
 
 class Mount(AppPlace):
@@ -108,14 +125,16 @@ class Mount(AppPlace):
 
 
 class ListenerSettings:
-    """What a listener's connections share: its name, its limits on request heads and requests
-    per connection, whose proxy headers it believes, and the paths it answers itself."""
+    """What a listener's connections share: its name, its HTTP/1.1 core (the class), its limits
+    on request heads and requests per connection, whose proxy headers it believes, and the
+    paths it answers itself."""
 
-    __slots__ = ("name", "head", "head_timeout", "last_request", "proxy", "own")
+    __slots__ = ("name", "core", "head", "head_timeout", "last_request", "proxy", "own")
 
     def __init__(
         self,
         name: str,
+        core: H1Core,
         head: HeadLimits,
         head_timeout: float,
         requests_per_connection: int | None,
@@ -123,6 +142,7 @@ class ListenerSettings:
         own: dict[str, Mount] | None,
     ) -> None:
         self.name = name
+        self.core = core  # chosen once, at start: a connection calls it with ``head``
         self.proxy = proxy
         self.own = own or None  # paths the server answers itself (health, metrics), if any
         self.head = head
@@ -133,7 +153,15 @@ class ListenerSettings:
     def from_spec(cls, spec: ListenerSpec, builtins: dict[str, Mount]) -> ListenerSettings:
         own = {path: builtins[name] for path, name in spec.own_paths}
         limits = spec.limits
-        return cls(spec.name, spec.head, limits.head_timeout, limits.requests_per_connection, spec.proxy, own)
+        return cls(
+            spec.name,
+            http1_core(spec.h1_core),
+            spec.head,
+            limits.head_timeout,
+            limits.requests_per_connection,
+            spec.proxy,
+            own,
+        )
 
 
 class Connection(Protocol):

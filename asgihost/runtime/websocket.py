@@ -28,8 +28,7 @@ from ..asgi.ws_cycle import WebSocketCycle
 from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, WS_ABNORMAL, WS_GOING_AWAY, WS_INTERNAL_ERROR
 from ..protocols.events import Request
-from ..protocols.http1 import H1Connection
-from ..protocols.http1_response import simple_response
+from ..protocols.http1_response import ResponseFramer, simple_response
 from ..protocols.websocket import (
     PONG,
     BoundedDeflate,
@@ -299,7 +298,7 @@ class WSProtocol(WriteFlow, WebSocketSession, asyncio.Protocol):
         self.idle_deadline = 0.0  # never idle in the keep-alive sense: timed_out is never called
         self.init_flow(self.loop, write_paused)  # the transport's, as the HTTP/1.1 connection left it
         self.read_paused = False
-        self._response: H1Connection | None = None
+        self._response: ResponseFramer | None = None
 
     def timed_out(self) -> None:
         self.idle_deadline = 0.0
@@ -348,7 +347,8 @@ class WSProtocol(WriteFlow, WebSocketSession, asyncio.Protocol):
         self._finish()
 
     def respond(self, status: int, headers: Any) -> None:
-        self._response = core = H1Connection(self.path.listener.head)
+        self._response = core = ResponseFramer()
+        core.init_response()
         request = self.request
         request.keep_alive = False
         data = core.start_response(request, status, headers, self.shared.defaults)

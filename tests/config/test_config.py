@@ -205,6 +205,7 @@ DELIBERATE = {
         "127.0.0.1",
         "::1",
     ],  # Uvicorn's None means $FORWARDED_ALLOW_IPS or 127.0.0.1,::1, as here
+    "--h11-max-incomplete-event-size": 16384,  # Uvicorn's None means h11's default, 16 KiB
 }
 
 

@@ -445,7 +445,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path):
         'expected one of "auto", "uvloop", "asyncio", "none", "zuvloop", or a loop factory as "module:callable", '
         'got "fast"'
     )
-    assert problems[4].message == 'expected one of "auto", "httptools", "h2", "zttp", got "${x"'
+    assert problems[4].message == 'expected one of "auto", "httptools", "h11", "h2", "zttp", got "${x"'
 
 
 def test_a_problem_in_an_override_is_not_pinned_on_the_file(tmp_path):

@@ -112,3 +112,11 @@ def test_a_bad_value_from_the_environment_names_the_flag(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         environment_options(build_parser())
     assert "--reload (from the environment): 'maybe' is not a valid boolean" in capsys.readouterr().err
+
+
+def test_uvicorns_http_values_auto_h11_httptools_are_taken():
+    """Uvicorn's --http auto, h11 and httptools each name an HTTP/1.1 core here too."""
+    uvicorn_config = pytest.importorskip("uvicorn.config")
+    assert {"auto", "h11", "httptools"} <= set(uvicorn_config.HTTP_PROTOCOLS)
+    for value in ("auto", "h11", "httptools"):
+        assert build_parser().parse_args(["run", "m:app", "--http", value]).http == value

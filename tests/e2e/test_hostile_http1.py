@@ -1,6 +1,7 @@
 """Hostile HTTP/1.1: a corpus of raw malformed, ambiguous and abusive requests, each with the
 exact status the server must answer (RFC 9112 and RFC 9110), against the real server (run in
-the test process by conftest's ``in_process_servers``).
+the test process by conftest's ``in_process_servers``), with each HTTP/1.1 core (httptools', and
+h11's: ``--http h11``).
 
 Every case opens a new connection, sends its bytes and reads until the server closes. A
 rejected request (4xx/5xx) must get exactly one response, say ``connection: close`` and be
@@ -47,14 +48,21 @@ def _start(*flags: str) -> Iterator[InProcessServer]:
         yield start(APP, *flags)
 
 
-@pytest.fixture(scope="module")
-def default_server() -> Iterator[InProcessServer]:
-    yield from _start()
+@pytest.fixture(scope="module", params=[(), ("--http", "h11")], ids=["httptools", "h11"])
+def core(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The flags of each HTTP/1.1 core: every case is answered alike by both."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def limited_server() -> Iterator[InProcessServer]:
+def default_server(core: tuple[str, ...]) -> Iterator[InProcessServer]:
+    yield from _start(*core)
+
+
+@pytest.fixture(scope="module")
+def limited_server(core: tuple[str, ...]) -> Iterator[InProcessServer]:
     yield from _start(
+        *core,
         "--limit-request-line",
         str(LINE),
         "--limit-request-fields",
@@ -67,8 +75,9 @@ def limited_server() -> Iterator[InProcessServer]:
 
 
 @pytest.fixture(scope="module")
-def slow_server() -> Iterator[InProcessServer]:
+def slow_server(core: tuple[str, ...]) -> Iterator[InProcessServer]:
     yield from _start(
+        *core,
         "--timeout-request-head",
         "0.5",
         "--timeout-request-body",

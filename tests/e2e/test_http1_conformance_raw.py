@@ -1,12 +1,22 @@
 """HTTP/1.1 request lines against the real server over raw sockets: an unknown method is 501,
 HTTP/1.2 is served as HTTP/1.1 (keep-alive, chunked body), HTTP/3 is 505, and each refusal
-closes the connection after its answer."""
+closes the connection after its answer; with each HTTP/1.1 core."""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
+
 APP = "basic:app"  # tests/apps/basic.py: echoes the path, and the body at /echo
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def serve_each(serve, request: pytest.FixtureRequest):
+    """``serve``, with each HTTP/1.1 core: httptools' (the default), and h11's (``--http h11``)."""
+    if request.param == "httptools":
+        return serve
+    return lambda app, *flags, **options: serve(app, "--http", "h11", *flags, **options)
 
 
 class Wire:
@@ -57,8 +67,8 @@ def refused(wire: Wire, status: int) -> None:
     wire.assert_closed()
 
 
-def test_request_lines_get_501_505_or_are_served_as_http_1_1(serve):
-    server = serve(APP)
+def test_request_lines_get_501_505_or_are_served_as_http_1_1(serve_each):
+    server = serve_each(APP)
 
     wire = open_wire(server)
     wire.send(b"BREW /pot HTTP/1.1\r\nHost: test\r\n\r\n")

@@ -1,6 +1,8 @@
 """HTTP/1.1 on the wire: raw sockets against the real server (apps in tests/apps/basic.py).
 
-Every assertion is about bytes the server wrote or lines it logged. Waits are on socket reads
+Every assertion is about bytes the server wrote or lines it logged. The tests of how requests
+are read run with each HTTP/1.1 core (``serve_each``); those of responses and of apps run with
+httptools' alone (the response side, ``ResponseFramer``, is one for both). Waits are on socket reads
 and log markers, each bounded by a socket timeout.
 """
 
@@ -13,7 +15,17 @@ import threading
 import time
 from dataclasses import dataclass
 
+import pytest
+
 APP = "basic:app"
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def serve_each(serve, request: pytest.FixtureRequest):
+    """``serve``, with each HTTP/1.1 core: httptools' (the default), and h11's (``--http h11``)."""
+    if request.param == "httptools":
+        return serve
+    return lambda app, *flags, **options: serve(app, "--http", "h11", *flags, **options)
 
 
 # ---- a strict little HTTP/1.1 response reader ------------------------------------------------
@@ -150,8 +162,8 @@ def get(server, target: str, *headers: str) -> Response:
 # ---- framing and ordering -------------------------------------------------------------------
 
 
-def test_pipelined_requests_are_answered_in_request_order(serve):
-    server = serve(APP)
+def test_pipelined_requests_are_answered_in_request_order(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     # /slow sleeps before answering: a server answering out of order would send /a first.
     wire.send(req("GET", "/slow") + req("GET", "/a?x=1") + req("GET", "/b"))
@@ -164,8 +176,8 @@ def test_pipelined_requests_are_answered_in_request_order(serve):
     assert wire.read_response().body == b"/after"
 
 
-def test_chunked_request_body_reaches_the_app_intact(serve):
-    server = serve(APP)
+def test_chunked_request_body_reaches_the_app_intact(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     pieces = [b"hello", b" ", bytes(range(256)) * 2, b"\r\n0\r\n\r\n", b"end"]
     wire.send(req("POST", "/echo", "Transfer-Encoding: chunked"))
@@ -178,8 +190,8 @@ def test_chunked_request_body_reaches_the_app_intact(serve):
     assert response.body == b"".join(pieces)
 
 
-def test_content_length_request_body(serve):
-    server = serve(APP)
+def test_content_length_request_body(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     # Larger than the 64 KiB the server buffers before pausing reads, so reading resumes too.
     body = bytes(range(256)) * 1024
@@ -193,8 +205,8 @@ def test_content_length_request_body(serve):
     assert wire.read_response().body == b"ok"
 
 
-def test_head_sends_headers_but_no_body_and_keeps_the_connection(serve):
-    server = serve(APP)
+def test_head_sends_headers_but_no_body_and_keeps_the_connection(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("HEAD", "/head"))
     head = wire.read_response(head=True)
@@ -227,8 +239,8 @@ def test_chunked_response_when_the_app_gives_no_length(serve):
 # ---- Expect: 100-continue ---------------------------------------------------------------------
 
 
-def test_expect_continue_is_sent_when_the_app_reads_the_body(serve):
-    server = serve(APP)
+def test_expect_continue_is_sent_when_the_app_reads_the_body(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("POST", "/expect-read", "Content-Length: 5", "Expect: 100-continue"))
     interim = wire.read_response()
@@ -242,8 +254,8 @@ def test_expect_continue_is_sent_when_the_app_reads_the_body(serve):
     assert wire.read_response().body == b"/again"
 
 
-def test_expect_continue_is_not_sent_when_the_app_answers_without_reading(serve):
-    server = serve(APP)
+def test_expect_continue_is_not_sent_when_the_app_answers_without_reading(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("POST", "/expect-reject", "Content-Length: 5", "Expect: 100-continue"))
     response = wire.read_response()
@@ -255,11 +267,11 @@ def test_expect_continue_is_not_sent_when_the_app_answers_without_reading(serve)
     assert rest == b""
 
 
-def test_expect_continue_rejection_announces_the_close(serve):
+def test_expect_continue_rejection_announces_the_close(serve_each):
     """RFC 9110 section 10.1.1: a final answer before the content SHOULD say whether the server
     will close or read the content. asgihost closes, so the head must say ``connection: close``;
     otherwise the client believes the connection is reusable."""
-    server = serve(APP)
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("POST", "/expect-reject", "Content-Length: 5", "Expect: 100-continue"))
     response = wire.read_response()
@@ -271,8 +283,8 @@ def test_expect_continue_rejection_announces_the_close(serve):
 # ---- connection management --------------------------------------------------------------------
 
 
-def test_http10_request_closes_by_default(serve):
-    server = serve(APP)
+def test_http10_request_closes_by_default(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("GET", "/old", version="1.0"))
     response = wire.read_response()
@@ -282,8 +294,8 @@ def test_http10_request_closes_by_default(serve):
     wire.assert_closed()
 
 
-def test_http10_keep_alive_is_honoured(serve):
-    server = serve(APP)
+def test_http10_keep_alive_is_honoured(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     for path in ("/one", "/two"):
         wire.send(req("GET", path, "Connection: keep-alive", version="1.0"))
@@ -294,8 +306,8 @@ def test_http10_keep_alive_is_honoured(serve):
         assert response.get(b"transfer-encoding") is None
 
 
-def test_http10_response_without_length_is_delimited_by_close(serve):
-    server = serve(APP)
+def test_http10_response_without_length_is_delimited_by_close(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("GET", "/chunked", "Connection: keep-alive", version="1.0"))
     response = wire.read_response()  # no length, no chunking: reads to EOF
@@ -305,8 +317,8 @@ def test_http10_response_without_length_is_delimited_by_close(serve):
     assert response.body == b"hello, chunked world"
 
 
-def test_client_connection_close_is_honoured(serve):
-    server = serve(APP)
+def test_client_connection_close_is_honoured(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("GET", "/bye", "Connection: close"))
     response = wire.read_response()
@@ -359,8 +371,8 @@ def test_app_sees_disconnect_when_client_closes_after_the_body(serve):
     assert get(server, "/still-up").body == b"/still-up"
 
 
-def test_app_sees_disconnect_when_client_closes_mid_body(serve):
-    server = serve(APP)
+def test_app_sees_disconnect_when_client_closes_mid_body(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("POST", "/disconnect", "Content-Length: 100", body=b"abc"))
     wire.close()
@@ -550,24 +562,24 @@ def _assert_400_and_closed(wire: Wire) -> None:
     wire.assert_closed()
 
 
-def test_garbage_request_gets_400_and_close(serve):
-    server = serve(APP)
+def test_garbage_request_gets_400_and_close(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
     _assert_400_and_closed(wire)
     assert get(server, "/next").body == b"/next"
 
 
-def test_invalid_header_line_gets_400_and_close(serve):
-    server = serve(APP)
+def test_invalid_header_line_gets_400_and_close(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(b"GET / HTTP/1.1\r\nHost: test\r\nThis is not a header\r\n\r\n")
     _assert_400_and_closed(wire)
     assert get(server, "/next").body == b"/next"
 
 
-def test_malformed_request_after_a_good_one_is_answered_in_turn(serve):
-    server = serve(APP)
+def test_malformed_request_after_a_good_one_is_answered_in_turn(serve_each):
+    server = serve_each(APP)
     wire = open_wire(server)
     wire.send(req("GET", "/slow") + b"NOT HTTP AT ALL\r\n\r\n")
     good = wire.read_response()

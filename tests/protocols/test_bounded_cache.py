@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asgihost.protocols import headers as fields
-from asgihost.protocols import hpack_codec, http1, http1_response
+from asgihost.protocols import hpack_codec, http1_head, http1_response
 from asgihost.protocols.cache import SENSITIVE_FIELDS, BoundedCache
 from asgihost.protocols.errors import LocalProtocolError
 from asgihost.protocols.events import Malformed, Request
@@ -23,7 +23,7 @@ CACHES = [
     fields._values,
     http1_response._lines,
     http1_response._lengths,
-    http1._hosts,
+    http1_head.hosts,
     hpack_codec._encodings,
 ]
 
@@ -114,7 +114,7 @@ def pressure() -> None:
         fields.is_valid_value(key, b"x-p")
         http1_response._lines.remember((key, key), key, 1)
         http1_response._lengths.remember((key, key), (key, 1), 1)
-        http1._hosts.remember(key, True, 1)
+        http1_head.hosts.remember(key, True, 1)
         hpack_codec._encodings.remember((key, key), key, 1)
 
 

@@ -45,8 +45,11 @@ NOTES: dict[str, str] = {
     "--timeout-worker-healthcheck": "a hung worker is replaced",
     "--loop": "also `none`, `zuvloop` and a loop factory `module:callable`, as Uvicorn",
     "--http": "`auto` serves HTTP/1.1 (httptools) and HTTP/2 (h2) on one port, where Uvicorn's offers "
-    "HTTP/1.1 only; `h2` serves HTTP/2 only; `zttp` is served by httptools",
-    "--http2": "with `--http httptools` (or `zttp`): HTTP/2 beside HTTP/1.1; `auto` needs no flag",
+    "HTTP/1.1 only; `h11` parses HTTP/1.1 with h11 (also where httptools cannot be imported, with a "
+    "warning), with the same limits and answers; `h2` serves HTTP/2 only; `zttp` is served by httptools",
+    "--h11-max-incomplete-event-size": "with h11: a larger unfinished head, chunk line or trailer block is a 431 "
+    "(Uvicorn's None is h11's 16 KiB)",
+    "--http2": "with `--http httptools`, `h11` or `zttp`: HTTP/2 beside HTTP/1.1; `auto` needs no flag",
     "--ws": "one implementation (wsproto); `websockets` and `websockets-sansio` are served by it, with one "
     "line at start saying so; `none` serves upgrade requests as plain HTTP",
     "--ws-max-size": "bytes per message, after decompression; more closes with 1009",

@@ -73,3 +73,21 @@ def test_reference_covers_every_table_of_the_model():
 
     walk(HostConfig)
     assert found - {HostConfig} == {model for _, model, _ in _SECTIONS}
+
+
+def test_readme_has_the_current_uvicorn_table():
+    from asgihost.config.uvicorn_table import markdown
+
+    readme = (ROOT / "README.md").read_text()
+    assert markdown() in readme, "regenerate: uv run python -m asgihost.config.uvicorn_table, into README.md"
+
+
+def test_the_table_says_exactly_uvicorns_flags_are_uvicorns():
+    import pytest
+
+    from asgihost.config.uvicorn_table import uvicorn_flags
+
+    pytest.importorskip("uvicorn")
+    command = sys.modules["uvicorn.main"].main
+    theirs = {param.opts[0] for param in command.params if param.opts[0].startswith("--")}
+    assert uvicorn_flags() == theirs - {"--version"}  # asgihost run --version is the command's own

@@ -120,3 +120,52 @@ def test_uvicorns_http_values_auto_h11_httptools_are_taken():
     assert {"auto", "h11", "httptools"} <= set(uvicorn_config.HTTP_PROTOCOLS)
     for value in ("auto", "h11", "httptools"):
         assert build_parser().parse_args(["run", "m:app", "--http", value]).http == value
+
+
+def _uvicorn_help() -> str:
+    import subprocess
+    import sys
+
+    pytest.importorskip("uvicorn")
+    out = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--help"], capture_output=True, text=True, timeout=60, check=True
+    )
+    return out.stdout
+
+
+# Uvicorn's values asgihost refuses, and what its one-line error tells to use instead.
+REFUSED_VALUES = {("--interface", "wsgi"): "a2wsgi.WSGIMiddleware"}
+
+
+def test_every_flag_and_value_of_uvicorns_help_is_taken_or_says_what_to_use():
+    """Walks ``uvicorn --help``: each flag (and --no- form) is one of asgihost's run flags; each
+    value it lists in [a|b] validates as a config, or is refused in one line naming the way."""
+    import re
+
+    from asgihost.config import ConfigError
+    from asgihost.settings import config_from_recipe
+
+    run = _commands_parser("run")
+    ours = set(run._option_string_actions)
+    text = _uvicorn_help()
+    flags = re.findall(r"^\s+(--[a-z0-9-]+)(?: / (--[a-z0-9-]+))?(?: \[([^\]]+)\])?", text, re.M)
+    assert len(flags) > 50  # the help parsed
+    for flag, negative, choices in flags:
+        assert flag in ours, flag
+        assert not negative or negative in ours, negative
+        for value in choices.split("|") if choices else ():
+            args = vars(run.parse_args(["m:app", flag, value]))
+            options = {name: v for name, v in args.items() if v is not None and name != "target"}
+            if (flag, value) in REFUSED_VALUES:
+                with pytest.raises(ConfigError) as refused:
+                    config_from_recipe(("flags", "m:app", options))
+                message = str(refused.value)
+                assert "\n" not in message and REFUSED_VALUES[flag, value] in message, message
+            else:
+                config_from_recipe(("flags", "m:app", options))
+
+
+def _commands_parser(name: str):
+    subparsers = build_parser()._subparsers
+    assert subparsers is not None
+    return subparsers._group_actions[0].choices[name]  # type: ignore[attr-defined]

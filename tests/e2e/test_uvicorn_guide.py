@@ -553,6 +553,17 @@ def test_http2_with_http_zttp(serve):
     assert "--http zttp: asgihost serves HTTP/1.1 on httptools and HTTP/2 on h2" in server.log()
 
 
+def test_http_h11_and_its_incomplete_event_size(serve):
+    """``--http [auto|h11|httptools]`` - "h11 ... pure-Python, when C extensions are unavailable
+    or when debugging protocol-level issues", with ``--h11-max-incomplete-event-size <int>`` -
+    "the maximum number of bytes to buffer of an incomplete event": a head over it is a 431."""
+    server = serve(APP, "--http", "h11", "--h11-max-incomplete-event-size", "2048")
+    assert httpx.get(f"{server.url}/", timeout=10).json()["started"] is True
+    with server.connect() as sock:
+        reply = http_exchange(sock, b"GET / HTTP/1.1\r\nHost: t\r\nx-big: " + b"a" * 4096 + b"\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 431 ")
+
+
 # ---- Resource limits and timeouts --------------------------------------------------------------
 
 

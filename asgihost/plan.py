@@ -19,7 +19,8 @@ from typing import Any
 
 from .asgi.proxy import ProxyPolicy
 from .config.errors import ConfigError, Problem
-from .config.model import App, HostConfig, Limits, Listener, Reload, Tls, WebSocket
+from .config.listener import Listener, Tls
+from .config.model import App, HostConfig, Limits, Reload, WebSocket
 from .config.types import Bind
 from .protocols.http1_head import HeadLimits
 from .protocols.http2 import H2Settings

@@ -266,6 +266,17 @@ def test_only_the_runtime_does_io():
     assert used == set(IO_EXCEPTIONS), f"stale exceptions: {sorted(set(IO_EXCEPTIONS) - used)}"
 
 
+MAX_LINES = 500
+
+
+def test_no_module_is_over_500_lines():
+    """The map's rule (docs/architecture.md): a module that grows past it is split by what it owns."""
+    long = {
+        name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
 def test_the_rules_catch_a_violation(tmp_path, monkeypatch):
     package = tmp_path / "asgihost"
     (package / "protocols").mkdir(parents=True)

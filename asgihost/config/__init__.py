@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from . import flags
 from .errors import ConfigError, Loc, Problem, describe, dotted_key, from_validation_error
-from .model import App, HostConfig, Limits, Listener, Logging, Server
+from .listener import Listener
+from .model import App, HostConfig, Limits, Logging, Server
 from .toml import Position, SourceMap, interpolate, merge, read_toml
 from .types import Bind
 

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from .defaults import file_default
-from .model import App, HostConfig, Limits, Listener, Logging, Proxy, Reload, Server, Tls, WebSocket
+from .listener import Listener, Proxy, Tls
+from .model import App, HostConfig, Limits, Logging, Reload, Server, WebSocket
 from .types import Bind
 
 LISTENER: str = next(iter(HostConfig.model_fields["listeners"].get_default(call_default_factory=True)))

@@ -16,6 +16,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from .defaults import file_default, full_type, kind_of, toml_literal
+from .listener import Listener, ListenerLimits, Proxy, Tls
 from .model import (
     App,
     AppLimits,
@@ -24,14 +25,10 @@ from .model import (
     HostConfig,
     Http2,
     Limits,
-    Listener,
-    ListenerLimits,
     Logging,
     Metrics,
-    Proxy,
     Reload,
     Server,
-    Tls,
     WebSocket,
 )
 

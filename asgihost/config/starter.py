@@ -11,7 +11,8 @@ import tomli_w
 from pydantic import BaseModel
 
 from .defaults import file_default
-from .model import App, HostConfig, Limits, Listener, Logging, Server
+from .listener import Listener
+from .model import App, HostConfig, Limits, Logging, Server
 from .toml import loads
 
 _HEADER = """\

@@ -8,7 +8,15 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 
@@ -235,3 +243,9 @@ ByteSize = Annotated[
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+
+class Section(BaseModel):
+    """A table of asgihost.toml: frozen, and refusing keys it does not know."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

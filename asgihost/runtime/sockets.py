@@ -12,7 +12,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config.model import Tls
+from ..config.listener import Tls
 from ..config.types import Bind
 
 

@@ -14,11 +14,13 @@ hostile_apps.py, never raises, so any traceback is the server's own).
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import re
 import select
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -629,26 +631,38 @@ def test_endless_header_block_is_cut_off(default_server):
 # ---- slow clients ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "partial",
-    [
-        pytest.param(b"G", id="one-byte"),
-        pytest.param(b"GET / HTTP/1.1\r\n", id="request-line-only"),
-        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1", id="inside-a-field"),
-    ],
-)
-def test_stalled_head_gets_408(slow_server, partial: bytes):
-    """A head begun and never finished: 408 after the head timeout (0.5 s), then close."""
-    reply = exchange(slow_server, partial)
+STALLED_HEADS = {
+    "one-byte": b"G",
+    "request-line-only": b"GET / HTTP/1.1\r\n",
+    "inside-a-field": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1",
+}
+STALLED_BODIES = {
+    "content-length": post(b"Content-Length: 100\r\n", b"0123456789"),
+    "chunked": chunked(b"64\r\n0123456789"),
+    "chunked-between-chunks": chunked(b"5\r\nhello\r\n"),
+}
+IDLE = {"nothing": b"", "only-empty-lines": b"\r\n\r\n"}
+
+
+def _stalled(server: InProcessServer, request_bytes: bytes) -> None:
+    """A head or body begun and never finished: 408 after its timeout (0.5 s), then close."""
+    reply = exchange(server, request_bytes)
     assert_rejected(reply, 408)
     assert reply.elapsed < 3.5, reply.elapsed
-    assert_still_serving(slow_server)
 
 
-def test_slow_head_gets_408(slow_server):
+def _idle(server: InProcessServer, request_bytes: bytes) -> None:
+    """No request begun: closed after the keep-alive timeout (1 s), with no status at all."""
+    reply = exchange(server, request_bytes)
+    assert reply.closed, "an idle connection was not closed"
+    assert reply.raw == b"", reply.raw
+    assert 0.5 < reply.elapsed < 3.5, reply.elapsed
+
+
+def _slow_head(server: InProcessServer) -> None:
     """One byte every 0.2 s: the head timeout (0.5 s, checked each second) ends it."""
     head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
-    with slow_server.connect(timeout=READ_TIMEOUT) as sock:
+    with server.connect(timeout=READ_TIMEOUT) as sock:
         started = time.monotonic()
         for i in range(len(head)):
             if select.select([sock], [], [], 0.2)[0] or time.monotonic() - started > READ_TIMEOUT:
@@ -662,44 +676,11 @@ def test_slow_head_gets_408(slow_server):
         reply = read_reply(sock, started, stop_after=None, timeout=READ_TIMEOUT)
     assert_rejected(reply, 408)
     assert reply.elapsed < 3.5, reply.elapsed
-    assert_still_serving(slow_server)
 
 
-@pytest.mark.parametrize(
-    "request_bytes",
-    [
-        pytest.param(post(b"Content-Length: 100\r\n", b"0123456789"), id="content-length"),
-        pytest.param(chunked(b"64\r\n0123456789"), id="chunked"),
-        pytest.param(chunked(b"5\r\nhello\r\n"), id="chunked-between-chunks"),
-    ],
-)
-def test_stalled_body_gets_408(slow_server, request_bytes: bytes):
-    """Part of a body, then nothing: the body timeout (0.5 s) answers 408 and closes."""
-    reply = exchange(slow_server, request_bytes)
-    assert_rejected(reply, 408)
-    assert reply.elapsed < 3.5, reply.elapsed
-    assert_still_serving(slow_server)
-
-
-@pytest.mark.parametrize(
-    "request_bytes",
-    [
-        pytest.param(b"", id="nothing"),
-        pytest.param(b"\r\n\r\n", id="only-empty-lines"),
-    ],
-)
-def test_idle_connection_is_closed_silently(slow_server, request_bytes: bytes):
-    """No request begun: closed after the keep-alive timeout (1 s), with no status at all."""
-    reply = exchange(slow_server, request_bytes)
-    assert reply.closed, "an idle connection was not closed"
-    assert reply.raw == b"", reply.raw
-    assert 0.5 < reply.elapsed < 3.5, reply.elapsed
-    assert_still_serving(slow_server)
-
-
-def test_slow_head_after_a_served_request_gets_408(slow_server):
+def _slow_head_after_a_served_request(server: InProcessServer) -> None:
     """Keep-alive does not reset the head timeout: a second head that never ends gets 408."""
-    with slow_server.connect(timeout=READ_TIMEOUT) as sock:
+    with server.connect(timeout=READ_TIMEOUT) as sock:
         sock.sendall(get())
         first = read_reply(sock, time.monotonic(), stop_after=1, timeout=READ_TIMEOUT)
         assert [r.status for r in first.responses] == [200]
@@ -708,6 +689,26 @@ def test_slow_head_after_a_served_request_gets_408(slow_server):
         reply = read_reply(sock, started, stop_after=None, timeout=READ_TIMEOUT)
     assert_rejected(reply, 408)
     assert reply.elapsed < 3.5, reply.elapsed
+
+
+def test_slow_clients_get_408_or_are_closed(slow_server):
+    """Every slow client at once, each on its own connection (their timeouts run side by
+    side, so the cases cost one timeout, not one each): stalled heads and bodies, a head sent
+    a byte at a time, a second head that never ends (408 each, then close), idle connections
+    (closed without a status). Then the server still serves."""
+    cases: dict[str, Callable[[], None]] = {}
+    for name, data in STALLED_HEADS.items():
+        cases[f"stalled head, {name}"] = functools.partial(_stalled, slow_server, data)
+    for name, data in STALLED_BODIES.items():
+        cases[f"stalled body, {name}"] = functools.partial(_stalled, slow_server, data)
+    for name, data in IDLE.items():
+        cases[f"idle, {name}"] = functools.partial(_idle, slow_server, data)
+    cases["slow head"] = functools.partial(_slow_head, slow_server)
+    cases["slow second head"] = functools.partial(_slow_head_after_a_served_request, slow_server)
+    with concurrent.futures.ThreadPoolExecutor(len(cases)) as pool:
+        futures = {name: pool.submit(case) for name, case in cases.items()}
+    failed = {name: repr(future.exception()) for name, future in futures.items() if future.exception()}
+    assert failed == {}
     assert_still_serving(slow_server)
 
 

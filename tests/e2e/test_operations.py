@@ -248,4 +248,4 @@ def test_env_file_sets_variables_before_the_app_is_imported_and_set_ones_win(ser
 def test_a_missing_env_file_is_a_config_error(serve, tmp_path):
     server = serve("multi_env_a:app", "--env-file", str(tmp_path / "missing.env"), wait=False)
     assert server.proc.wait(15) == 2
-    assert f"server.env_file: {tmp_path / 'missing.env'} does not exist" in server.log()
+    assert f"asgihost: error: --env-file: {tmp_path / 'missing.env'} does not exist" in server.log()

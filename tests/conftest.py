@@ -59,6 +59,8 @@ if str(APPS) not in sys.path:  # a server process gets PYTHONPATH=APPS; this one
 import marks  # noqa: E402 - from APPS
 
 SERVER_LOGGERS = ("asgihost.error", "asgihost.access")
+UVICORN_STYLE_LOGGERS = ("asgihost", *SERVER_LOGGERS, "uvicorn", "uvicorn.error", "uvicorn.access")
+"""What a log config written for Uvicorn configures (its names, and asgihost's they stand for)."""
 
 
 def free_port() -> int:
@@ -475,11 +477,12 @@ def _import_afresh(app_dirs: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def logging_restored() -> Iterator[None]:
-    """A server sets the asgihost loggers up (handlers, level, propagation, disabled): undo it."""
+def logging_restored(names: tuple[str, ...] = SERVER_LOGGERS) -> Iterator[None]:
+    """A server (or a log config) sets loggers up (handlers, level, propagation, disabled):
+    undo it, closing the handlers it added."""
     saved = [
         (log, list(log.handlers), log.level, log.propagate, log.disabled)
-        for log in map(logging.getLogger, SERVER_LOGGERS)
+        for log in map(logging.getLogger, names)
     ]
     try:
         yield
@@ -488,8 +491,7 @@ def logging_restored() -> Iterator[None]:
             for handler in list(log.handlers):
                 if handler not in handlers:
                     log.removeHandler(handler)
-                    if getattr(handler, "_asgihost", False):
-                        handler.close()
+                    handler.close()
             for handler in handlers:
                 if handler not in log.handlers:
                     log.addHandler(handler)

@@ -11,8 +11,10 @@ import io
 import logging
 import pickle
 import sys
+from collections.abc import Iterator
 
 import pytest
+from conftest import UVICORN_STYLE_LOGGERS, logging_restored
 
 from asgihost import Config
 from asgihost.config import ConfigError, load_config
@@ -21,8 +23,6 @@ from asgihost.logs.access import AccessLog
 from asgihost.logs.compat import translate_dict, translate_parser
 from asgihost.logs.formatters import AccessFormatter, DefaultFormatter
 from asgihost.settings import config_from_recipe
-
-LOGGERS = ("asgihost", "asgihost.error", "asgihost.access", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 UVICORN_STYLE = {
     "version": 1,
@@ -70,15 +70,9 @@ format=%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s
 
 
 @pytest.fixture(autouse=True)
-def _loggers_restored():
-    saved = [(log, list(log.handlers), log.level, log.propagate) for log in map(logging.getLogger, LOGGERS)]
-    yield
-    for log, handlers, level, propagate in saved:
-        for handler in list(log.handlers):
-            if handler not in handlers:
-                log.removeHandler(handler)
-        log.setLevel(level)
-        log.propagate = propagate
+def _loggers_restored() -> Iterator[None]:
+    with logging_restored(UVICORN_STYLE_LOGGERS):
+        yield
     configure_logging()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -14,14 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import InProcessServer, free_port, launch, wait_until
+from conftest import UVICORN_STYLE_LOGGERS, InProcessServer, free_port, launch, logging_restored, wait_until
 from log_apps import app
 
 from asgihost import Config
 from asgihost.logs import configure_logging
 from asgihost.runtime.worker import Server
-
-LOGGERS = ("asgihost", "asgihost.error", "asgihost.access", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 # The dict of Uvicorn's logging guide ("Programmatic dictConfig"), as it is written there.
 GUIDE = {
@@ -97,15 +94,8 @@ format=%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s
 
 @pytest.fixture(autouse=True)
 def _loggers_restored() -> Iterator[None]:
-    saved = [(log, list(log.handlers), log.level, log.propagate) for log in map(logging.getLogger, LOGGERS)]
-    yield
-    for log, handlers, level, propagate in saved:
-        for handler in list(log.handlers):
-            if handler not in handlers:
-                log.removeHandler(handler)
-                handler.close()
-        log.setLevel(level)
-        log.propagate = propagate
+    with logging_restored(UVICORN_STYLE_LOGGERS):
+        yield
     configure_logging()
 
 

@@ -43,6 +43,8 @@ _HEX_TO_BYTE = {
 # after decoding: C0 controls, DEL, C1 controls, and the separators of POSIX and Windows
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f/\\\\]")
 _ENCODED_SLASH = re.compile(rb"%(?:2[fF]|5[cC])")
+# what takes a path off the fast way: anything but printable ASCII, "%", "\\", a "." after "/"
+_SPECIAL = re.compile(rb"[^\x21-\x24\x26-\x5b\x5d-\x7e]|/\.")
 
 
 def _percent_decode(raw: bytes) -> bytes | None:
@@ -78,6 +80,22 @@ def file_segments(raw_path: bytes, skip: int, hidden: bool) -> tuple[list[str], 
     """
     if len(raw_path) > MAX_PATH:
         return 404
+    if _SPECIAL.search(raw_path) is None and raw_path[:1] != b".":
+        # nearly every path: printable ASCII, no "%", "\\" or segment starting with "."
+        segments = raw_path.decode("ascii").split("/")
+        if "" in segments:
+            segments = [segment for segment in segments if segment]
+        if skip > 0:
+            del segments[:skip]
+        for segment in segments:
+            if len(segment) > MAX_SEGMENT:
+                return 404
+        return segments, raw_path[-1:] == b"/"
+    return _segments(raw_path, skip, hidden)
+
+
+def _segments(raw_path: bytes, skip: int, hidden: bool) -> tuple[list[str], bool] | int:
+    """``file_segments`` of a path under ``MAX_PATH``, segment by segment."""
     if b"\x00" in raw_path:
         return 400
     segments: list[str] = []

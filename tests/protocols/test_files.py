@@ -672,3 +672,24 @@ def test_cache_rules_memo_is_bounded() -> None:
     memo = rules._memo
     assert len(memo.entries) <= memo.max_entries
     assert rules.value_for("dir/1.js") == b"js" and rules.value_for("dir/1.css") is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    raw=st.one_of(st.binary(max_size=120), st.text(max_size=60).map(str.encode)),
+    skip=st.integers(0, 3),
+    hidden=st.booleans(),
+)
+def test_property_fast_way_agrees_with_the_segment_by_segment_way(
+    raw: bytes, skip: int, hidden: bool
+) -> None:
+    assert file_segments(raw, skip, hidden) == files._segments(raw, skip, hidden)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"/a/b", b"a/b", b"/a//b/", b"//", b"/" + b"x" * 256, b"/a.b/c.d", b"/~user/x", b"/a?b", b"/a#b"]
+)
+def test_fast_way_examples_agree(raw: bytes) -> None:
+    for skip in (0, 1, 2):
+        for hidden in (False, True):
+            assert file_segments(raw, skip, hidden) == files._segments(raw, skip, hidden)

@@ -1,5 +1,5 @@
 """The HTTP semantics of the static-file server, sans-IO: request paths made safe segments, HTTP
-dates, entity tags, the preconditions of RFC 9110 section 13, If-Range, media types,
+dates, entity tags, the preconditions of RFC 9110 section 13, If-Range, media types (``media_types.py``),
 Accept-Encoding and Cache-Control rules. Byte ranges are in ``ranges.py``.
 
 Nothing here touches a file: the runtime stats and opens, and asks these functions what the
@@ -13,6 +13,21 @@ import re
 import time
 
 from .cache import BoundedCache
+from .media_types import content_type
+
+__all__ = [
+    "MAX_PATH",
+    "MAX_SEGMENT",
+    "CacheRules",
+    "accepted_encodings",
+    "content_type",
+    "file_segments",
+    "http_date",
+    "if_range_allows",
+    "make_etag",
+    "parse_http_date",
+    "preconditions",
+]
 
 MAX_PATH = 4096
 MAX_SEGMENT = 255
@@ -20,10 +35,16 @@ MAX_SEGMENT = 255
 # --- request paths ---------------------------------------------------------------------------
 
 _HEX = b"0123456789abcdefABCDEF"
-_HEX_TO_BYTE = {a + b: bytes.fromhex((a + b).decode()) for a in (bytes([c]) for c in _HEX) for b in (bytes([c]) for c in _HEX)}
+_HEX_TO_BYTE = {
+    a + b: bytes.fromhex((a + b).decode())
+    for a in (bytes([c]) for c in _HEX)
+    for b in (bytes([c]) for c in _HEX)
+}
 # after decoding: C0 controls, DEL, C1 controls, and the separators of POSIX and Windows
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f/\\\\]")
 _ENCODED_SLASH = re.compile(rb"%(?:2[fF]|5[cC])")
+# what takes a path off the fast way: anything but printable ASCII, "%", "\\", a "." after "/"
+_SPECIAL = re.compile(rb"[^\x21-\x24\x26-\x5b\x5d-\x7e]|/\.")
 
 
 def _percent_decode(raw: bytes) -> bytes | None:
@@ -59,6 +80,22 @@ def file_segments(raw_path: bytes, skip: int, hidden: bool) -> tuple[list[str], 
     """
     if len(raw_path) > MAX_PATH:
         return 404
+    if _SPECIAL.search(raw_path) is None and raw_path[:1] != b".":
+        # nearly every path: printable ASCII, no "%", "\\" or segment starting with "."
+        segments = raw_path.decode("ascii").split("/")
+        if "" in segments:
+            segments = [segment for segment in segments if segment]
+        if skip > 0:
+            del segments[:skip]
+        for segment in segments:
+            if len(segment) > MAX_SEGMENT:
+                return 404
+        return segments, raw_path[-1:] == b"/"
+    return _segments(raw_path, skip, hidden)
+
+
+def _segments(raw_path: bytes, skip: int, hidden: bool) -> tuple[list[str], bool] | int:
+    """``file_segments`` of a path under ``MAX_PATH``, segment by segment."""
     if b"\x00" in raw_path:
         return 400
     segments: list[str] = []
@@ -161,11 +198,23 @@ def parse_http_date(value: bytes) -> int | None:
     as the most recent past year with those digits (section 5.6.7)."""
     value = value.strip(b" \t")
     n = len(value)
-    if n == 29 and value[3:5] == b", " and value[25:] == b" GMT" and value[7:8] == b" " and value[11:12] == b" ":
+    if (
+        n == 29
+        and value[3:5] == b", "
+        and value[25:] == b" GMT"
+        and value[7:8] == b" "
+        and value[11:12] == b" "
+    ):
         if value[:3] not in _DAY_SET or value[16:17] != b" ":
             return None
         return _seconds(value[12:16], value[8:11], value[5:7], value[17:25])
-    if n == 24 and value[3:4] == b" " and value[7:8] == b" " and value[10:11] == b" " and value[19:20] == b" ":
+    if (
+        n == 24
+        and value[3:4] == b" "
+        and value[7:8] == b" "
+        and value[10:11] == b" "
+        and value[19:20] == b" "
+    ):
         if value[:3] not in _DAY_SET:
             return None
         day = value[8:10]
@@ -287,71 +336,6 @@ def if_range_allows(value: bytes | None, etag: bytes, last_modified: int) -> boo
     return parse_http_date(value) == last_modified
 
 
-# --- media types -----------------------------------------------------------------------------
-
-# A fixed table, the same on every machine (the mimetypes module reads the system's files, and
-# its built-in table changes between Python versions): the types of the web's static files.
-_TYPES = {
-    ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".csv": "text/csv",
-    ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".ics": "text/calendar",
-    ".vtt": "text/vtt", ".xml": "application/xml", ".xsl": "application/xml",
-    ".js": "text/javascript", ".mjs": "text/javascript", ".cjs": "text/javascript",
-    ".json": "application/json", ".map": "application/json", ".jsonld": "application/ld+json",
-    ".webmanifest": "application/manifest+json", ".wasm": "application/wasm",
-    ".rss": "application/rss+xml", ".atom": "application/atom+xml", ".xhtml": "application/xhtml+xml",
-    ".pdf": "application/pdf", ".zip": "application/zip", ".gz": "application/gzip",
-    ".tgz": "application/gzip", ".tar": "application/x-tar", ".bz2": "application/x-bzip2",
-    ".xz": "application/x-xz", ".zst": "application/zstd", ".7z": "application/x-7z-compressed",
-    ".br": "application/octet-stream", ".bin": "application/octet-stream",
-    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml", ".ico": "image/x-icon",
-    ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff", ".apng": "image/apng",
-    ".jxl": "image/jxl", ".heic": "image/heic",
-    ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
-    ".eot": "application/vnd.ms-fontobject",
-    ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",
-    ".wav": "audio/wav", ".flac": "audio/flac", ".m4a": "audio/mp4", ".aac": "audio/aac",
-    ".weba": "audio/webm", ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm",
-    ".ogv": "video/ogg", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
-    ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
-}  # fmt: skip
-_CHARSET_TYPES = frozenset(
-    ("application/json", "application/javascript", "application/xml", "image/svg+xml", "application/manifest+json")
-)
-_DEFAULT_TYPE = b"application/octet-stream"
-
-
-def _with_charset(media_type: str) -> bytes:
-    if ";" not in media_type and (media_type.startswith("text/") or media_type in _CHARSET_TYPES):
-        return (media_type + "; charset=utf-8").encode("latin-1")
-    return media_type.encode("latin-1")
-
-
-_BUILT_IN = {ext: _with_charset(media_type) for ext, media_type in _TYPES.items()}
-_extra_values: BoundedCache[str, bytes] = BoundedCache(256, 16384)
-
-
-def content_type(name: str, extra: dict[str, str]) -> bytes:
-    """The Content-Type of a file by its extension (of the last path segment, lowercased;
-    a name like ".htaccess" has none): from ``extra`` first (keys lowercase, with the dot:
-    ``{".webmanifest": "application/manifest+json"}``), then the built-in table, else
-    application/octet-stream. "; charset=utf-8" is added to text/* and to JSON, JavaScript,
-    XML, SVG and web-manifest types, unless the value has parameters already."""
-    dot = name.rfind(".")
-    if dot <= 0 or name[dot - 1] == "/" or "/" in name[dot:]:
-        return _DEFAULT_TYPE
-    ext = name[dot:].lower()
-    if extra:
-        media_type = extra.get(ext)
-        if media_type is not None:
-            known = _extra_values.entries.get(media_type)
-            if known is None:
-                known = _with_charset(media_type)
-                _extra_values.remember(media_type, known, len(known) * 2)
-            return known
-    return _BUILT_IN.get(ext, _DEFAULT_TYPE)
-
-
 # --- Accept-Encoding (RFC 9110 section 12.5.3) -----------------------------------------------
 
 _OURS = ("br", "gzip")
@@ -398,7 +382,9 @@ def accepted_encodings(accept_encoding: bytes | None) -> tuple[str, ...]:
         if name == b"x-gzip":
             name = b"gzip"
         previous = weights.get(name)
-        weights[name] = q if previous is None else min(previous, q) if 0.0 in (previous, q) else max(previous, q)
+        weights[name] = (
+            q if previous is None else min(previous, q) if 0.0 in (previous, q) else max(previous, q)
+        )
     star = weights.get(b"*", 0.0)
     result = tuple(coding for coding in _OURS if weights.get(coding.encode(), star) > 0.0)
     _encodings.remember(accept_encoding, result, len(accept_encoding) + 16)

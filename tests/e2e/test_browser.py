@@ -49,11 +49,12 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium; .ci/run does)"
 )
 
-# What the page shows, read in the page: the status line, the list, the stylesheet's effect.
+# What the page shows, read in the page: its address, the status line, the list, the stylesheet's effect.
 PAGE_STATE = """(() => {
   const status = document.getElementById("status");
   const list = document.getElementById("items");
   return {
+    url: location.href,
     status: status ? status.textContent : null,
     state: status ? status.dataset.state || null : null,
     items: list ? [...list.querySelectorAll("li")].map((li) => li.textContent) : [],
@@ -111,22 +112,30 @@ class Page:
         for domain in ("Page", "Runtime", "Log"):
             devtools.call(f"{domain}.enable", self.session)
 
-    def goto(self, url: str) -> None:
+    def goto(self, url: str) -> dict[str, Any]:
+        """Load ``url``; the page's state once its script has said how the fetch went."""
         result = self.devtools.call("Page.navigate", self.session, url=url)
         assert "errorText" not in result, f"{url}: {result['errorText']}"
+        # Until the new document is in the tab, the old one answers (or none: a navigation
+        # destroys the context an evaluation ran in), so a state counts once it is url's.
+        state = wait_until(lambda: (s := self.state()).get("url") == url and s.get("state") and s, 20)
+        state = state or self.state()
+        assert state.get("url") == url and state.get("state") == "ok", (
+            f"{url}: {state}\nconsole: {self.devtools.console()}"
+        )
+        return state
 
     def state(self) -> dict[str, Any]:
-        result = self.devtools.call(
-            "Runtime.evaluate", self.session, expression=PAGE_STATE, returnByValue=True
-        )
-        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        """What PAGE_STATE finds in the tab now, or what kept it from answering."""
+        try:
+            result = self.devtools.call(
+                "Runtime.evaluate", self.session, expression=PAGE_STATE, returnByValue=True
+            )
+        except AssertionError as error:  # a protocol error: no context to evaluate in
+            return {"error": str(error)}
+        if "exceptionDetails" in result:
+            return {"error": result["exceptionDetails"].get("text")}
         return dict(result["result"]["value"])
-
-    def rendered(self, timeout: float = 20.0) -> dict[str, Any]:
-        """The page's state once its script has said how the fetch went (or at the deadline)."""
-        state = wait_until(lambda: (s := self.state())["state"] and s, timeout) or self.state()
-        assert state["state"] == "ok", f"page: {state}\nconsole: {self.devtools.console()}"
-        return state
 
 
 @pytest.fixture
@@ -196,8 +205,7 @@ def test_frontend_example_in_chromium(serve, browser, monkeypatch):
 
     # The browser: the module script ran, fetched /api/items and rendered it; the CSS applied.
     tab = Page(browser)
-    tab.goto(f"{server.url}/")
-    state = tab.rendered()
+    state = tab.goto(f"{server.url}/")
     assert state["status"] == f"loaded {len(ITEMS)} items"
     assert state["items"] == ITEMS and state["current"] == []
     assert state["list_style"] == "none", "style.css did not apply"
@@ -206,8 +214,7 @@ def test_frontend_example_in_chromium(serve, browser, monkeypatch):
 
     # A deep link: index.html again (the fallback), the script marks the route's item; the
     # assets come from the browser's cache (immutable), so the server sees them asked for once.
-    tab.goto(f"{server.url}/items/2")
-    state = tab.rendered()
+    state = tab.goto(f"{server.url}/items/2")
     assert state["status"] == f"loaded {len(ITEMS)} items"
     assert state["items"] == ITEMS and state["current"] == ["gadget"]
     server.wait_for_log_count('"GET /items/2 HTTP/1.1" 200', 2)

@@ -213,7 +213,7 @@ def test_frontend_example_in_chromium(serve, browser, monkeypatch):
         server.wait_for_log_count(f'"GET {target} HTTP/1.1" 200', 2)  # httpx's, then the browser's
 
     # A deep link: index.html again (the fallback), the script marks the route's item; the
-    # assets come from the browser's cache (immutable), so the server sees them asked for once.
+    # assets come from the browser's cache (immutable): the browser asked for them once.
     state = tab.goto(f"{server.url}/items/2")
     assert state["status"] == f"loaded {len(ITEMS)} items"
     assert state["items"] == ITEMS and state["current"] == ["gadget"]
@@ -221,4 +221,10 @@ def test_frontend_example_in_chromium(serve, browser, monkeypatch):
     log = server.wait_for_log_count('"GET /api/items HTTP/1.1" 200', 3)  # the script ran after app.js came
     assert log.count('"GET /assets/app.js HTTP/1.1" 200') == 2, log
     assert log.count('"GET /assets/style.css HTTP/1.1" 200') == 2, log
+
+    # "/" again: no-cache, so the browser asks whether its copy is current (If-None-Match, the
+    # ETag it was given), and the answer is 304, no body.
+    state = tab.goto(f"{server.url}/")
+    assert state["status"] == f"loaded {len(ITEMS)} items" and state["current"] == []
+    server.wait_for_log('"GET / HTTP/1.1" 304')
     assert server.stop() == 0

@@ -70,7 +70,9 @@ def static_problems(config: HostConfig, base: Path) -> list[Problem]:
             continue
         for key in APPLICATION_KEYS:
             if key in app.model_fields_set:
-                problems.append(Problem(f"{where}.{key}", f"`{key}` is for an application; a static app has no {key}"))
+                problems.append(
+                    Problem(f"{where}.{key}", f"`{key}` is for an application; a static app has no {key}")
+                )
         static = app.static
         root = _root(base, static)
         if not os.path.exists(root):
@@ -89,7 +91,10 @@ def static_problems(config: HostConfig, base: Path) -> list[Problem]:
         if other is not None:
             if other.app is None:
                 problems.append(
-                    Problem(f"{where}.static.fallback", f'"{fallback}" is a static app; a fallback app is an application')
+                    Problem(
+                        f"{where}.static.fallback",
+                        f'"{fallback}" is a static app; a fallback app is an application',
+                    )
                 )
         elif not os.path.isfile(os.path.join(root, fallback)):
             apps = ", ".join(n for n, a in config.apps.items() if a.app is not None) or "none"
@@ -118,4 +123,7 @@ def behind_static(config: HostConfig, name: str, listener: str) -> bool:
     if static_name is None:
         return False
     app, static = config.apps[name], config.apps[static_name]
-    return (static.listeners is None or listener in static.listeners) and (static.mount, static.hosts) == (app.mount, app.hosts)
+    return (static.listeners is None or listener in static.listeners) and (static.mount, static.hosts) == (
+        app.mount,
+        app.hosts,
+    )

@@ -55,7 +55,8 @@ class Static(Section):
     fallback: str | None = Field(
         None,
         description="What a miss (no such file) gets instead of a 404: the name of another app in this "
-        'file (it serves the request), or a file under root such as "index.html" (a single-page app).',
+        'file (it serves the request), or a file under root such as "index.html" for a single-page app '
+        "(served for paths whose last segment has no extension: /items/2, not /assets/gone.js).",
     )
     precompressed: bool = Field(
         False,
@@ -63,7 +64,7 @@ class Static(Section):
     )
     cache_control: HeaderValue | dict[str, HeaderValue] | None = Field(
         None,
-        description='The Cache-Control of every file, or a table of globs to values (first match wins; '
+        description="The Cache-Control of every file, or a table of globs to values (first match wins; "
         'a glob without "/" matches a file name in any directory, "*" everything else); null: none.',
     )
     follow_symlinks: bool = Field(

@@ -134,4 +134,3 @@ class H1Writer(WriteFlow):
             self.transport.write(after)
         if not more:
             self._response_complete(cycle)
-

@@ -206,7 +206,7 @@ class StaticFiles:
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return self._miss(method, headers)
+            return self._miss(method, headers, relative)
         except (OSError, ValueError):  # too long, a loop of links, no permission
             return error(404)
         if stat.S_ISDIR(info.st_mode):
@@ -224,18 +224,23 @@ class StaticFiles:
                     relative = (relative + "/" + name) if relative else name
                     break
             else:
-                return self._miss(method, headers)
+                return self._miss(method, headers, relative)
         elif not stat.S_ISREG(info.st_mode) or slash:
-            return self._miss(method, headers) if slash else error(404)
+            return self._miss(method, headers, relative) if slash else error(404)
         if not self.follow_symlinks and not self._under_root(path, info):
             return error(404)
         return self._file(method, path, relative, info, headers)
 
-    def _miss(self, method: str, headers: list[tuple[bytes, bytes]]) -> Answer | FileAnswer | None:
+    def _miss(
+        self, method: str, headers: list[tuple[bytes, bytes]], relative: str
+    ) -> Answer | FileAnswer | None:
+        """No such file: the fallback app's (None), or the fallback file for a path that names
+        no file (its last segment has no extension: a route of a single-page app, not a
+        missing asset), else 404."""
         if self.fallback is not None:
             return None
         name = self.fallback_file
-        if name is not None:
+        if name is not None and "." not in relative.rpartition("/")[2]:
             path = self.prefix + name
             try:
                 info = os.stat(path)

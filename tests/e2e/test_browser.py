@@ -200,8 +200,10 @@ def test_frontend_example_in_chromium(serve, browser, monkeypatch):
         deep = client.get("/items/2")  # no such file: the SPA's fallback, index.html
         assert deep.status_code == 200 and deep.text == index
         assert deep.headers["cache-control"] == "no-cache"
-        # Whatever answers a missing asset (a 404, or the fallback), it must not be kept a year.
+        # A missing asset is a 404 (the page is the fallback of routes, not of files), and is not
+        # kept a year.
         missing = client.get("/assets/gone.js")
+        assert missing.status_code == 404, missing.headers
         assert missing.headers.get("cache-control") != IMMUTABLE, missing.headers
         assert client.get("/api/health").json() == {"ok": True}
         assert [item["name"] for item in client.get("/api/items").json()] == ITEMS

@@ -184,6 +184,7 @@ class StaticFiles:
         self.hidden = spec.hidden
         self.types = dict(spec.types)
         self.cache = CacheRules(list(spec.cache_control)) if spec.cache_control else None
+        self.places: dict[bytes, tuple[str, str, bool] | int] = {}  # by raw path: see _place
         self.entries: dict[str, _Entry] = {}  # by file path
         self.cached_bytes = 0  # the small files' bytes the entries hold
         self.wanted = _WANTED if self.precompressed else _WANTED - {b"accept-encoding"}
@@ -197,12 +198,12 @@ class StaticFiles:
         """The answer to a request, or None: a miss for the fallback app."""
         if method != "GET" and method != "HEAD":
             return error(405, _ALLOW)
-        found = file_segments(raw_path, self.skip, self.hidden)
-        if type(found) is int:
-            return error(found)
-        segments, slash = found  # type: ignore[misc]
-        relative = "/".join(segments)
-        path = self.prefix + relative if relative else self.root
+        place = self.places.get(raw_path)
+        if place is None:
+            place = self._place(raw_path)
+        if type(place) is int:
+            return error(place)
+        path, relative, slash = place  # type: ignore[misc]
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
@@ -230,6 +231,21 @@ class StaticFiles:
         if not self.follow_symlinks and not self._under_root(path, info):
             return error(404)
         return self._file(method, path, relative, info, headers)
+
+    def _place(self, raw_path: bytes) -> tuple[str, str, bool] | int:
+        """Where a raw path leads, remembered: (file path, path relative to root, whether it
+        ends in "/"), or the status of a path that cannot be served."""
+        found = file_segments(raw_path, self.skip, self.hidden)
+        if type(found) is int:
+            place: tuple[str, str, bool] | int = found
+        else:
+            segments, slash = found  # type: ignore[misc]
+            relative = "/".join(segments)
+            place = (self.prefix + relative if relative else self.root, relative, slash)
+        if len(self.places) >= CACHE_ENTRIES:
+            self.places.clear()
+        self.places[raw_path] = place
+        return place
 
     def _miss(
         self, method: str, headers: list[tuple[bytes, bytes]], relative: str

@@ -48,6 +48,8 @@ def _import_problems(config: HostConfig, base_dir: Path) -> list[Problem]:
     problems = []
     for spec in loaded.plan.apps:
         app = spec.config
+        if app.app is None:  # a static app: nothing to import
+            continue
         try:
             load_app(app.app, factory=app.factory, app_dir=spec.app_dir, interface=app.interface, env=app.env)
         except Exception as exc:  # an app's import may raise anything; report it, go on

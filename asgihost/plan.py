@@ -25,6 +25,7 @@ from .config.types import Bind
 from .protocols.http1_head import HeadLimits
 from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable
+from .static_plan import StaticSpec, fallback_of, static_problems, static_spec
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +42,9 @@ class AppSpec:
     websocket: WebSocket | None  # [websocket] with the app's overrides; None when WebSockets are off
     body_size: int
     body_timeout: float
+    send_timeout: float
+    static: StaticSpec | None  # a directory served as files, not an application
+    lifespan: str  # "auto", "on" or "off" ("off" for a static app)
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +75,7 @@ class ServerSpec:
     concurrency: int | None
     body_size: int  # for the server's own answers (no app matched, health, metrics)
     body_timeout: float
+    send_timeout: float
     access_format: str
     metrics: bool  # [metrics] is on (a bind or a path)
     drain_delay: float
@@ -149,11 +154,14 @@ def check(config: HostConfig, base_dir: Path | None = None) -> list[Problem]:
                 )
         if app.listeners == []:
             problems.append(Problem(f"apps.{app_name}.listeners", "the app is reachable on no listener"))
+        if app.app is None:
+            continue
         app_dir = _resolve(base, app.app_dir)
         if not os.path.isdir(app_dir):
             problems.append(Problem(f"apps.{app_name}.app_dir", f"{app_dir} is not a directory"))
         elif not os.access(app_dir, os.R_OK | os.X_OK):
             problems.append(Problem(f"apps.{app_name}.app_dir", f"{app_dir} is not readable"))
+    problems += static_problems(config, base)
     problems += _module_clashes(config, base)
     problems += _route_conflicts(config)
     problems += _bind_conflicts(config, base)
@@ -215,6 +223,8 @@ def _module_clashes(config: HostConfig, base: Path) -> list[Problem]:
     problems = []
     first: dict[str, tuple[str, str]] = {}  # top-level module -> (app, directory)
     for app_name, app in config.apps.items():
+        if app.app is None:
+            continue
         module = app.app.partition(":")[0].partition(".")[0]
         directory = _resolve(base, app.app_dir)
         other_app, other_dir = first.setdefault(module, (app_name, directory))
@@ -232,6 +242,7 @@ def _module_clashes(config: HostConfig, base: Path) -> list[Problem]:
 def _route_conflicts(config: HostConfig) -> list[Problem]:
     problems = []
     claimed: dict[tuple[str, str, str], str] = {}  # (listener, host or "", mount) -> app
+    fallbacks = fallback_of(config)  # an app a static app falls back to may share its place
     for app_name, app in config.apps.items():
         reported = False
         for listener in config.listeners:
@@ -239,7 +250,7 @@ def _route_conflicts(config: HostConfig) -> list[Problem]:
                 continue
             for host in app.hosts or [""]:
                 other = claimed.setdefault((listener, host, app.mount), app_name)
-                if other != app_name and not reported:
+                if other != app_name and not reported and other not in (fallbacks.get(app_name), fallbacks.get(other)):
                     reported = True
                     who = f'host "{host}"' if host else "any host"
                     problems.append(
@@ -295,6 +306,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
     apps = []
     for name, app in config.apps.items():
         mount = "" if app.mount == "/" else app.mount
+        static = static_spec(app, base, config.apps)
         apps.append(
             AppSpec(
                 name=name,
@@ -312,6 +324,11 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
                 body_timeout=(
                     app.limits.body_timeout if app.limits.body_timeout is not None else limits.body_timeout
                 ),
+                send_timeout=(
+                    app.limits.send_timeout if app.limits.send_timeout is not None else limits.send_timeout
+                ),
+                static=static,
+                lifespan="off" if static is not None else app.lifespan,
                 websocket=None
                 if config.server.ws == "none"
                 else config.websocket.model_copy(
@@ -330,7 +347,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
         routes = [
             Route(spec, spec.config.mount, tuple(spec.config.hosts))
             for spec in apps
-            if _reachable(spec.config, listener_name)
+            if _reachable(spec.config, listener_name) and not _behind_static(config, spec.name, listener_name)
         ]
         ports = (bind.port,) if bind.kind == "tcp" else ()
         protocols = tuple(listener.protocols or config.server.default_protocols())
@@ -359,6 +376,16 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
     warnings = (fallback,) if fallback is not None and any(spec.h1 for spec in listeners) else ()
     server = _server_spec(config, warnings)
     return Plan(config, tuple(apps), tuple(listeners), server, config.reload, metrics_bind)
+
+
+def _behind_static(config: HostConfig, name: str, listener: str) -> bool:
+    """The app is a static app's fallback at the same place on the listener: the static app
+    is routed there, and hands its misses to the app."""
+    static_name = fallback_of(config).get(name)
+    if static_name is None:
+        return False
+    app, static = config.apps[name], config.apps[static_name]
+    return _reachable(static, listener) and (static.mount, static.hosts) == (app.mount, app.hosts)
 
 
 def head_limits(limits: Limits) -> HeadLimits:
@@ -407,6 +434,7 @@ def _server_spec(config: HostConfig, warnings: tuple[str, ...]) -> ServerSpec:
         concurrency=config.limits.concurrency,
         body_size=config.limits.body_size,
         body_timeout=config.limits.body_timeout,
+        send_timeout=config.limits.send_timeout,
         access_format=config.logging.access_format,
         metrics=config.metrics.bind is not None or config.metrics.path is not None,
         drain_delay=config.health.drain_delay,
@@ -452,7 +480,9 @@ def route_rows(plan: Plan) -> list[dict[str, Any]]:
     for listener in plan.listeners:
         for spec in plan.apps:
             app = spec.config
-            if app.listeners is not None and listener.name not in app.listeners:
+            if (app.listeners is not None and listener.name not in app.listeners) or _behind_static(
+                plan.config, spec.name, listener.name
+            ):
                 continue
             rows.append(
                 {
@@ -460,8 +490,8 @@ def route_rows(plan: Plan) -> list[dict[str, Any]]:
                     "hosts": list(app.hosts) or ["*"],
                     "mount": app.mount,
                     "app": spec.name,
-                    "target": app.app,
-                    "lifespan": app.lifespan,
+                    "target": app.app if spec.static is None else f"static: {spec.static.root}",
+                    "lifespan": spec.lifespan,
                 }
             )
     return sorted(rows, key=_precedence)

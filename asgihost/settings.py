@@ -133,6 +133,8 @@ class Config:
         loaded = {}
         for spec in self.plan.apps:
             app = spec.config
+            if app.app is None:  # a static app: the server makes its responder
+                continue
             loaded[spec.name] = load_app(
                 self.targets.get(spec.name, app.app),
                 factory=app.factory,

@@ -19,12 +19,18 @@ Invariants:
   response went out whole (Starlette's error middleware re-raises after sending its 500) is
   logged and leaves the connection alone: it may already carry the next request.
 - A message sent after the peer has gone is dropped silently, as Uvicorn does.
+- A file body (``http.response.zerocopysend``: an open file, an offset and a count; or
+  ``http.response.pathsend``: a path, the whole file) is a body message like the others: the
+  stream sends it (``send_file``: sendfile where it can, else bounded pieces) and ``send``
+  returns once it has gone out or the peer has gone. The server offers both extensions in
+  every HTTP scope.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import os
 from typing import Any, Protocol
 
 from ..protocols.events import Request
@@ -59,6 +65,7 @@ class HTTPStream(Protocol):
     def send_continue(self, cycle: HTTPCycle) -> None: ...
     def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None: ...
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None: ...
+    async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None: ...
     def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None: ...
     def head_written(self, cycle: HTTPCycle) -> bool: ...
     def send_error(self, cycle: HTTPCycle, status: int) -> None: ...
@@ -216,6 +223,9 @@ class HTTPCycle:
         state = self.state
         if state is _BODY:
             if kind != "http.response.body":
+                if kind == "http.response.zerocopysend" or kind == "http.response.pathsend":
+                    await self._send_file(message, kind)
+                    return
                 raise RuntimeError(f"Expected ASGI message 'http.response.body', but got {kind!r}.")
             more = message.get("more_body", False)
             body = message.get("body", b"")
@@ -263,3 +273,56 @@ class HTTPCycle:
             if not self.disconnected:
                 stream.close_connection(self)
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")
+
+    async def _send_file(self, message: dict[str, Any], kind: str) -> None:
+        """A file body: ``http.response.pathsend`` (the whole file at ``path``, the last body
+        message) or ``http.response.zerocopysend`` (``count`` bytes of the open ``file``, a
+        descriptor or an object with ``fileno()``, from ``offset``; without an offset from the
+        file's position, which then moves past them, as sendfile(2) does; without a count to
+        the file's end)."""
+        if kind == "http.response.pathsend":
+            path = message["path"]
+            if not isinstance(path, str) or not os.path.isabs(path):
+                raise RuntimeError(f"http.response.pathsend needs an absolute path, not {path!r}.")
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                await self._file_body(fd, 0, os.fstat(fd).st_size, False)
+            finally:
+                os.close(fd)
+            return
+        file = message["file"]
+        fd = file if type(file) is int else file.fileno()
+        offset: Any = message.get("offset")
+        count: Any = message.get("count")
+        more = message.get("more_body", False)
+        at_position = offset is None
+        if at_position:
+            offset = os.lseek(fd, 0, os.SEEK_CUR)
+        if count is None:
+            count = max(0, os.fstat(fd).st_size - offset)
+        if type(offset) is not int or type(count) is not int or offset < 0 or count < 0:
+            raise RuntimeError(f"Invalid offset {offset!r} or count {count!r} in {kind}.")
+        await self._file_body(fd, offset, count, more)
+        if at_position:
+            os.lseek(fd, offset + count, os.SEEK_SET)
+
+    async def _file_body(self, fd: int, offset: int, count: int, more: bool) -> None:
+        self.sent += count
+        if not self.disconnected:
+            await self.stream.send_file(self, fd, offset, count, more or self.trailers)
+        if not more:
+            if self.trailers:
+                self.state = _TRAILERS
+            else:
+                self.state = _DONE
+                self._wake()
+
+    def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """A whole response the server writes for the exchange at once, without a task (a
+        static app's answer): the app never runs."""
+        self.state = _DONE
+        self.status = status
+        self.sent = len(body)
+        stream = self.stream
+        stream.send_start(self, status, headers)
+        stream.send_body(self, body, False)

@@ -103,6 +103,22 @@ def http_scope(
     return scope
 
 
+def moved_scope(scope: dict[str, Any], place: AppPlace, to: AppPlace) -> dict[str, Any]:
+    """An ``http`` scope made for ``place`` made again for the app at ``to`` (a static app's
+    miss, handed to its fallback app): its root path, the request path under its prefix, a
+    copy of its state."""
+    moved = scope.copy()
+    moved["root_path"] = to.root_path
+    moved["path"] = to.path_prefix + scope["path"][len(place.path_prefix) :]
+    moved["raw_path"] = to.raw_path_prefix + scope["raw_path"][len(place.raw_path_prefix) :]
+    moved["state"] = to.state.copy()
+    return moved
+
+
+FILE_EXTENSIONS: dict[str, Any] = {"http.response.pathsend": {}, "http.response.zerocopysend": {}}
+"""The scope extensions for file bodies, which every HTTP stream serves (``HTTPCycle``)."""
+
+
 def websocket_scope(http: dict[str, Any], info: ConnectionInfo, subprotocols: list[str]) -> dict[str, Any]:
     """The ``websocket`` scope of an upgrade request, from the ``http`` scope the exchange
     path opened for it (the same route, client and state copy); ``info`` gives the connection's
@@ -122,5 +138,9 @@ def websocket_scope(http: dict[str, Any], info: ConnectionInfo, subprotocols: li
         "headers": http["headers"],
         "subprotocols": subprotocols,
         "state": http["state"],
-        "extensions": {"websocket.http.response": {}, **(info.extensions or {})},
+        "extensions": {"websocket.http.response": {}, **_tls_only(info.extensions)},
     }
+
+
+def _tls_only(extensions: dict[str, Any] | None) -> dict[str, Any]:
+    return {"tls": extensions["tls"]} if extensions is not None and "tls" in extensions else {}

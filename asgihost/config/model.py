@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from .listener import Listener
+from .static import Static
 from .types import (
     BindAddress,
     ByteSize,
@@ -332,6 +333,11 @@ class Limits(_Model):
     requests_per_connection: int | None = Field(
         None, ge=1, description="Close a keep-alive connection after this many requests; null: never."
     )
+    send_timeout: Seconds = Field(
+        60.0,
+        description="Longest wait for a client to take more of a response over HTTP/1.1: the connection "
+        "closes (a client that stops reading); 0: none.",
+    )
 
 
 class AppLimits(_Model):
@@ -345,10 +351,22 @@ class AppLimits(_Model):
     )
     body_size: ByteSize | None = Field(None, description="Largest request body for this app: 413.")
     body_timeout: Seconds | None = Field(None, description="Longest wait for more of a request body: 408.")
+    send_timeout: Seconds | None = Field(
+        None, description="Longest wait for a client to take more of this app's responses."
+    )
+
+
+# The keys of an app that only an application (``app``) has: a static app is a directory.
+APPLICATION_KEYS = ("factory", "app_dir", "lifespan", "interface", "root_path", "reset_contextvars", "env", "websocket")
 
 
 class App(_Model):
-    app: ImportString = Field(description='The ASGI application, as "module:attribute".')
+    """An app: an ASGI application (``app``) or a directory of files (``static``), routed alike."""
+
+    app: ImportString | None = Field(
+        None, description='The ASGI application, as "module:attribute"; or give `static` instead.'
+    )
+    static: Static | None = Field(None, description="Serve a directory of files instead of an application.")
     factory: bool = Field(False, description="`app` names a function that returns the application.")
     app_dir: str = Field(
         ".", description="Directory put first on sys.path before importing; relative to the file's directory."

@@ -235,6 +235,32 @@ class ResponseFramer:
         return out
 
 
+    def frame_file(self, count: int, more: bool) -> tuple[bytes, bytes, int]:
+        """Framing around ``count`` body bytes the caller writes itself (a file, by sendfile):
+        the bytes to write before them (the held-back head, a chunk-size line), after them (a
+        chunk's end, the last chunk), and how many of the bytes to write (0 for a response
+        with no body: HEAD, 304). Raises ``LocalProtocolError`` past the Content-Length."""
+        before = after = b""
+        if self._no_body:
+            count = 0
+        elif self._chunked:
+            if count:
+                before, after = b"%x\r\n" % count, b"\r\n"
+            if not more:
+                after += b"0\r\n\r\n"
+        elif self._remaining != -1:
+            remaining = self._remaining - count
+            if remaining < 0:
+                raise LocalProtocolError("Response content longer than Content-Length.")
+            if not more and remaining:
+                raise LocalProtocolError("Response content shorter than Content-Length.")
+            self._remaining = remaining
+        if not self.head_written:
+            self.head_written = True
+            before, self._pending_head = self._pending_head + before, b""
+        return before, after, count
+
+
 def simple_response(
     status: int, body: bytes, defaults: DefaultHeaders, close: bool = True, extra: bytes = b""
 ) -> bytes:

@@ -8,7 +8,9 @@ trusted proxy) and call it in this order for a request:
   open()   -> the ``HTTPCycle``: routed (the server's own paths, the router, else the 404),
               its scope made with the client the proxy policy believes (a ``ProtocolError``
               for a target that cannot be parsed)
-  start()  -> the app (or the 503 past a concurrency limit) runs in its own task
+  start()  -> the app (or the 503 past a concurrency limit) runs in its own task; a static
+              app's answer is written at once (no task), or its file sent by a task, or its
+              miss handed to the fallback app (the scope made again for that app)
   finish() <- the cycle, once the app has returned: counts, metrics, the access line
 
 or ``refuse()`` in place of ``start()`` (a body announced over its limit: the app never
@@ -18,7 +20,8 @@ session runs with ``start_session``/``session_finished``.
 
 Invariants:
 - ``Mount.active`` and ``ServerState.tasks`` count an exchange from ``start`` to ``finish``.
-- Every exchange that gets a status is noted once: by ``finish`` or by ``refuse``.
+- Every exchange that gets a status is noted once: by ``finish``, by ``refuse``, or by
+  ``start`` for a static answer written at once.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ import time
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, HTTPStream
-from ..asgi.scope import ConnectionInfo, http_scope, parse_target
+from ..asgi.scope import ConnectionInfo, http_scope, moved_scope, parse_target
 from ..asgi.ws_cycle import WebSocketCycle
 from ..metrics import HTTP2, HTTP10
 from ..protocols.events import Request
 from ..routing import RouteTable
 from .builtin import service_unavailable
 from .state import ListenerSettings, Mount, ServerState
+from .static import Answer
 
 
 class ExchangePath:
@@ -110,6 +114,24 @@ class ExchangePath:
         shared.requests += 1
         mount: Mount = cycle.mount
         app = self.app_for(mount)
+        static = mount.static
+        if static is not None and app is not service_unavailable:
+            scope = cycle.scope
+            request = cycle.request
+            app = static.answer(request.method, scope["raw_path"], scope["query_string"], request.headers)
+            if app is None:  # a miss: the fallback app's
+                fallback: Mount = static.fallback
+                cycle.scope = moved_scope(scope, mount, fallback)
+                cycle.mount = mount = fallback
+                cycle.body_limit = fallback.body_size
+                app = self.app_for(mount)
+            elif type(app) is Answer:  # a whole response, written now
+                if cycle.expect_continue:  # (the body is not read: close after)
+                    request.keep_alive = False
+                cycle.respond(app.status, app.headers, app.body)
+                if shared.timing:
+                    self._note(cycle)
+                return
         mount.active += 1
         loop = self.loop
         # The Task itself when no task factory is set, with a fixed name: on Python 3.11 uvloop's

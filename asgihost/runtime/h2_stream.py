@@ -22,6 +22,7 @@ from ..protocols.http2 import H2Connection
 from .builtin import error_fields
 from .exchange import ExchangePath
 from .flow import Waiter
+from .sendfile import send_pieces
 
 
 class H2Link(Protocol):
@@ -128,6 +129,9 @@ class H2Stream:
         conn.flush_soon()
         if not more:
             self._complete(cycle)
+
+    async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None:
+        await send_pieces(self, cycle, fd, offset, count, more)  # within the peer's windows
 
     def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
         conn = self.conn

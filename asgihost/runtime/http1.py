@@ -8,6 +8,12 @@ Invariants:
   body than ``HIGH_WATER``; it resumes when neither holds.
 - A connection is idle when it has no exchange; then ``idle_deadline`` is set and the
   server's tick closes it once the deadline passes. Nothing is scheduled per request.
+- A response the client does not take (the transport above its high-water mark, or a file
+  the socket does not take) sets ``idle_deadline`` to the app's send timeout, renewed by
+  every progress; once it passes the connection is aborted (``stalled``).
+- A response written within ``_start`` (a static answer, with no task) does not start the
+  next pipelined request from inside itself: ``_start`` goes on with it, in a loop, so a
+  pipeline of such requests is no recursion.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
-from ..asgi.scope import ConnectionInfo, websocket_scope
+from ..asgi.scope import FILE_EXTENSIONS, ConnectionInfo, websocket_scope
 from ..logs import TRACE
 from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, ProtocolError
@@ -32,6 +38,7 @@ from ..protocols.websocket import Handshake, check_upgrade
 from .exchange import ExchangePath
 from .flow import WriteFlow
 from .http2 import H2Protocol
+from .sendfile import send_pieces, zero_copy
 from .sockets import tls_extension
 from .state import Mount
 from .websocket import WSProtocol
@@ -74,6 +81,12 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         "upgrading",
         "upgrading_h2",
         "app_finished",
+        "plain",
+        "starting",
+        "next_ready",
+        "stalled_at",
+        "file_waiter",
+        "unended",
     )
 
     def __init__(
@@ -109,6 +122,12 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.idle_deadline = 0.0
         self.upgrading: tuple[Request, Handshake, Mount, dict[str, Any]] | None = None
         self.upgrading_h2: tuple[Request, bytes] | None = None  # Upgrade: h2c, and HTTP2-Settings
+        self.plain = False  # no TLS: files go out by sendfile
+        self.starting = False  # within _start
+        self.next_ready = False  # a response completed within _start: it goes on
+        self.stalled_at = 0.0  # clock.now when the client last stopped taking the response; 0: it takes it
+        self.file_waiter: asyncio.Future[None] | None = None  # zero_copy's wait for the socket
+        self.unended: HTTPCycle | None = None  # answered within _start before its request ended
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 
@@ -116,11 +135,13 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         shared = self.shared
         shared.connections.add(self)
-        extensions = None
+        extensions: dict[str, Any] = FILE_EXTENSIONS
         ssl_object = transport.get_extra_info("ssl_object") if self.scheme == "https" else None
         if ssl_object is not None:
             tls = tls_extension(ssl_object)
-            extensions = {"tls": tls} if tls is not None else None
+            if tls is not None:
+                extensions = {"tls": tls, **FILE_EXTENSIONS}
+        self.plain = ssl_object is None and transport.get_extra_info("socket") is not None
         self.info = ConnectionInfo(
             _address(transport, "sockname"), _address(transport, "peername"), self.scheme, extensions
         )
@@ -156,6 +177,8 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
                 item.disconnect()
         self.pipeline.clear()
         self.writable.wake()
+        if self.file_waiter is not None and not self.file_waiter.done():
+            self.file_waiter.set_result(None)
 
     # No eof_received: a peer that stops sending has gone, as Uvicorn takes it. The transport
     # closes and connection_lost hands http.disconnect to the exchange in flight; an app waiting
@@ -187,10 +210,14 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
                     self._body_failed(parsing, ProtocolError("Request body too large.", 413))
                     return
             elif type(event) is EndOfMessage:
-                if self.parsing is not None:
-                    self.parsing.end_body()
+                parsing = self.parsing
+                if parsing is not None:
+                    parsing.end_body()
                     self.parsing = None
-                    if self.cycle is not None:
+                    if parsing is self.unended:  # its response is written: the next one
+                        self.unended = None
+                        self._start(self._next(parsing))
+                    elif self.cycle is not None:
                         self.idle_deadline = 0.0  # no body timeout any more
             elif type(event) is Upgrade:
                 if self.upgrading is not None:
@@ -203,6 +230,10 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
                 else:
                     self._on_error(event.error)
                 return
+        if self.unended is not None:  # answered, and its body is not all here: not read, closed
+            self.unended = None
+            self.close()
+            return
         # Deadlines: a body being received must keep coming; a head must end in time.
         parsing = self.parsing
         if parsing is not None:
@@ -319,6 +350,10 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         self.core.stop()
         self.parsing = None
         self.idle_deadline = 0.0
+        if cycle is self.unended:  # answered already: the rest of its body is not waited for
+            self.unended = None
+            self.close()
+            return
         if cycle is not self.cycle:  # still waiting in the pipeline: the error takes its turn
             self.pipeline.remove(cycle)
             cycle.disconnect()
@@ -334,8 +369,14 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         cycle.disconnect()
 
     def timed_out(self) -> None:
-        """The tick found ``idle_deadline`` passed: a body stalled, a head too slow, or idle."""
+        """The tick found ``idle_deadline`` passed: a body stalled, a head too slow, a client
+        that does not take its response, or idle."""
         self.idle_deadline = 0.0
+        if self.stalled_at:
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug("%s - the client took no more of the response: closing", format_client(self.info.client))
+            self.abort()
+            return
         parsing = self.parsing
         if parsing is not None:
             if self.read_paused:  # we hold the body back (the app is not reading): not the peer's fault
@@ -359,38 +400,107 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         )
         self.close()
 
-    def _start(self, cycle: HTTPCycle) -> None:
-        self.cycle = cycle
-        if cycle.status:  # refused before it began (a body announced over the limit)
-            self.path.refuse(cycle, cycle.status)
-        else:
-            self.path.start(cycle, "asgihost.http")
+    def _start(self, cycle: HTTPCycle | None) -> None:
+        self.starting = True
+        try:
+            while cycle is not None:
+                self.cycle = cycle
+                if cycle.status:  # refused before it began (a body announced over the limit)
+                    self.path.refuse(cycle, cycle.status)
+                else:
+                    self.path.start(cycle, "asgihost.http")
+                if not self.next_ready:
+                    return
+                self.next_ready = False  # its response is written already: the next one
+                cycle = self._next(cycle)
+        finally:
+            self.starting = False
 
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None
         self.served = self.shared.clock.now
+        self.stalled_at = 0.0
+        if self.starting and cycle is self.parsing and not self.closing and self.core.keep_alive:
+            self.unended = cycle  # answered at once: the end of its request is being parsed
+            return
         if self.closing or not self.core.keep_alive or not cycle.body_complete:
             # (An unread request body would have to be read and thrown away: close instead.)
             self.close()
             return
+        if self.starting:
+            self.next_ready = True
+            return
+        self._start(self._next(cycle))
+
+    def _next(self, done: HTTPCycle) -> HTTPCycle | None:
+        """After the response to ``done``: the pipelined exchange to start, if any (else an
+        error in its turn, the drain, or the keep-alive wait)."""
         if self.pipeline:
             item = self.pipeline.popleft()
             if isinstance(item, ProtocolError):
                 self._write_error(item)
-                return
-            self._start(item)
+                return None
             if not self.pipeline:
                 self.resume_reading()
-        elif self.draining:
+            return item
+        if self.draining:
             self._drain_idle()
         else:
-            self.idle_deadline = self.shared.clock.now + cycle.mount.keep_alive_timeout
+            self.idle_deadline = self.shared.clock.now + done.mount.keep_alive_timeout
             self.resume_reading()
+        return None
 
     def close(self) -> None:
         if not self.closing:
             self.closing = True
             self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping what the transport still holds (a client that does not read)."""
+        self.closing = True
+        self.transport.abort()
+        if self.file_waiter is not None and not self.file_waiter.done():
+            self.file_waiter.set_result(None)
+
+    # ---- a response the client must take ---------------------------------------------------------
+
+    def stalled(self) -> None:
+        """The client takes no more for now: its send timeout runs (unless a body being read
+        has the deadline)."""
+        timeout = self.cycle.mount.send_timeout if self.cycle is not None else 0.0
+        if timeout and self.parsing is None:
+            if not self.stalled_at:
+                self.stalled_at = self.shared.clock.now
+            self.idle_deadline = self.shared.clock.now + timeout
+
+    def progressed(self) -> None:
+        """The client took more of the response."""
+        if self.stalled_at:
+            self.stalled_at = 0.0
+            if self.parsing is None:
+                self.idle_deadline = 0.0
+
+    async def drain(self) -> None:
+        if self.write_paused:
+            self.stalled()
+            await self.writable.wait()
+            self.progressed()
+
+    async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None:
+        if not self.plain:  # TLS: the bytes must be encrypted, in pieces
+            await send_pieces(self, cycle, fd, offset, count, more)
+            return
+        before, after, count = self.core.frame_file(count, more)
+        if before:
+            self.transport.write(before)
+        if count:
+            await zero_copy(self, fd, offset, count)
+        if self.closing:
+            return
+        if after:
+            self.transport.write(after)
+        if not more:
+            self._response_complete(cycle)
 
     def shutdown(self) -> None:
         """Graceful stop: every request this connection has read, or has begun to receive,

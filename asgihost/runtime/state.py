@@ -62,6 +62,8 @@ class Mount(AppPlace):
         "body_timeout",
         "fresh_context",
         "stats",
+        "send_timeout",
+        "static",
     )
 
     def __init__(
@@ -77,7 +79,9 @@ class Mount(AppPlace):
         websocket: WebSocket | None,
         body_size: int,
         body_timeout: float,
+        send_timeout: float,
         fresh_context: bool = False,
+        static: Any = None,
     ) -> None:
         super().__init__(root_path, path_prefix, state)
         self.name = name
@@ -90,6 +94,8 @@ class Mount(AppPlace):
         self.body_timeout = body_timeout  # 408 when the body stalls this long; 0: never
         self.fresh_context = fresh_context  # each exchange's task in an empty contextvars.Context
         self.stats: AppStats | None = None  # its metrics, when there are metrics
+        self.send_timeout = send_timeout  # an HTTP/1.1 client that takes no more for this long is dropped
+        self.static = static  # a static app's responder (runtime.static.StaticFiles), else None
 
     @classmethod
     def from_spec(cls, spec: AppSpec, app: Any, state: dict[str, Any]) -> Mount:
@@ -101,10 +107,12 @@ class Mount(AppPlace):
             state,
             concurrency=spec.concurrency,
             keep_alive_timeout=spec.keep_alive_timeout,
-            websocket=spec.websocket,
+            websocket=spec.websocket if spec.static is None else None,
             body_size=spec.body_size,
             body_timeout=spec.body_timeout,
+            send_timeout=spec.send_timeout,
             fresh_context=spec.config.reset_contextvars,
+            static=app if spec.static is not None else None,
         )
 
     @classmethod
@@ -121,6 +129,7 @@ class Mount(AppPlace):
             websocket=None,
             body_size=server.body_size,
             body_timeout=server.body_timeout,
+            send_timeout=server.send_timeout,
         )
 
 

@@ -46,6 +46,7 @@ from .pidfile import PidFileError, pid_file
 from .signals import SERVER_SIGNALS, handlers_restored, install_server_handlers
 from .sockets import BindError, TlsError, bind, display_address, remove_unix_socket, tls_context
 from .state import ListenerSettings, Mount, ServerState
+from .static import StaticFiles
 
 if TYPE_CHECKING:
     from ..plan import ListenerSpec
@@ -134,7 +135,7 @@ class Server:
             self.exit_code = 1
             return
         try:
-            apps = self.config.load()
+            apps: dict[str, Any] = self.config.load()
         except AppLoadError as exc:
             logger.error("Error loading ASGI app. %s", exc)
             self.exit_code = 3
@@ -145,9 +146,12 @@ class Server:
             return
         if logger.isEnabledFor(TRACE):
             apps = {name: MessageLogger(app) for name, app in apps.items()}
+        for app_spec in plan.apps:  # a static app's responder, made here (it has nothing to import)
+            if app_spec.static is not None:
+                apps[app_spec.name] = StaticFiles(app_spec.static, app_spec.config.mount)
         named = len(plan.apps) > 1
         lifespans = [
-            Lifespan(apps[spec.name], spec.config.lifespan, loop, {}, spec.name if named else None)
+            Lifespan(apps[spec.name], spec.lifespan, loop, {}, spec.name if named else None)
             for spec in plan.apps
         ]
         started: list[Lifespan] = []
@@ -185,6 +189,9 @@ class Server:
             app.name: Mount.from_spec(app, apps[app.name], lifespan.state)
             for app, lifespan in zip(plan.apps, lifespans, strict=True)
         }
+        for app_spec in plan.apps:
+            if app_spec.static is not None and app_spec.static.fallback_app is not None:
+                mounts[app_spec.name].static.fallback = mounts[app_spec.static.fallback_app]
         builtins = {
             "-": Mount.builtin("-", not_found, spec),  # no app: "-"; reads no body
             "health": Mount.builtin("health", health_check(lambda: state.draining), spec),

@@ -25,7 +25,7 @@ from .config.types import Bind
 from .protocols.http1_head import HeadLimits
 from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable
-from .static_plan import StaticSpec, fallback_of, static_problems, static_spec
+from .static_plan import StaticSpec, behind_static, fallback_of, static_problems, static_spec
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,7 +347,7 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
         routes = [
             Route(spec, spec.config.mount, tuple(spec.config.hosts))
             for spec in apps
-            if _reachable(spec.config, listener_name) and not _behind_static(config, spec.name, listener_name)
+            if _reachable(spec.config, listener_name) and not behind_static(config, spec.name, listener_name)
         ]
         ports = (bind.port,) if bind.kind == "tcp" else ()
         protocols = tuple(listener.protocols or config.server.default_protocols())
@@ -376,16 +376,6 @@ def compile_plan(config: HostConfig, base_dir: Path | None = None) -> Plan:
     warnings = (fallback,) if fallback is not None and any(spec.h1 for spec in listeners) else ()
     server = _server_spec(config, warnings)
     return Plan(config, tuple(apps), tuple(listeners), server, config.reload, metrics_bind)
-
-
-def _behind_static(config: HostConfig, name: str, listener: str) -> bool:
-    """The app is a static app's fallback at the same place on the listener: the static app
-    is routed there, and hands its misses to the app."""
-    static_name = fallback_of(config).get(name)
-    if static_name is None:
-        return False
-    app, static = config.apps[name], config.apps[static_name]
-    return _reachable(static, listener) and (static.mount, static.hosts) == (app.mount, app.hosts)
 
 
 def head_limits(limits: Limits) -> HeadLimits:
@@ -480,7 +470,7 @@ def route_rows(plan: Plan) -> list[dict[str, Any]]:
     for listener in plan.listeners:
         for spec in plan.apps:
             app = spec.config
-            if (app.listeners is not None and listener.name not in app.listeners) or _behind_static(
+            if (app.listeners is not None and listener.name not in app.listeners) or behind_static(
                 plan.config, spec.name, listener.name
             ):
                 continue

@@ -57,15 +57,12 @@ def static_spec(app: App, base: Path, apps: Collection[str]) -> StaticSpec | Non
 
 
 def static_problems(config: HostConfig, base: Path) -> list[Problem]:
-    """Every problem of the apps' kinds: an app has ``app`` or ``static``, not both nor neither;
+    """Every problem of the apps' kinds (the model sees that each has one): not both ``app`` and ``static``;
     a static app has no key only an application has; its root is a readable directory; its
     fallback names an application app of this file or a file under root."""
     problems = []
     for name, app in config.apps.items():
         where = f"apps.{name}"
-        if app.app is None and app.static is None:
-            problems.append(Problem(where, 'an app needs `app` (an ASGI application) or `static` (a directory)'))
-            continue
         if app.static is None:
             continue
         if app.app is not None:
@@ -112,3 +109,13 @@ def fallback_of(config: HostConfig) -> dict[str, str]:
         if app.static is not None and app.static.fallback in config.apps:
             found[app.static.fallback] = name
     return found
+
+
+def behind_static(config: HostConfig, name: str, listener: str) -> bool:
+    """The app is a static app's fallback at the same place on the listener: the static app
+    is routed there, and hands its misses to the app."""
+    static_name = fallback_of(config).get(name)
+    if static_name is None:
+        return False
+    app, static = config.apps[name], config.apps[static_name]
+    return (static.listeners is None or listener in static.listeners) and (static.mount, static.hosts) == (app.mount, app.hosts)

@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     Field,
     field_validator,
+    model_validator,
 )
 
 from .listener import Listener
@@ -406,6 +407,14 @@ class App(_Model):
     websocket: AppWebSocket = Field(
         default_factory=AppWebSocket, description="WebSocket settings overriding [websocket] for this app."
     )
+
+    @model_validator(mode="after")
+    def _has_a_kind(self) -> App:
+        if self.app is None and self.static is None:
+            raise ValueError(
+                'an app needs `app` (an ASGI application, "module:attribute") or `static` (a directory to serve)'
+            )
+        return self
 
 
 class HostConfig(_Model):

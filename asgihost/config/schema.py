@@ -31,6 +31,7 @@ from .model import (
     Server,
     WebSocket,
 )
+from .static import Static
 
 
 class _FileSchema(GenerateJsonSchema):
@@ -82,7 +83,8 @@ _SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
         Tls,
         "TLS on a listener (often written inline: tls = { certfile = ..., keyfile = ... }).",
     ),
-    ("[apps.NAME]", App, "An ASGI application. At least one is required."),
+    ("[apps.NAME]", App, "An ASGI application (`app`) or a directory of files (`static`). At least one is required."),
+    ("[apps.NAME.static]", Static, "A directory served as files; see the static files section of the README."),
     ("[apps.NAME.limits]", AppLimits, "Limits for one app; a key left out takes its value from [limits]."),
     (
         "[apps.NAME.websocket]",

@@ -8,9 +8,8 @@ Invariants:
   body than ``HIGH_WATER``; it resumes when neither holds.
 - A connection is idle when it has no exchange; then ``idle_deadline`` is set and the
   server's tick closes it once the deadline passes. Nothing is scheduled per request.
-- A response the client does not take (the transport above its high-water mark, or a file
-  the socket does not take) sets ``idle_deadline`` to the app's send timeout, renewed by
-  every progress; once it passes the connection is aborted (``stalled``).
+- A response the client does not take sets ``idle_deadline`` to its send timeout
+  (``h1_writer``); once it passes the connection is aborted.
 - A response written within ``_start`` (a static answer, with no task) does not start the
   next pipelined request from inside itself: ``_start`` goes on with it, in a loop, so a
   pipeline of such requests is no recursion.
@@ -31,14 +30,13 @@ from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
 from ..protocols.http1_head import HEAD
-from ..protocols.http1_response import CONTINUE_100, simple_response
+from ..protocols.http1_response import simple_response
 from ..protocols.http2 import H2Settings
 from ..protocols.negotiate import ERROR, H2, WEBSOCKET, Negotiator, upgrade_kind
 from ..protocols.websocket import Handshake, check_upgrade
 from .exchange import ExchangePath
-from .flow import WriteFlow
+from .h1_writer import H1Writer
 from .http2 import H2Protocol
-from .sendfile import send_pieces, zero_copy
 from .sockets import tls_extension
 from .state import Mount
 from .websocket import WSProtocol
@@ -53,7 +51,7 @@ def _address(transport: asyncio.BaseTransport, name: str) -> tuple[str, int] | N
     return None
 
 
-class H1Protocol(WriteFlow, asyncio.Protocol):
+class H1Protocol(H1Writer, asyncio.Protocol):
     # Slots: a connection's attributes in a dict would cost about 1 KiB more per connection.
     __slots__ = (
         "path",
@@ -71,21 +69,15 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         "head_timing",
         "transport",
         "info",
-        "cycle",
         "parsing",
         "pipeline",
-        "read_paused",
         "closing",
         "draining",
-        "idle_deadline",
         "upgrading",
         "upgrading_h2",
         "app_finished",
-        "plain",
         "starting",
         "next_ready",
-        "stalled_at",
-        "file_waiter",
         "unended",
     )
 
@@ -462,46 +454,6 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
         if self.file_waiter is not None and not self.file_waiter.done():
             self.file_waiter.set_result(None)
 
-    # ---- a response the client must take ---------------------------------------------------------
-
-    def stalled(self) -> None:
-        """The client takes no more for now: its send timeout runs (unless a body being read
-        has the deadline)."""
-        timeout = self.cycle.mount.send_timeout if self.cycle is not None else 0.0
-        if timeout and self.parsing is None:
-            if not self.stalled_at:
-                self.stalled_at = self.shared.clock.now
-            self.idle_deadline = self.shared.clock.now + timeout
-
-    def progressed(self) -> None:
-        """The client took more of the response."""
-        if self.stalled_at:
-            self.stalled_at = 0.0
-            if self.parsing is None:
-                self.idle_deadline = 0.0
-
-    async def drain(self) -> None:
-        if self.write_paused:
-            self.stalled()
-            await self.writable.wait()
-            self.progressed()
-
-    async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None:
-        if not self.plain:  # TLS: the bytes must be encrypted, in pieces
-            await send_pieces(self, cycle, fd, offset, count, more)
-            return
-        before, after, count = self.core.frame_file(count, more)
-        if before:
-            self.transport.write(before)
-        if count:
-            await zero_copy(self, fd, offset, count)
-        if self.closing:
-            return
-        if after:
-            self.transport.write(after)
-        if not more:
-            self._response_complete(cycle)
-
     def shutdown(self) -> None:
         """Graceful stop: every request this connection has read, or has begun to receive,
         is answered (the last response says "connection: close"), and only then it closes."""
@@ -531,55 +483,3 @@ class H1Protocol(WriteFlow, asyncio.Protocol):
             self.resume_reading()
         else:
             self.close()
-
-    # ---- the stream interface HTTPCycle talks to ------------------------------------------------
-
-    def create_future(self) -> asyncio.Future[None]:
-        return self.loop.create_future()
-
-    def pause_reading(self) -> None:
-        if not self.read_paused and not self.closing:
-            self.read_paused = True
-            self.transport.pause_reading()
-
-    def resume_reading(self) -> None:
-        if self.read_paused and not self.pipeline and not self.closing:
-            parsing = self.parsing
-            if parsing is not None and parsing.body_paused:
-                return
-            self.read_paused = False
-            self.transport.resume_reading()
-
-    def send_continue(self, cycle: HTTPCycle) -> None:
-        if cycle is self.cycle and not self.closing:
-            self.transport.write(CONTINUE_100)
-
-    def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None:
-        data = self.core.start_response(cycle.request, status, headers, self.shared.defaults)
-        if data:
-            self.transport.write(data)
-
-    def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
-        data = self.core.send_body(body, more)
-        if isinstance(data, tuple):
-            self.transport.writelines(data)
-        elif data:
-            self.transport.write(data)
-        if not more:
-            self._response_complete(cycle)
-
-    def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
-        """Never called: HTTP/1.1 scopes do not offer the http.response.trailers extension."""
-
-    def head_written(self, cycle: HTTPCycle) -> bool:
-        return cycle is not self.cycle or self.core.head_written
-
-    def send_error(self, cycle: HTTPCycle, status: int) -> None:
-        if cycle is not self.cycle or self.closing:
-            return
-        self.cycle = None
-        self.transport.write(simple_response(status, ERROR_REASONS[status], self.shared.defaults))
-        self.close()
-
-    def close_connection(self, cycle: HTTPCycle) -> None:
-        self.close()

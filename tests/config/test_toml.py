@@ -400,8 +400,8 @@ def problems_of(tmp_path: Path, text: str, **kwargs: object) -> list[Problem]:
         (
             '[apps.a]\napp = "m:a"\n\n[apps.b]\nfactory = true\n',
             "4:1",
-            "apps.b.app",
-            'required key "app" is missing',
+            "apps.b",
+            'an app needs `app` (an ASGI application, "module:attribute") or `static` (a directory to serve)',
         ),
         (
             '[apps.a]\napp = "m:a"\n\n[apps."bad name"]\napp = "m:b"\n',
@@ -455,7 +455,7 @@ def test_a_problem_in_an_override_is_not_pinned_on_the_file(tmp_path):
     path = tmp_path / "asgihost.toml"
     assert [(p.where, p.key) for p in problems] == [
         (str(path), "listeners.web.bind"),
-        (str(path), "apps.b.app"),  # the app comes from the overrides; the file has no [apps.b]
+        (str(path), "apps.b"),  # the app comes from the overrides; the file has no [apps.b]
     ]
     assert (
         str(problems[0])

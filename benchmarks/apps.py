@@ -1,11 +1,12 @@
 """Minimal ASGI applications that every benchmarked server runs unchanged.
 
-All but one are plain ASGI 3 callables with no framework, so a benchmark measures the server,
+All but two are plain ASGI 3 callables with no framework, so a benchmark measures the server,
 not the application. Serve them with ``--app-dir benchmarks`` as ``apps:hello``, ``apps:echo`` or
 ``apps:stream``; ``ws_echo`` (a WebSocket echo) is served from the repository root as
-``benchmarks.apps:ws_echo``. The exception is ``apps:fastapi_items``, a FastAPI application with
-one JSON route, for measuring a server under a framework: it is built on first access, so serving
-the other apps never imports FastAPI.
+``benchmarks.apps:ws_echo``. The exceptions are ``apps:fastapi_items``, a FastAPI application with
+one JSON route, for measuring a server under a framework, and ``apps:fastapi_files``, FastAPI's
+``FileResponse`` of the files in ``$BENCH_FILES_DIR`` (the ``pathsend`` benchmark): they are built on
+first access, so serving the other apps never imports FastAPI.
 """
 
 from __future__ import annotations
@@ -109,10 +110,50 @@ def _fastapi_items() -> Any:
     return app
 
 
+FILES_DIR_ENV = "BENCH_FILES_DIR"  # not ASGIHOST_*/UVICORN_*: the servers read those as settings
+
+
+def _fastapi_files() -> Any:
+    """A FastAPI app whose ``GET /files/{name}`` is ``FileResponse`` of that file in ``$BENCH_FILES_DIR``.
+
+    Starlette's FileResponse sends ``http.response.pathsend`` when the server offers the extension
+    in the scope, and reads the file in 64 KiB chunks in a thread when it does not. The names are
+    the directory's files when the app is built; any other name is a 404. ``GET /pathsend`` answers
+    ``{"offered": true}`` when the server offers the extension.
+    """
+    import os
+    from pathlib import Path
+
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.responses import FileResponse, JSONResponse
+
+    root = Path(os.environ[FILES_DIR_ENV])
+    files = {p.name: p for p in root.iterdir() if p.is_file()}
+    app = FastAPI()
+
+    @app.get("/files/{name}")
+    async def read_file(name: str) -> FileResponse:
+        if name not in files:
+            raise HTTPException(404)
+        return FileResponse(files[name])
+
+    async def pathsend(request: Request) -> JSONResponse:
+        """Whether the server offers the extension, so a benchmark can say what it measured."""
+        return JSONResponse({"offered": "http.response.pathsend" in request.scope.get("extensions", {})})
+
+    # a Starlette route: FastAPI would look the postponed annotation up in this module's globals
+    app.router.add_route("/pathsend", pathsend)
+
+    return app
+
+
+_LAZY = {"fastapi_items": _fastapi_items, "fastapi_files": _fastapi_files}
+
+
 def __getattr__(name: str) -> Any:
-    """``apps:fastapi_items`` is built when a server first looks it up (PEP 562)."""
-    if name == "fastapi_items":
-        app = _fastapi_items()
+    """``apps:fastapi_items`` and ``apps:fastapi_files`` are built when a server first looks them up (PEP 562)."""
+    if name in _LAZY:
+        app = _LAZY[name]()
         globals()[name] = app
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

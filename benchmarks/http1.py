@@ -316,6 +316,7 @@ class Server:
 # ---- wrk -------------------------------------------------------------------------------------------
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_UNITS_B = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}  # wrk's are binary
 
 
 def _latency_ms(out: str, pct: str) -> float | None:
@@ -350,6 +351,7 @@ def run_wrk(
     if proc.returncode != 0 or not rps:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or out.strip()}")
     total = re.search(r"(\d+) requests in", out)
+    read = re.search(r"requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)([KMGT]?B) read", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     socket_errors: dict[str, int] = {}
@@ -364,6 +366,9 @@ def run_wrk(
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": socket_errors,
         "errors": (int(non2xx.group(1)) if non2xx else 0) + sum(socket_errors.values()),
+        # bytes wrk read (2 decimals of its binary unit) over the seconds it ran: MB/s of big files
+        "read_bytes": float(read.group(3)) * _UNITS_B[read.group(4)] if read else None,
+        "seconds": float(read.group(1)) * _UNITS_MS[read.group(2)] / 1000 if read else None,
     }
 
 
@@ -372,7 +377,8 @@ def run_wrk(
 
 def scan_log(server: Server, problems: list[str], when: str) -> None:
     text = server.output()
-    if any(word in text for word in ("Traceback", "ERROR", "Exception", "CRITICAL")):
+    words = ("Traceback", "ERROR", "Exception", "CRITICAL", "[error]", "[crit]", "[alert]", "[emerg]")
+    if any(word in text for word in words):  # the last four are nginx's levels
         problems.append(f"{server.name} logged errors during {when}:\n{text}")
 
 

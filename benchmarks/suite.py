@@ -1,4 +1,4 @@
-"""The whole benchmark suite in one run: every target of issue 8 as a ratio to its peer, in a table.
+"""The whole benchmark suite in one run: every target of issues 8 and 18 as a ratio to its peer, in a table.
 
   uv run --group bench python benchmarks/suite.py [--rounds N] [--duration S] [--soak-seconds S]
       [--only NAME[,NAME...]] [--json FILE] [--markdown FILE]
@@ -51,8 +51,21 @@ reload    ``apps:hello`` under wrk (32 keep-alive connections, 20 s) on a server
           --limit-max-requests``; it restarts its workers on SIGHUP). Connect errors are reported
           apart. The only scenario with more than one server process; ``--duration`` does not
           apply to it.
+static    Issue 18: files served by asgihost's static app (``static = { root = DIR }`` mounted at
+          /static), by nginx (Debian's, one worker, with its own generated nginx.conf: sendfile,
+          tcp_nopush, no access log) and by Granian (``--static-path-route /static
+          --static-path-mount DIR``, apps:hello), over HTTP/1.1 keep-alive. A 1 KiB file under wrk,
+          64 connections: req/s of asgihost over Granian (target >= 1.0) and over nginx (target
+          >= 0.35). A 100 MiB file, 4 connections: MB/s of asgihost over nginx (target >= 0.9),
+          under wrk and under ``files.py``'s splice client, which discards bodies with splice(2)
+          (wrk's 8 KiB copies on one CPU cap every sendfile server near the same figure).
+pathsend  Issue 18: a FastAPI route returning ``FileResponse`` of a 64 KiB file (wrk, 64
+          connections; target: asgihost >= 2.0 x Uvicorn, which offers no
+          ``http.response.pathsend``) and of a 1 MiB file (16 connections, for information);
+          Granian (which offers pathsend) for information. Which servers offer the extension is
+          asked of each (``GET /pathsend``) and noted; asgihost not offering it is a problem.
 
-A missing load generator (wrk, h2load, node), valgrind, or peer makes its scenario or row "skipped" with the
+A missing load generator (wrk, h2load, node), valgrind, or peer (nginx too) makes its scenario or row "skipped" with the
 reason. Progress goes to stderr; the Markdown table, the versions, the machine and the command go
 to stdout (and to ``--markdown FILE``); ``--json FILE`` gets every round. Exit status 1 when a
 problem was seen (a server died, answered wrongly, logged an error, wrk counted errors, a round
@@ -84,7 +97,8 @@ from typing import Any, TextIO
 
 import reload
 import tomli_w
-from apps import HELLO_BODY, STREAM_CHUNK, STREAM_CHUNKS
+from apps import FILES_DIR_ENV, HELLO_BODY, STREAM_CHUNK, STREAM_CHUNKS
+from files import KIB, STATIC_MOUNT, File, nginx_argv, nginx_version, size_name, static_site, write_file
 from http1 import (
     HERE,
     HOST,
@@ -122,6 +136,8 @@ SCENARIOS = (
     "multiapp",
     "instructions",
     "reload",
+    "static",
+    "pathsend",
 )
 MIB = 1 << 20
 BIG_CONNECTIONS = 64  # wrk connections for small requests
@@ -141,6 +157,9 @@ CG_CONNECTIONS = 16
 CG_START_TIMEOUT_S = 300.0  # Python under valgrind runs some 50 times slower
 CG_STOP_TIMEOUT_S = 120.0  # valgrind writes its counts once the server has exited
 CG_LOAD_TIMEOUT_S = 900
+STATIC_SMALL, STATIC_BIG = KIB, 100 * MIB
+STATIC_BIG_CONNECTIONS = 4  # few connections, each keeping a big response in flight
+PATHSEND_FILES = ((64 * KIB, BIG_CONNECTIONS, 2.0), (MIB, BODY_CONNECTIONS, None))  # size, conns, target
 
 
 # ---- what the load generator sends, and what a right answer is -----------------------------------
@@ -285,7 +304,7 @@ def uvicorn_peer(ctx: Context, app: str, probe: Probe) -> Peer:
     return Peer("uvicorn", lambda port: http1_argv("uvicorn", app, port, ctx.loop, []), (probe,))
 
 
-def granian_peer(ctx: Context, app: str, probe: Probe) -> Peer:
+def granian_peer(ctx: Context, app: str, probe: Probe, extra: tuple[str, ...] = ()) -> Peer:
     def argv(port: int) -> list[str]:
         return [
             sys.executable,
@@ -309,6 +328,7 @@ def granian_peer(ctx: Context, app: str, probe: Probe) -> Peer:
             "--log-level",
             "warning",
             "--no-access-log",
+            *extra,
             f"apps:{app}",
         ]
 
@@ -386,11 +406,43 @@ def after_load(server: SuiteServer, result: dict[str, Any], problems: list[str])
     scan_log(server, problems, "its load")
 
 
-def wrk_round(peer: Peer, script: str, connections: int, ctx: Context, problems: list[str]) -> dict:
+def run_splice(port: int, path: str, connections: int, seconds: int, cpu: int | None) -> dict[str, Any]:
+    """``files.py splice``'s load (GETs whose bodies go to /dev/null unread), in wrk's result shape."""
+    argv = [sys.executable, str(HERE / "files.py"), "splice", HOST, str(port), path, str(connections)]
+    proc = subprocess.run(
+        pinned([*argv, str(seconds)], cpu), capture_output=True, text=True, timeout=seconds + SCRIPT_SLACK_S
+    )
+    try:
+        r = json.loads(proc.stdout)
+    except ValueError:
+        raise RuntimeError(
+            f"files.py splice failed ({proc.returncode}): {proc.stderr.strip()[-600:]}"
+        ) from None
+    failures = len(r["errors"])
+    return {
+        **r,
+        "rps": r["responses"] / r["seconds"] if r["seconds"] else 0.0,
+        "p50_ms": None,
+        "p99_ms": None,
+        "socket_errors": {"splice": failures} if failures else {},
+        "errors": r["non_2xx"] + failures,
+    }
+
+
+def wrk_round(
+    peer: Peer, script: str, connections: int, ctx: Context, problems: list[str], splice: str | None = None
+) -> dict:
+    """One fresh server under wrk (or, with ``splice``, files.py's splice client GETting that path)."""
+
+    def load(port: int, seconds: int) -> dict[str, Any]:
+        if splice:
+            return run_splice(port, splice, connections, seconds, ctx.load_cpu)
+        return run_wrk(port, seconds, connections, ctx.load_cpu, script)
+
     with SuiteServer(peer, ctx.server_cpu) as server:
-        run_wrk(server.port, WARMUP_S, connections, ctx.load_cpu, script)
+        load(server.port, WARMUP_S)
         rss_before = rss_kib(server.pid)
-        result = run_wrk(server.port, ctx.args.duration, connections, ctx.load_cpu, script)
+        result = load(server.port, ctx.args.duration)
         result["rss_before_kib"] = rss_before
         result["rss_after_kib"] = rss_kib(server.pid)
         after_load(server, result, problems)
@@ -398,36 +450,51 @@ def wrk_round(peer: Peer, script: str, connections: int, ctx: Context, problems:
 
 
 def measure_wrk(
-    scenario: str, peers: list[Peer], request: Request, connections: int, ctx: Context, problems: list[str]
+    scenario: str,
+    peers: list[Peer],
+    request: Request,
+    connections: int,
+    ctx: Context,
+    problems: list[str],
+    mb_per_s: bool = False,
+    splice: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Interleaved rounds of every peer under the same wrk load; per peer its rounds and medians."""
+    """Interleaved rounds of every peer under the same wrk load; per peer its rounds and medians.
+
+    ``mb_per_s``: the medians are of the bytes read per second (10^6 per MB), not of req/s.
+    ``splice``: files.py's splice client sends the request, not wrk.
+    """
     script = ctx.tmp / f"{scenario}.lua"
     script.write_text(request.lua(), encoding="ascii")
     rounds: dict[str, list[dict[str, Any]]] = {peer.name: [] for peer in peers}
     for round_no in range(1, ctx.args.rounds + 1):
         for peer in peers:
             try:
-                r = wrk_round(peer, str(script), connections, ctx, problems)
+                r = wrk_round(peer, str(script), connections, ctx, problems, request.path if splice else None)
             except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
                 problems.append(f"{peer.name} round {round_no}: {exc}")
                 ctx.say(f"[{scenario}] round {round_no} {peer.name:<18} FAILED: {exc}")
                 continue
             rounds[peer.name].append(r)
+            if mb_per_s:
+                r["mb_s"] = (r["read_bytes"] or 0) / 1e6 / (r["seconds"] or ctx.args.duration)
+            rate = f"{r['mb_s']:>10,.0f} MB/s" if mb_per_s else f"{r['rps']:>10,.0f} req/s"
             ctx.say(
-                f"[{scenario}] round {round_no} {peer.name:<18} {r['rps']:>10,.0f} req/s"
+                f"[{scenario}] round {round_no} {peer.name:<18} {rate}"
                 f"  p99 {r['p99_ms'] or 0:.2f}ms  errors {r['errors']}"
                 f"  rss {r['rss_before_kib'] / 1024:.1f}->{r['rss_after_kib'] / 1024:.1f} MiB"
             )
-    return {name: summarize_rps(rs) for name, rs in rounds.items() if rs}
+    key, unit = ("mb_s", "MB/s") if mb_per_s else ("rps", "req/s")
+    return {name: summarize_rps(rs, key, unit) for name, rs in rounds.items() if rs}
 
 
-def summarize_rps(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    rps = [r["rps"] for r in rounds]
+def summarize_rps(rounds: list[dict[str, Any]], key: str = "rps", unit: str = "req/s") -> dict[str, Any]:
+    rps = [r[key] for r in rounds]
     return {
         "median": statistics.median(rps),
         "min": min(rps),
         "max": max(rps),
-        "unit": "req/s",
+        "unit": unit,
         "median_p99_ms": median_or_none([r["p99_ms"] for r in rounds]),
         "errors": sum(r["errors"] for r in rounds),
         "rounds": rounds,
@@ -1034,6 +1101,137 @@ def scenario_reload(ctx: Context, out: Outcome) -> None:
     )
 
 
+def file_probe(prefix: str, f: File) -> Probe:
+    return Probe(Request(path=f"{prefix}/{f.name}"), 200, f.matches, f"the {size_name(f.size)} of {f.name}")
+
+
+def static_peers(ctx: Context, site: Path | None, root: Path, probe: Probe, out: Outcome) -> list[Peer]:
+    """asgihost's static app (unless its site failed ``asgihost check``), nginx and Granian."""
+    peers = [site_peer(ctx, "asgihost", site, (probe,))] if site else []
+    if shutil.which("nginx"):
+        prefix = ctx.tmp / "nginx"
+        peers.append(Peer("nginx", lambda port: nginx_argv(prefix, root, HOST, port), (probe,)))
+    else:
+        out.absent["nginx"] = "nginx is not installed (apt-get install nginx)"
+    if installed("granian"):
+        extra = ("--static-path-route", STATIC_MOUNT, "--static-path-mount", str(root))
+        peers.append(granian_peer(ctx, "hello", probe, extra))
+    else:
+        out.absent["granian"] = "granian is not installed"
+    return peers
+
+
+def scenario_static(ctx: Context, out: Outcome) -> None:
+    small_title = f"#18 static {size_name(STATIC_SMALL)} file, wrk {BIG_CONNECTIONS} conns"
+    big_title = f"#18 static {size_name(STATIC_BIG)} file, wrk {STATIC_BIG_CONNECTIONS} conns"
+    reason = need("wrk", WRK_MISSING)
+    if reason:
+        out.rows.append(skipped_row(small_title, "asgihost / granian ≥ 1.00, / nginx ≥ 0.35", reason))
+        out.rows.append(skipped_row(big_title, "asgihost / nginx ≥ 0.90", reason))
+        return
+    root = ctx.tmp / "static"
+    small = write_file(root, "small.bin", STATIC_SMALL)
+    big = write_file(root, "big.bin", STATIC_BIG)
+    written = static_site(ctx.tmp / "static-site", root)
+    complaint = asgihost_check(written)
+    site = None if complaint else written
+    if complaint:
+        out.problems.append(f"asgihost check {written}: {complaint}")
+        out.absent["asgihost"] = "its static app does not pass asgihost check (see problems)"
+    measured: dict[str, dict[str, Any]] = {}
+    plans = (("small", small, BIG_CONNECTIONS, False), ("big", big, STATIC_BIG_CONNECTIONS, False))
+    plans += (("big, splice", big, STATIC_BIG_CONNECTIONS, True),)
+    for label, f, connections, splice in plans:
+        probe = file_probe(STATIC_MOUNT, f)
+        peers = static_peers(ctx, site, root, probe, out)
+        measured[label] = measure_wrk(
+            f"static {size_name(f.size)}{' splice' if splice else ''}",
+            peers,
+            probe.request,
+            connections,
+            ctx,
+            out.problems,
+            mb_per_s=f is big,
+            splice=splice,
+        )
+    out.measured = measured
+    splice_title = f"#18 static {size_name(STATIC_BIG)} file, splice client, {STATIC_BIG_CONNECTIONS} conns"
+    small_m, big_m, splice_m = measured["small"], measured["big"], measured["big, splice"]
+    out.rows.append(compare_row(small_title, small_m, out.absent, "asgihost", "granian", 1.0))
+    out.rows.append(compare_row(small_title, small_m, out.absent, "asgihost", "nginx", 0.35))
+    out.rows.append(compare_row(big_title, big_m, out.absent, "asgihost", "nginx", 0.9))
+    out.rows.append(compare_row(big_title, big_m, out.absent, "asgihost", "granian"))
+    out.rows.append(compare_row(splice_title, splice_m, out.absent, "asgihost", "nginx", 0.9))
+    out.rows.append(compare_row(splice_title, splice_m, out.absent, "asgihost", "granian"))
+    out.notes.append(
+        f"GET {STATIC_MOUNT}/NAME of random bytes over HTTP/1.1 keep-alive; asgihost: an app"
+        f" `static = {{ root = DIR }}` mounted at {STATIC_MOUNT}; nginx {nginx_version() or ''}: its own"
+        " nginx.conf (worker_processes 1, sendfile on, tcp_nopush on, access_log off, keepalive_requests"
+        f" 1000000, `location {STATIC_MOUNT}/ {{ alias DIR/; }}`), a master and one worker, both pinned;"
+        f" Granian: --static-path-route {STATIC_MOUNT} --static-path-mount DIR with apps:hello, one"
+        f" worker. The {size_name(STATIC_BIG)} file's MB/s are bytes read per second (10^6 per MB):"
+        " wrk's (headers included) copy the body 8 KiB at a time on one CPU, a ceiling that servers"
+        " using sendfile reach alike; the splice client (files.py) moves bodies to /dev/null with"
+        " splice(2), copying nothing, so its numbers are the servers'"
+    )
+
+
+def pathsend_offered(peer: Peer, ctx: Context) -> bool | str:
+    """Whether the server's HTTP scopes offer ``http.response.pathsend`` (``GET /pathsend``), or why not known."""
+    try:
+        with SuiteServer(peer, ctx.server_cpu) as server:
+            status, body = Request(path="/pathsend").send(server.port)
+            if status == 200:
+                return bool(json.loads(body)["offered"])
+            return f"GET /pathsend answered {status}"
+    except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+
+
+def scenario_pathsend(ctx: Context, out: Outcome) -> None:
+    reason = need("wrk", WRK_MISSING) or (None if installed("fastapi") else "FastAPI is not installed")
+    titles = {
+        size: f"#18 FastAPI FileResponse {size_name(size)}, wrk {conns} conns"
+        for size, conns, _ in PATHSEND_FILES
+    }
+    if reason:
+        for size, _, target in PATHSEND_FILES:
+            goal = f"asgihost / uvicorn ≥ {target:.2f}" if target else "info: asgihost / uvicorn"
+            out.rows.append(skipped_row(titles[size], goal, reason))
+        return
+    root = ctx.tmp / "pathsend"
+    files = [write_file(root, f"file{size}.bin", size) for size, _, _ in PATHSEND_FILES]
+    os.environ[FILES_DIR_ENV] = str(root)  # the servers inherit it; apps:fastapi_files reads it
+    measured: dict[str, dict[str, Any]] = {}
+    offered: dict[str, bool | str] = {}
+    for f, (size, connections, target) in zip(files, PATHSEND_FILES, strict=True):
+        probe = file_probe("/files", f)
+        peers = [asgihost_peer(ctx, "fastapi_files", probe)]
+        peers += optional_peers(ctx, "fastapi_files", probe, ["uvicorn", "granian"], out)
+        if not offered:
+            offered = {peer.name: pathsend_offered(peer, ctx) for peer in peers}
+            ctx.say(f"[pathsend] http.response.pathsend offered: {offered}")
+            if offered.get("asgihost") is not True:
+                out.problems.append(
+                    f"asgihost does not offer http.response.pathsend: {offered.get('asgihost')}"
+                )
+        label = size_name(size)
+        measured[label] = measure_wrk(
+            f"pathsend {label}", peers, probe.request, connections, ctx, out.problems
+        )
+        out.rows.append(compare_row(titles[size], measured[label], out.absent, "asgihost", "uvicorn", target))
+        out.rows.append(compare_row(titles[size], measured[label], out.absent, "asgihost", "granian"))
+    out.measured = measured
+    out.notes.append(
+        "`apps:fastapi_files`: GET /files/NAME returns FileResponse(path); Starlette sends"
+        " http.response.pathsend where the scope offers it, else reads the file in 64 KiB chunks"
+        " in a worker thread. Offered http.response.pathsend (GET /pathsend): "
+        + ", ".join(
+            f"{name} {'yes' if v is True else 'no' if v is False else v}" for name, v in offered.items()
+        )
+    )
+
+
 RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "hello": scenario_hello,
     "fastapi": scenario_fastapi,
@@ -1046,6 +1244,8 @@ RUNNERS: dict[str, Callable[[Context, Outcome], None]] = {
     "multiapp": scenario_multiapp,
     "instructions": scenario_instructions,
     "reload": scenario_reload,
+    "static": scenario_static,
+    "pathsend": scenario_pathsend,
 }
 
 
@@ -1065,6 +1265,7 @@ def versions() -> dict[str, str | None]:
         "wrk": wrk_version() if shutil.which("wrk") else None,
         "h2load": h2load_version() if shutil.which("h2load") else None,
         "node": node_version(),
+        "nginx": nginx_version(),
     }
 
 

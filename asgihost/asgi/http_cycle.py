@@ -66,6 +66,7 @@ class HTTPStream(Protocol):
     def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None: ...
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None: ...
     async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None: ...
+    def send_whole(self, cycle: HTTPCycle, status: int, headers: Any, lines: bytes, body: bytes) -> None: ...
     def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None: ...
     def head_written(self, cycle: HTTPCycle) -> bool: ...
     def send_error(self, cycle: HTTPCycle, status: int) -> None: ...
@@ -317,12 +318,11 @@ class HTTPCycle:
                 self.state = _DONE
                 self._wake()
 
-    def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, lines: bytes) -> None:
         """A whole response the server writes for the exchange at once, without a task (a
-        static app's answer): the app never runs."""
+        static app's answer): the app never runs. ``lines`` are ``headers`` checked and
+        rendered for HTTP/1.1 already, or b"" (``HTTPStream.send_whole``)."""
         self.state = _DONE
         self.status = status
         self.sent = len(body)
-        stream = self.stream
-        stream.send_start(self, status, headers)
-        stream.send_body(self, body, False)
+        self.stream.send_whole(self, status, headers, lines, body)

@@ -202,6 +202,25 @@ class ResponseFramer:
         self.head_written = True
         return head
 
+    def start_known(self, request: Request, status: int, lines: bytes, defaults: DefaultHeaders) -> None:
+        """Frame the head of a whole response whose header lines were checked and rendered
+        before (``render_lines``: no framing field among them but its Content-Length, which
+        the body given to ``send_body`` then matches); it is held back for the body."""
+        keep_alive = request.keep_alive
+        head = STATUS_LINES[status] + defaults.date + defaults.server + defaults.extra + lines
+        if not keep_alive:
+            head += b"connection: close\r\n\r\n"
+        elif request.http_version == "1.0":
+            head += b"connection: keep-alive\r\n\r\n"
+        else:
+            head += b"\r\n"
+        self.keep_alive = keep_alive
+        self._no_body = request.method == "HEAD"
+        self._chunked = False
+        self._remaining = -1
+        self._pending_head = head
+        self.head_written = False
+
     def send_body(self, data: bytes, more: bool) -> bytes | tuple[bytes, ...]:
         """Frame a piece of the response body; returns the bytes to write (maybe none). A large
         piece comes back as a tuple of pieces to write in order, so that it is not copied."""
@@ -234,7 +253,6 @@ class ResponseFramer:
             return head + out if out else head
         return out
 
-
     def frame_file(self, count: int, more: bool) -> tuple[bytes, bytes, int]:
         """Framing around ``count`` body bytes the caller writes itself (a file, by sendfile):
         the bytes to write before them (the held-back head, a chunk-size line), after them (a
@@ -259,6 +277,20 @@ class ResponseFramer:
             self.head_written = True
             before, self._pending_head = self._pending_head + before, b""
         return before, after, count
+
+
+def render_lines(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Header fields as the lines of a head, checked once, for ``start_known`` (a static
+    file's, remembered with it). Raises ``LocalProtocolError`` for one that must not be
+    written, or a framing field other than Content-Length."""
+    lines = []
+    for name, value in headers:
+        if not is_valid_name(name) or not is_valid_value(value, name.lower()):
+            raise LocalProtocolError(f"Invalid HTTP header {name!r}: {value!r}.")
+        if name.lower() in _FRAMING_NAMES and name.lower() != _CONTENT_LENGTH:
+            raise LocalProtocolError(f"{name!r} is the server's to write.")
+        lines.append(b"%s: %s\r\n" % (name, value))
+    return b"".join(lines)
 
 
 def simple_response(

@@ -128,7 +128,7 @@ class ExchangePath:
             elif type(app) is Answer:  # a whole response, written now
                 if cycle.expect_continue:  # (the body is not read: close after)
                     request.keep_alive = False
-                cycle.respond(app.status, app.headers, app.body)
+                cycle.respond(app.status, app.headers, app.body, app.lines)
                 if shared.timing:
                     self._note(cycle)
                 return

@@ -81,6 +81,13 @@ class H1Writer(WriteFlow):
         if not more:
             self._response_complete(cycle)
 
+    def send_whole(self, cycle: HTTPCycle, status: int, headers: Any, lines: bytes, body: bytes) -> None:
+        if lines:
+            self.core.start_known(cycle.request, status, lines, self.shared.defaults)
+        else:
+            self.send_start(cycle, status, headers)
+        self.send_body(cycle, body, False)
+
     def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:
         """Never called: HTTP/1.1 scopes do not offer the http.response.trailers extension."""
 

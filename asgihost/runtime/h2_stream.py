@@ -130,6 +130,10 @@ class H2Stream:
         if not more:
             self._complete(cycle)
 
+    def send_whole(self, cycle: HTTPCycle, status: int, headers: Any, lines: bytes, body: bytes) -> None:
+        self.send_start(cycle, status, headers)  # (``lines`` are for HTTP/1.1)
+        self.send_body(cycle, body, False)
+
     async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None:
         await send_pieces(self, cycle, fd, offset, count, more)  # within the peer's windows
 

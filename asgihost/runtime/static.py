@@ -33,6 +33,7 @@ from ..protocols.files import (
     make_etag,
     preconditions,
 )
+from ..protocols.http1_response import render_lines
 from ..protocols.ranges import Multipart, content_range, parse_range, unsatisfied_range
 from ..static_plan import StaticSpec
 
@@ -64,14 +65,17 @@ _WANTED = frozenset(
 
 
 class Answer:
-    """A whole response, ready to write."""
+    """A whole response, ready to write; ``lines``: its headers rendered for HTTP/1.1, or b""."""
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "lines")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
+    def __init__(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"", lines: bytes = b""
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.lines = lines
 
 
 class FileAnswer:
@@ -132,7 +136,7 @@ def error(status: int, headers: list[tuple[bytes, bytes]] | None = None) -> Answ
 class _Entry:
     """A file as remembered: its identity (inode, size, times), validators and head."""
 
-    __slots__ = ("key", "etag", "modified", "validators", "head", "body")
+    __slots__ = ("key", "etag", "modified", "validators", "head", "lines", "body")
 
     def __init__(
         self,
@@ -148,6 +152,7 @@ class _Entry:
         self.modified = modified
         self.validators = validators  # what a 304 carries
         self.head = head  # a 200's head: content-type, content-length, the validators, accept-ranges
+        self.lines = render_lines(head)  # the same, checked and rendered for HTTP/1.1
         self.body = body  # a small file's bytes; None: sent from the open file
 
 
@@ -307,9 +312,9 @@ class StaticFiles:
         entry = self._entry(path, relative, info, encoding)
         if fields is None or (len(fields) == 1 and b"accept-encoding" in fields):  # nearly every hit
             if method == "HEAD":
-                return Answer(200, entry.head)
+                return Answer(200, entry.head, b"", entry.lines)
             if entry.body is not None:
-                return Answer(200, entry.head, entry.body)
+                return Answer(200, entry.head, entry.body, entry.lines)
             return self._open(200, entry.head, path, info, [(b"", 0, info.st_size)])
         status = preconditions(
             method,
@@ -332,9 +337,9 @@ class StaticFiles:
             or not if_range_allows(fields.get(b"if-range"), entry.etag, entry.modified)
         ):
             if method == "HEAD":
-                return Answer(200, entry.head)
+                return Answer(200, entry.head, b"", entry.lines)
             if entry.body is not None:
-                return Answer(200, entry.head, entry.body)
+                return Answer(200, entry.head, entry.body, entry.lines)
             return self._open(200, entry.head, path, info, [(b"", 0, size)])
         ranges = parse_range(requested, size)
         if ranges is None:

@@ -84,7 +84,11 @@ async def zero_copy(conn: Any, fd: int, offset: int, count: int) -> None:
                     conn.progressed()
                     if sent == SENDFILE_MAX and count:
                         await asyncio.sleep(0)  # the others' turn
-                    continue
+                        continue
+                    if not count:
+                        break
+                    # (less than asked: the socket's buffer is full, and a second call would
+                    # only say so; wait for it)
             if watched == -1:
                 watched = os.dup(out)
             future = conn.file_waiter = loop.create_future()

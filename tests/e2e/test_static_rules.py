@@ -12,7 +12,6 @@ import email.parser
 import email.policy
 import gzip
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest

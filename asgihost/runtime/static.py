@@ -212,7 +212,11 @@ class StaticFiles:
             return error(404)
         if stat.S_ISDIR(info.st_mode):
             if not slash and relative:
-                location = raw_path + b"/" + (b"?" + query if query else b"")
+                location = raw_path + b"/"
+                if location[:2] == b"//":  # "//dir/" would be another host's (a network-path reference)
+                    location = b"/" + location.lstrip(b"/")
+                if query:
+                    location += b"?" + query
                 return Answer(301, [(b"location", location), (b"content-length", b"0")])
             for name in self.index:
                 candidate = path.rstrip("/") + "/" + name

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import APPS, InProcessServer, free_port, in_process_servers
+from conftest import APPS, InProcessServer, free_port, http_exchange, in_process_servers
 from static_site import BIG, FILES, LETTERS, PUBLIC2, SECRET, build
 
 CONFIG = """
@@ -365,6 +365,23 @@ def test_directory_without_slash_is_redirected_keeping_the_query(client):
     assert get(client, "/static/dir").headers["location"] == "/static/dir/"
     linked = get(client, "/static/link-dir-in")
     assert linked.status_code == 301 and linked.headers["location"] == "/static/link-dir-in/"
+
+
+@pytest.mark.parametrize(
+    ("host", "target", "location"),
+    [
+        (b"fb.test", b"//dir", b"/dir/"),  # (a static app at "/")
+        (b"fb.test", b"///dir?a=1", b"/dir/?a=1"),
+        (b"x", b"/static//dir", b"/static//dir/"),
+    ],
+)
+def test_a_redirect_never_leads_to_another_host(server, host, target, location):
+    """A raw target with leading slashes (httpx would make "//dir" a host) is redirected under
+    this host: "//dir/" in Location would be a network-path reference, to the host "dir"."""
+    with server.connect() as sock:
+        raw = http_exchange(sock, b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 301 ")
+    assert b"\r\nlocation: " + location + b"\r\n" in raw
 
 
 def test_index_html_is_served_for_the_directory(client):

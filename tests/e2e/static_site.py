@@ -36,6 +36,9 @@ FILES: dict[str, bytes] = {
     "pre/app.js.br": b"BROTLI-BYTES-stand-in",  # (not real brotli: compared raw, never decoded)
     "pre/only.css": b".only { gz: 1 }",
     "sub/x.txt": b"x in sub",
+    "empty.txt": b"",
+    "ünï code.txt": "ünï".encode(),
+    "mut.txt": b"first version",  # rewritten by a test
 }
 PUBLIC2 = {"index.html": b"<p>the files.test host</p>"}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import gzip
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -91,6 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer
     with in_process_servers() as start:
         running = start(str(config))
         assert isinstance(running, InProcessServer)
+        running.root = base / "public"  # type: ignore[attr-defined]
         yield running
 
 
@@ -146,6 +148,62 @@ def test_head_has_the_headers_of_get_and_no_body(client, path):
     assert head.headers["content-length"] == str(len(got.content))
 
 
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/static/missing.txt", {}, 404),
+        ("/static/dir", {}, 301),
+        ("/static/a.txt", {"if-match": '"nope"'}, 412),
+        ("/static/a.txt", {"if-none-match": "*"}, 304),
+        ("/static/.hidden.txt", {}, 404),
+        ("/static/%2e%2e/secret.txt", {}, 404),
+        ("/static/a%00", {}, 400),
+    ],
+)
+def test_head_of_every_answer_has_no_body_and_the_connection_goes_on(client, path, headers, status):
+    for _ in range(2):  # the same connection: a stray body would break the next response
+        response = request(client, "HEAD", path, **headers)
+        assert response.status_code == status and response.content == b""
+    assert get(client, "/static/a.txt").content == LETTERS
+
+
+def test_a_query_is_no_part_of_the_file_name(client):
+    assert get(client, "/static/a.txt?v=123&x").content == LETTERS
+
+
+def test_percent_encoded_and_utf8_names_are_served(client):
+    assert get(client, "/static/%61.txt").content == LETTERS
+    response = get(client, "/static/%C3%BCn%C3%AF%20code.txt")
+    assert response.status_code == 200 and response.content == "ünï".encode()
+
+
+def test_an_empty_file(client):
+    response = get(client, "/static/empty.txt")
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-length"] == "0"
+    ranged = get(client, "/static/empty.txt", range="bytes=0-")
+    assert ranged.status_code == 416 and ranged.headers["content-range"] == "bytes */0"
+    assert get(client, "/static/empty.txt", range="bytes=-5").status_code == 416
+
+
+def test_a_changed_file_is_served_as_it_now_is(client, server):
+    path = server.root / "mut.txt"  # type: ignore[attr-defined]
+    first = get(client, "/static/mut.txt")
+    assert first.content == path.read_bytes()
+    before = path.stat()
+    changed = b"other version" if first.content == b"first version" else b"first version"
+    path.write_bytes(changed)  # the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same modification time
+    again = get(client, "/static/mut.txt")
+    assert again.status_code == 200 and again.content == changed  # (its inode's change time differs)
+    longer = changed + b" and more"
+    path.write_bytes(longer)
+    third = get(client, "/static/mut.txt")
+    assert third.content == longer and third.headers["etag"] != first.headers["etag"]
+    assert get(client, "/static/mut.txt", if_none_match=first.headers["etag"]).status_code == 200
+    path.write_bytes(b"first version")
+
+
 # ---- validators and preconditions ----------------------------------------------------------------
 
 
@@ -174,6 +232,7 @@ def test_if_none_match_gives_304_with_etag_and_no_body(client, form, method):
 
 def test_if_none_match_not_matching_serves_200(client):
     response = get(client, "/static/a.txt", if_none_match='"nope", W/"other"')
+    assert get(client, "/static/a.txt", range="bytes=0-0").content == b"a"
     assert response.status_code == 200 and response.content == LETTERS
 
 

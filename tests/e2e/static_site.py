@@ -39,6 +39,9 @@ FILES: dict[str, bytes] = {
     "empty.txt": b"",
     "ünï code.txt": "ünï".encode(),
     "mut.txt": b"first version",  # rewritten by a test
+    "dir2/index.html": b"<p>dir2 index</p>",
+    "dir2/main.txt": b"dir2 main",
+    "pre/leak.js": b"var leak = 0;",
 }
 PUBLIC2 = {"index.html": b"<p>the files.test host</p>"}
 
@@ -67,4 +70,9 @@ def build(base: Path) -> Path:
     os.symlink("../public-evil/secret.txt", root / "link-sibling.txt")  # root's name as a prefix
     os.symlink("a.txt", root / "link-in.txt")  # a file inside root
     os.symlink("dir", root / "link-dir-in")  # a directory inside root
+    os.symlink("loop", root / "loop")  # a link to itself
+    os.symlink("../../secret.txt", root / "pre/leak.js.gz")  # a variant outside root
+    (root / "linkidx").mkdir()
+    os.symlink("../../secret.txt", root / "linkidx/index.html")  # an index outside root
+    os.mkfifo(root / "fifo.txt")  # opened, it would block a reader until a writer came
     return root

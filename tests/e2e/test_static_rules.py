@@ -52,6 +52,14 @@ static = {{ root = "public", cache_control = "public, max-age=60" }}
 mount = "/cct"
 static = {{ root = "public", cache_control = {{ "*" = "no-cache", "*.css" = "max-age=1", "dir/*" = "max-age=2", "*.txt" = "max-age=3", "a.*" = "max-age=4" }} }}
 
+[apps.idx]
+mount = "/idx"
+static = {{ root = "public", index = ["main.txt", "index.html"] }}
+
+[apps.noidx]
+mount = "/noidx"
+static = {{ root = "public", index = [] }}
+
 [apps.spa]
 mount = "/spa"
 static = {{ root = "public", fallback = "index.html" }}
@@ -75,6 +83,17 @@ app = "static_apps:fallback"
 app_dir = "{apps}"
 mount = "/"
 hosts = ["fb.test"]
+
+[apps.fasite]
+mount = "/"
+hosts = ["fa.test"]
+static = {{ root = "public", fallback = "fa" }}
+
+[apps.fa]
+app = "static_apps:fastapi_app"
+app_dir = "{apps}"
+mount = "/"
+hosts = ["fa.test"]
 
 [apps.hosted]
 mount = "/"
@@ -453,6 +472,16 @@ def test_index_html_is_served_for_the_directory(client):
     assert linked.status_code == 200 and linked.content == FILES["dir/index.html"]
 
 
+def test_index_names_are_tried_in_order(client):
+    first = get(client, "/idx/dir2/")
+    assert first.content == FILES["dir2/main.txt"]
+    assert first.headers["content-type"] == "text/plain; charset=utf-8"
+    assert get(client, "/idx/dir/").content == FILES["dir/index.html"]  # (no main.txt there)
+    none = get(client, "/noidx/dir/")
+    assert none.status_code == 404 and b"dir index" not in none.content
+    assert get(client, "/noidx/dir/index.html").content == FILES["dir/index.html"]
+
+
 def test_directory_without_index_is_404_and_lists_nothing(client):
     response = get(client, "/static/nolist/")
     assert response.status_code == 404
@@ -486,6 +515,22 @@ def test_a_link_out_of_root_is_404_unless_follow_symlinks(client, name):
     assert refused.status_code == 404 and SECRET not in refused.content
     followed = get(client, f"/follow/{name}")
     assert followed.status_code == 200 and followed.content.startswith(SECRET)
+
+
+def test_an_index_or_a_variant_out_of_root_is_not_served(client):
+    index = get(client, "/static/linkidx/")
+    assert index.status_code == 404 and SECRET not in index.content
+    assert get(client, "/follow/linkidx/").content == SECRET
+    variant = get(client, "/pre/pre/leak.js", accept_encoding="gzip")  # leak.js.gz leads out
+    assert variant.status_code == 200 and variant.content == FILES["pre/leak.js"]
+    assert "content-encoding" not in variant.headers
+
+
+def test_a_fifo_and_a_link_loop_are_404(client):
+    assert get(client, "/static/fifo.txt").status_code == 404  # (not opened: the loop never blocks)
+    assert get(client, "/follow/fifo.txt").status_code == 404
+    assert get(client, "/static/loop").status_code == 404
+    assert get(client, "/follow/loop/x").status_code == 404
 
 
 def test_a_link_inside_root_is_served(client):
@@ -636,6 +681,19 @@ def test_a_hostile_path_is_never_handed_to_the_fallback(client, path):
     response = get(client, path, host="fb.test")
     assert response.status_code in (400, 404), response.text
     assert b"fallback" not in response.content and SECRET not in response.content
+
+
+def test_fastapi_fallback_sharing_the_mount_routes_the_misses(client):
+    response = get(client, "/items/7?x=1", host="fa.test")
+    assert response.status_code == 200
+    assert response.json() == {
+        "app": "fastapi",
+        "rest": "items/7",
+        "path": "/items/7",
+        "root_path": "",
+        "url_path": "/items/7",
+    }
+    assert get(client, "/dir/", host="fa.test").content == FILES["dir/index.html"]
 
 
 @pytest.mark.xfail(

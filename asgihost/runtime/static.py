@@ -212,7 +212,7 @@ class StaticFiles:
         except (OSError, ValueError):  # too long, a loop of links, no permission
             return error(404, None, method)
         if stat.S_ISDIR(info.st_mode):
-            if not slash and relative:
+            if not slash:  # (the mount's own directory too: "/static" -> "/static/")
                 location = raw_path + b"/"
                 if location[:2] == b"//":  # "//dir/" would be another host's (a network-path reference)
                     location = b"/" + location.lstrip(b"/")

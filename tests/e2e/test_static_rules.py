@@ -445,6 +445,14 @@ def test_directory_without_slash_is_redirected_keeping_the_query(client):
     assert linked.status_code == 301 and linked.headers["location"] == "/static/link-dir-in/"
 
 
+def test_the_mount_itself_is_redirected_to_its_directory(client):
+    """Served at "/static", the root's index.html would resolve its relative links against "/"."""
+    response = get(client, "/static?v=1")
+    assert response.status_code == 301 and response.headers["location"] == "/static/?v=1"
+    assert get(client, "/static/").content == FILES["index.html"]
+    assert get(client, "/", host="files.test").content == PUBLIC2["index.html"]
+
+
 @pytest.mark.parametrize(
     ("host", "target", "location"),
     [

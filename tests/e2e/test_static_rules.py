@@ -375,6 +375,13 @@ def test_overlapping_ranges_are_coalesced(client):
     ]
 
 
+def test_adjacent_ranges_make_one_part(client):
+    response = get(client, "/static/big.bin", range="bytes=0-4,5-9")
+    assert response.status_code == 206
+    assert response.headers["content-range"] == f"bytes 0-9/{len(BIG)}"
+    assert response.content == BIG[:10]
+
+
 def test_if_range(client):
     first = get(client, "/static/big.bin")
     etag, modified = first.headers["etag"], mtime_header(first)
@@ -559,6 +566,8 @@ JS_BR = FILES["pre/app.js.br"]
         ("gzip, deflate, br", "br"),  # br preferred, whatever the order
         ("br;q=0.1, gzip;q=1.0", "br"),
         ("gzip", "gzip"),
+        ("x-gzip", "gzip"),
+        ("BR", "br"),
         ("br;q=0, gzip", "gzip"),
         ("gzip;q=0, br;q=0", None),
         ("*", "br"),
@@ -603,6 +612,15 @@ def test_only_the_variants_on_disk_are_served(client):
     plain = get(client, "/pre/a.txt", accept_encoding="br, gzip")
     assert "content-encoding" not in plain.headers and plain.content == LETTERS
     assert plain.headers["vary"].lower() == "accept-encoding"
+
+
+def test_head_of_a_variant_has_the_headers_of_its_get(client):
+    got = get(client, "/pre/pre/app.js", accept_encoding="gzip")
+    head = request(client, "HEAD", "/pre/pre/app.js", accept_encoding="gzip")
+    assert head.content == b"" and head.headers["content-encoding"] == "gzip"
+    assert {k: v for k, v in got.headers.items() if k != "date"} == {
+        k: v for k, v in head.headers.items() if k != "date"
+    }
 
 
 def test_precompressed_off_serves_identity_only(client):

@@ -27,7 +27,7 @@ import h2.events
 import pytest
 import trustme
 from conftest import APPS, InProcessServer, free_port, in_process_servers
-from static_site import SECRET, build
+from static_site import BIG, SECRET, build
 
 CONFIG = """
 [listeners.tcp]
@@ -255,6 +255,10 @@ def test_a_plain_request_is_served_on_every_listener(http1):
     assert http1.get(b"/static/a.txt", b"x").status == 200
     assert http1.get(b"http://x/static/a.txt", b"x").status == 200
     assert http1.get(b"/no/such", b"fb.test").status == 200  # a miss reaches the fallback
+    big = http1.get(b"/big.bin", b"x")  # sendfile on TCP and Unix, pieces over TLS
+    assert big.status == 200 and big.body == BIG
+    part = http1.get(b"/static/big.bin", b"x" + b"\r\nRange: bytes=70000-70009")
+    assert part.status == 206 and part.body == BIG[70000:70010]
 
 
 @pytest.mark.parametrize("host", [b"x", b"fb.test"], ids=["no-fallback", "fallback"])
@@ -353,6 +357,8 @@ H2_CORPUS = [(target, miss) for target, miss in CORPUS if target[:1] == b"/"]  #
 def test_http2_corpus(h2_client, passwd, host):
     served = h2_client.get(b"/a.txt", host)
     assert served.status == 200 and served.body.startswith(b"abcdef")
+    big = h2_client.get(b"/big.bin", host)  # beyond the stream's first window
+    assert big.status == 200 and big.body == BIG
     for target, miss in H2_CORPUS:  # answered 400 or 404 too: no stream is reset
         never_leaks(h2_client.get(target, host), target, passwd, miss, host == b"fb.test")
     assert h2_client.get(b"/static/a.txt", host).status == 200  # the connection still serves

@@ -127,10 +127,11 @@ class FileAnswer:
         os.close(self.fd)
 
 
-def error(status: int, headers: list[tuple[bytes, bytes]] | None = None) -> Answer:
+def error(status: int, headers: list[tuple[bytes, bytes]] | None = None, method: str = "GET") -> Answer:
+    """An error answer; to a HEAD, its head alone (HTTP/2 streams write what they are given)."""
     body = _REASONS[status]
     fields = [(b"content-type", _TEXT), (b"content-length", b"%d" % len(body))]
-    return Answer(status, fields + headers if headers else fields, body)
+    return Answer(status, fields + headers if headers else fields, b"" if method == "HEAD" else body)
 
 
 class _Entry:
@@ -207,17 +208,21 @@ class StaticFiles:
         if place is None:
             place = self._place(raw_path)
         if type(place) is int:
-            return error(place)
+            return error(place, None, method)
         path, relative, slash = place  # type: ignore[misc]
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return self._miss(method, headers, relative)
         except (OSError, ValueError):  # too long, a loop of links, no permission
-            return error(404)
+            return error(404, None, method)
         if stat.S_ISDIR(info.st_mode):
-            if not slash and relative:
-                location = raw_path + b"/" + (b"?" + query if query else b"")
+            if not slash:  # (the mount's own directory too: "/static" -> "/static/")
+                location = raw_path + b"/"
+                if location[:2] == b"//":  # "//dir/" would be another host's (a network-path reference)
+                    location = b"/" + location.lstrip(b"/")
+                if query:
+                    location += b"?" + query
                 return Answer(301, [(b"location", location), (b"content-length", b"0")])
             for name in self.index:
                 candidate = path.rstrip("/") + "/" + name
@@ -232,9 +237,9 @@ class StaticFiles:
             else:
                 return self._miss(method, headers, relative)
         elif not stat.S_ISREG(info.st_mode) or slash:
-            return self._miss(method, headers, relative) if slash else error(404)
+            return self._miss(method, headers, relative) if slash else error(404, None, method)
         if not self.follow_symlinks and not self._under_root(path, info):
-            return error(404)
+            return error(404, None, method)
         return self._file(method, path, relative, info, headers)
 
     def _place(self, raw_path: bytes) -> tuple[str, str, bool] | int:
@@ -266,10 +271,10 @@ class StaticFiles:
             try:
                 info = os.stat(path)
             except OSError:
-                return error(404)
+                return error(404, None, method)
             if stat.S_ISREG(info.st_mode) and (self.follow_symlinks or self._under_root(path, info)):
                 return self._file(method, path, name, info, headers)
-        return error(404)
+        return error(404, None, method)
 
     def _under_root(self, path: str, info: os.stat_result) -> bool:
         """The file at ``path`` (seen as ``info``) lies under root, links resolved."""
@@ -328,7 +333,7 @@ class StaticFiles:
         if status == 304:
             return Answer(304, entry.validators)
         if status is not None:
-            return error(status)
+            return error(status, None, method)
         size = info.st_size
         requested = fields.get(b"range")
         if (

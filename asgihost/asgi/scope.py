@@ -105,10 +105,12 @@ def http_scope(
 
 def moved_scope(scope: dict[str, Any], place: AppPlace, to: AppPlace) -> dict[str, Any]:
     """An ``http`` scope made for ``place`` made again for the app at ``to`` (a static app's
-    miss, handed to its fallback app): its root path, the request path under its prefix, a
-    copy of its state."""
+    miss, handed to its fallback app), which serves it as if it were mounted at ``place``:
+    the root path of ``place`` under the prefix of ``to`` (its configured root path), the
+    request path under that prefix, a copy of its state. (Mounted elsewhere, it still sees a
+    path that starts with its root path, and routes what follows.)"""
     moved = scope.copy()
-    moved["root_path"] = to.root_path
+    moved["root_path"] = to.path_prefix + place.root_path[len(place.path_prefix) :]
     moved["path"] = to.path_prefix + scope["path"][len(place.path_prefix) :]
     moved["raw_path"] = to.raw_path_prefix + scope["raw_path"][len(place.raw_path_prefix) :]
     moved["state"] = to.state.copy()

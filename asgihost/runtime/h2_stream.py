@@ -125,6 +125,10 @@ class H2Stream:
 
     def send_body(self, cycle: HTTPCycle, body: bytes, more: bool) -> None:
         conn = self.conn
+        if body and cycle.request.method == "HEAD":  # the app's body for a HEAD is not sent
+            body = b""
+            if more:
+                return
         conn.core.send_data(self.stream_id, body, not more)
         conn.flush_soon()
         if not more:
@@ -135,6 +139,9 @@ class H2Stream:
         self.send_body(cycle, body, False)
 
     async def send_file(self, cycle: HTTPCycle, fd: int, offset: int, count: int, more: bool) -> None:
+        if cycle.request.method == "HEAD":
+            self.send_body(cycle, b"", more)
+            return
         await send_pieces(self, cycle, fd, offset, count, more)  # within the peer's windows
 
     def send_trailers(self, cycle: HTTPCycle, headers: Any, more: bool) -> None:

@@ -76,6 +76,20 @@ def test_h2c_prior_knowledge_many_streams_on_one_connection(h2_server):
     assert log.count('HTTP/2" 200') == 101
 
 
+def test_head_gets_the_head_of_get_and_no_data(h2_server):
+    # The app sends its body for HEAD as for GET (as ASGI apps do); HTTP/2 sends none of it,
+    # as HTTP/1.1 does not (RFC 9110 9.3.2), and httpx would refuse DATA on a HEAD.
+    server = h2_server()
+
+    async def talk():
+        async with h2c_client(server) as client:
+            return await client.head("/download?size=200000"), await client.get("/download?size=200000")
+
+    head, get = run(talk())
+    assert head.status_code == get.status_code == 200 and head.http_version == "HTTP/2"
+    assert head.content == b"" and len(get.content) == 200000
+
+
 def test_tls_alpn_negotiates_h2_and_http11_still_works(tls_server):
     server = tls_server
     url = f"https://127.0.0.1:{server.port}"

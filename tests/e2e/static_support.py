@@ -1,0 +1,175 @@
+"""What the tests of files going out share: a site with a static app (and apps) written as an
+asgihost.toml, raw HTTP/1.1 reading (a head, a body by Content-Length or chunked framing),
+a process's resident memory, and a TCP socket's state as the kernel sees it."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+import trustme
+from conftest import free_port
+
+MIB = 1 << 20
+TCP_ESTABLISHED = 1
+
+
+def write_site(tmp_path: Path, body: str, *, tls: bool = False, limits: str = "", extra: str = "") -> Path:
+    """An asgihost.toml in ``tmp_path``: one listener (TLS with a certificate for 127.0.0.1
+    when ``tls``; the CA at tmp_path/ca.pem), ``[limits]`` holding ``limits``, the apps
+    ``body``, and ``extra`` (other tables); its port is ``site_port(tmp_path)``."""
+    port = free_port()
+    listener = f'[listeners.web]\nbind = "127.0.0.1:{port}"\n'
+    if tls:
+        ca = trustme.CA()
+        ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
+            str(tmp_path / "server.pem")
+        )
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        listener += 'tls = { certfile = "server.pem" }\n'
+    text = f"[logging]\naccess_log = true\n[limits]\n{limits}\n{listener}{extra}\n{body}"
+    config = tmp_path / "asgihost.toml"
+    config.write_text(text)
+    (tmp_path / "port").write_text(str(port))
+    return config
+
+
+def site_port(tmp_path: Path) -> int:
+    return int((tmp_path / "port").read_text())
+
+
+def client_context(tmp_path: Path, alpn: list[str] | None = None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    return context
+
+
+def connect(port: int, *, rcvbuf: int = 0, context: ssl.SSLContext | None = None, timeout: float = 10.0) -> Any:
+    """A client socket to 127.0.0.1:port (its receive buffer set before connecting, so the
+    window it offers is small from the start), TLS over it when ``context`` is given."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
+    if context is not None:
+        return context.wrap_socket(sock, server_hostname="127.0.0.1")
+    return sock
+
+
+class Reader:
+    """Raw HTTP/1.1 responses off a socket, read in bounded pieces."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def _more(self, size: int = 1 << 20) -> None:
+        chunk = self.sock.recv(size)
+        if not chunk:
+            raise EOFError(f"the server closed the connection ({len(self.buffer)} bytes unread)")
+        self.buffer += chunk
+
+    def head(self) -> tuple[int, dict[str, str]]:
+        """The status and headers (lower-case names; the last of a repeated name)."""
+        while (end := self.buffer.find(b"\r\n\r\n")) == -1:
+            assert len(self.buffer) < 65536, "no end of head"
+            self._more(65536)
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        del self.buffer[: end + 4]
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers
+
+    def exactly(self, count: int, keep: bool = True) -> bytes:
+        """The next ``count`` bytes (only counted, not kept, when ``keep`` is false)."""
+        kept = bytearray()
+        while count:
+            if not self.buffer:
+                self._more()
+            take = min(count, len(self.buffer))
+            if keep:
+                kept += self.buffer[:take]
+            del self.buffer[:take]
+            count -= take
+        return bytes(kept)
+
+    def line(self) -> bytes:
+        while (end := self.buffer.find(b"\r\n")) == -1:
+            assert len(self.buffer) < 4096, "no end of line"
+            self._more(4096)
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 2]
+        return line
+
+    def chunked(self, limit: int = 64 * MIB) -> tuple[bytes, list[int]]:
+        """A chunked body, checked as RFC 9112 frames it: its bytes and its chunks' sizes."""
+        body = bytearray()
+        sizes = []
+        while True:
+            size = int(self.line().split(b";")[0], 16)
+            if size == 0:
+                assert self.line() == b"", "trailers or a bad last chunk"
+                return bytes(body), sizes
+            sizes.append(size)
+            body += self.exactly(size)
+            assert self.line() == b"", "a chunk's data not followed by CRLF"
+            assert len(body) <= limit
+
+    def body(self, headers: dict[str, str], keep: bool = True) -> bytes:
+        if headers.get("transfer-encoding") == "chunked":
+            return self.chunked()[0]
+        return self.exactly(int(headers["content-length"]), keep)
+
+
+def request(path: str, method: str = "GET", extra: str = "", close: bool = False) -> bytes:
+    connection = "connection: close\r\n" if close else ""
+    return f"{method} {path} HTTP/1.1\r\nhost: t\r\n{connection}{extra}\r\n".encode()
+
+
+def rss(pid: int) -> int:
+    """The resident memory of process ``pid``, in bytes (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def tcp_state(sock: Any) -> int:
+    """The kernel's state of a TCP socket (TCP_INFO's first byte: 1 established, 7 closed,
+    8 close-wait), read without touching its data."""
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    return struct.unpack("B", raw[:1])[0]
+
+
+def wait_closed_by_peer(sock: Any, timeout: float) -> float:
+    """Seconds until the peer has closed or reset the connection (polled, never read); fails
+    after ``timeout``."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while tcp_state(sock) == TCP_ESTABLISHED:
+        assert time.monotonic() < deadline, f"the server kept the connection open for {timeout}s"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def read_to_end(sock: Any, limit: int) -> int:
+    """Bytes read until EOF or a reset (at most ``limit``: the test's bound)."""
+    total = 0
+    while total <= limit:
+        try:
+            chunk = sock.recv(1 << 20)
+        except (ConnectionResetError, ssl.SSLError, ssl.SSLEOFError):
+            return total
+        if not chunk:
+            return total
+        total += len(chunk)
+    raise AssertionError(f"more than {limit} bytes after the server should have stopped")

@@ -275,15 +275,18 @@ class HTTPCycle:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")
 
     async def _send_file(self, message: dict[str, Any], kind: str) -> None:
-        """A file body: ``http.response.pathsend`` (the whole file at ``path``, the last body
-        message) or ``http.response.zerocopysend`` (``count`` bytes of the open ``file``, a
-        descriptor or an object with ``fileno()``, from ``offset``; without an offset from the
-        file's position, which then moves past them, as sendfile(2) does; without a count to
-        the file's end)."""
+        """A file body: ``http.response.pathsend`` (the whole file at ``path``, absolute as
+        the extension asks or relative to the working directory; the last body message) or
+        ``http.response.zerocopysend`` (``count`` bytes of the open ``file``, a descriptor or
+        an object with ``fileno()``, from ``offset``; without an offset from the file's
+        position, which then moves past them, as sendfile(2) does; without a count to the
+        file's end)."""
         if kind == "http.response.pathsend":
             path = message["path"]
-            if not isinstance(path, str) or not os.path.isabs(path):
-                raise RuntimeError(f"http.response.pathsend needs an absolute path, not {path!r}.")
+            if not isinstance(path, str) or not path:
+                raise RuntimeError(f"http.response.pathsend needs a path, not {path!r}.")
+            # (A relative path is the process's working directory's, as the app that made it
+            # saw it: Starlette's FileResponse("static/x.html") sends it as given.)
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 await self._file_body(fd, 0, os.fstat(fd).st_size, False)

@@ -18,19 +18,26 @@ MIB = 1 << 20
 TCP_ESTABLISHED = 1
 
 
-def write_site(tmp_path: Path, body: str, *, tls: bool = False, limits: str = "", extra: str = "") -> Path:
+def write_site(
+    tmp_path: Path, body: str, *, tls: bool = False, also_tls: bool = False, limits: str = "", extra: str = ""
+) -> Path:
     """An asgihost.toml in ``tmp_path``: one listener (TLS with a certificate for 127.0.0.1
     when ``tls``; the CA at tmp_path/ca.pem), ``[limits]`` holding ``limits``, the apps
-    ``body``, and ``extra`` (other tables); its port is ``site_port(tmp_path)``."""
+    ``body``, and ``extra`` (other tables); its port is ``site_port(tmp_path)``. With
+    ``also_tls`` a second listener, of TLS, at ``site_port(tmp_path, "tls")``."""
     port = free_port()
-    listener = f'[listeners.web]\nbind = "127.0.0.1:{port}"\n'
-    if tls:
+    own_tls = 'tls = { certfile = "server.pem" }\n'
+    listener = f'[listeners.web]\nbind = "127.0.0.1:{port}"\n' + (own_tls if tls else "")
+    if also_tls:
+        second = free_port()
+        (tmp_path / "tls-port").write_text(str(second))
+        listener += f'[listeners.tls]\nbind = "127.0.0.1:{second}"\n' + own_tls
+    if tls or also_tls:
         ca = trustme.CA()
         ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
             str(tmp_path / "server.pem")
         )
         ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-        listener += 'tls = { certfile = "server.pem" }\n'
     text = f"[logging]\naccess_log = true\n[limits]\n{limits}\n{listener}{extra}\n{body}"
     config = tmp_path / "asgihost.toml"
     config.write_text(text)
@@ -38,8 +45,8 @@ def write_site(tmp_path: Path, body: str, *, tls: bool = False, limits: str = ""
     return config
 
 
-def site_port(tmp_path: Path) -> int:
-    return int((tmp_path / "port").read_text())
+def site_port(tmp_path: Path, listener: str = "") -> int:
+    return int((tmp_path / (f"{listener}-port" if listener else "port")).read_text())
 
 
 def client_context(tmp_path: Path, alpn: list[str] | None = None) -> ssl.SSLContext:
@@ -173,3 +180,60 @@ def read_to_end(sock: Any, limit: int) -> int:
             return total
         total += len(chunk)
     raise AssertionError(f"more than {limit} bytes after the server should have stopped")
+
+
+class H2Client:
+    """A raw HTTP/2 client (h2c, prior knowledge) that reads bodies and drops them: large
+    frames and windows, so that the client is not what is measured."""
+
+    def __init__(self, port: int, timeout: float = 30.0) -> None:
+        import h2.config
+        import h2.connection
+        import h2.settings
+
+        self.events = __import__("h2.events").events
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        )
+        codes = h2.settings.SettingCodes
+        self.conn.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={codes.INITIAL_WINDOW_SIZE: 2**31 - 1, codes.MAX_FRAME_SIZE: 2**24 - 1},
+        )
+        self.conn.initiate_connection()
+        self.conn.max_inbound_frame_size = self.conn.incoming_buffer.max_frame_size = 2**24 - 1  # (h2 waits for the ack)
+        self.conn.increment_flow_control_window(2**31 - 1 - 65535)
+        self.sock.sendall(self.conn.data_to_send())
+
+    def get(self, path: str, headers: dict[str, str], limit: int) -> tuple[dict[str, str], int]:
+        """The response head and the number of body bytes (at most ``limit``: the bound)."""
+        stream = self.conn.get_next_available_stream_id()
+        fields = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "t")]
+        self.conn.send_headers(stream, fields + list(headers.items()), end_stream=True)
+        self.sock.sendall(self.conn.data_to_send())
+        head: dict[str, str] = {}
+        got = unacked = 0
+        while got <= limit:
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise EOFError("the server closed the connection")
+            for event in self.conn.receive_data(data):
+                if isinstance(event, self.events.ResponseReceived):
+                    head = dict(event.headers)
+                elif isinstance(event, self.events.DataReceived):
+                    got += len(event.data)
+                    unacked += event.flow_controlled_length
+                elif isinstance(event, self.events.StreamEnded):
+                    return head, got
+                elif isinstance(event, self.events.StreamReset):
+                    raise AssertionError(f"stream reset: {event}")
+            if unacked >= 64 * MIB:
+                self.conn.increment_flow_control_window(unacked, stream_id=stream)
+                self.conn.increment_flow_control_window(unacked)
+                unacked = 0
+            self.sock.sendall(self.conn.data_to_send())
+        raise AssertionError(f"more than {limit} body bytes")
+
+    def close(self) -> None:
+        self.sock.close()

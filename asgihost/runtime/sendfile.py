@@ -11,6 +11,9 @@ Invariants:
 - It waits for the socket to take more on a duplicate of the socket's descriptor (the
   transport's own is the loop's already); the connection's ``file_waiter`` is that wait, which
   a lost or aborted connection ends.
+- ``send_pieces`` gives the loop a turn after every piece: an HTTP/2 connection writes its
+  frames on its next turn, and only then does its transport say it is full; a peer with a
+  large window would otherwise have the whole file framed in memory first.
 - A file that ends before its announced length fails the exchange (the connection closes: its
   framing cannot be kept); a peer that has gone ends the sending quietly.
 """
@@ -46,8 +49,11 @@ async def send_pieces(stream: Any, cycle: Any, fd: int, offset: int, count: int,
         stream.send_body(cycle, data, more or count > 0)
         if cycle.disconnected:
             return
-        if count and stream.write_paused:
-            await stream.drain()
+        if count:
+            if stream.write_paused:
+                await stream.drain()
+            else:  # the connection's turn to write what it holds: HTTP/2 flushes soon, not now
+                await asyncio.sleep(0)
             if cycle.disconnected:
                 return
 

@@ -142,12 +142,25 @@ def request(path: str, method: str = "GET", extra: str = "", close: bool = False
     return f"{method} {path} HTTP/1.1\r\nhost: t\r\n{connection}{extra}\r\n".encode()
 
 
-def rss(pid: int) -> int:
-    """The resident memory of process ``pid``, in bytes (VmRSS)."""
+def _status(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
+    raise AssertionError(f"no {field} for {pid}")
+
+
+class Memory:
+    """The resident memory of process ``pid``, from now: ``grown()`` is how far its peak
+    (VmHWM, reset at the start through /proc/PID/clear_refs) rose above its VmRSS at the
+    start. The peak, not the end: memory held while sending and freed after counts."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak is the current RSS again
+        self.start = _status(pid, "VmRSS")
+
+    def grown(self) -> int:
+        return _status(self.pid, "VmHWM") - self.start
 
 
 def tcp_state(sock: Any) -> int:

@@ -15,13 +15,13 @@ import pytest
 from static_support import (
     H2Client,
     MIB,
+    Memory,
     TCP_ESTABLISHED,
     Reader,
     client_context,
     connect,
     read_to_end,
     request,
-    rss,
     site_port,
     tcp_state,
     wait_closed_by_peer,
@@ -78,10 +78,10 @@ def test_a_gib_by_sendfile_leaves_the_memory_as_it_was(serve_process, sparse):
     server, port = start(serve_process, sparse)
     with connect(port, timeout=30) as sock:
         assert warmed(sock) == 0
-        before = rss(server.proc.pid)
+        memory = Memory(server.proc.pid)
         ranges_and_whole(sock, whole=True)
-        after = rss(server.proc.pid)
-    assert after - before <= GROWTH, f"the server grew by {(after - before) / MIB:.1f} MiB sending 1.25 GiB"
+        grown = memory.grown()
+    assert grown <= GROWTH, f"the server grew by {grown / MIB:.1f} MiB sending 1.25 GiB"
     log = server.wait_for_log_count('"GET /big.bin HTTP/1.1" 206', 5)
     assert '"GET /big.bin HTTP/1.1" 200' in server.wait_for_log('"GET /big.bin HTTP/1.1" 200')
     assert "Traceback" not in log
@@ -92,10 +92,10 @@ def test_ranges_over_tls_in_pieces_leave_the_memory_as_it_was(serve_process, spa
     server, port = start(serve_process, sparse, tls=True)
     with connect(port, context=client_context(sparse, ["http/1.1"]), timeout=30) as sock:
         assert warmed(sock) == 0
-        before = rss(server.proc.pid)
+        memory = Memory(server.proc.pid)
         ranges_and_whole(sock, whole=False)
-        after = rss(server.proc.pid)
-    assert after - before <= GROWTH, f"the server grew by {(after - before) / MIB:.1f} MiB sending 256 MiB"
+        grown = memory.grown()
+    assert grown <= GROWTH, f"the server grew by {grown / MIB:.1f} MiB sending 256 MiB"
 
 
 def test_ranges_over_http2_in_pieces_leave_the_memory_as_it_was(serve_process, sparse):
@@ -105,16 +105,40 @@ def test_ranges_over_http2_in_pieces_leave_the_memory_as_it_was(serve_process, s
     try:
         head, got = client.get("/big.bin", {"range": f"bytes=0-{64 * MIB - 1}"}, 64 * MIB)  # (as warmed)
         assert head[":status"] == "206" and got == 64 * MIB
-        before = rss(server.proc.pid)
+        memory = Memory(server.proc.pid)
         for start_at, size in ((GIB // 3, 64 * MIB), (GIB - 64 * MIB, 64 * MIB), (GIB // 2, 256 * MIB)):
             range_ = f"bytes={start_at}-{start_at + size - 1}"
             head, got = client.get("/big.bin", {"range": range_}, size)
             assert head[":status"] == "206" and head["content-length"] == str(size) and got == size
-        grown = rss(server.proc.pid) - before
+        grown = memory.grown()
     finally:
         client.close()
     assert grown <= GROWTH, f"the server grew by {grown / MIB:.1f} MiB sending 384 MiB over HTTP/2"
     server.wait_for_log_count('"GET /big.bin HTTP/2" 206', 4)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (runtime/h2_stream.py send_body, or HTTPCycle.send): over HTTP/2 an app's bodies are "
+    "framed into the h2 core and written on the connection's next turn (flush_soon); send() does not "
+    "yield while write_paused is false, so to a peer with a large window an app that sends in a loop "
+    "has its whole body in memory first (~130 MiB peak for 64 MiB)",
+)
+def test_an_apps_body_messages_over_http2_leave_the_memory_as_it_was(serve_process, tmp_path):
+    """control:big_download sends 64 MiB in 256 KiB bodies, awaiting nothing but send."""
+    (tmp_path / "public").mkdir()
+    app = '[apps.big]\napp = "control:big_download"\nmount = "/app"\n'
+    server, port = start(serve_process, tmp_path, apps=app)
+    client = H2Client(port)
+    try:
+        head, got = client.get("/app/", {}, 64 * MIB)  # (as warmed: not counted)
+        memory = Memory(server.proc.pid)
+        head, got = client.get("/app/", {}, 64 * MIB)
+        assert head[":status"] == "200" and got == 64 * MIB
+        grown = memory.grown()
+    finally:
+        client.close()
+    assert grown <= GROWTH, f"the server grew by {grown / MIB:.1f} MiB sending 64 MiB of app bodies over HTTP/2"
 
 
 # ---- a client that stops reading ---------------------------------------------------------------
@@ -142,7 +166,7 @@ def test_clients_that_stop_reading_are_cut_off_at_the_send_timeout(serve_process
     server = serve_process(str(config))
     port, tls_port = site_port(tmp_path), site_port(tmp_path, "tls")
     context = client_context(tmp_path, ["http/1.1"])
-    before = rss(server.proc.pid)
+    memory = Memory(server.proc.pid)
     clients = {
         "sendfile": stop_reading(port, "/file.bin"),
         "tls pieces": stop_reading(tls_port, "/file.bin", context),
@@ -153,7 +177,7 @@ def test_clients_that_stop_reading_are_cut_off_at_the_send_timeout(serve_process
             assert tcp_state(sock) == TCP_ESTABLISHED, name  # still open: the client may yet read on
         for name, sock in clients.items():
             wait_closed_by_peer(sock, timeout=10)  # 1 s, as a tick once a second sees it; else fails
-        grown = rss(server.proc.pid) - before
+        grown = memory.grown()
         for name, sock in clients.items():
             left = read_to_end(sock, 64 * MIB)
             assert left < 32 * MIB, f"{name}: {left} bytes arrived after the client stopped"

@@ -124,4 +124,6 @@ async def misuse(scope, receive, send):
     elif kind == "past_end":
         with open(path, "rb") as file:
             await send(_start(size + 1000))
-            await send({"type": "http.response.zerocopysend", "file": file, "offset": 0, "count": size + 1000})
+            await send(
+                {"type": "http.response.zerocopysend", "file": file, "offset": 0, "count": size + 1000}
+            )

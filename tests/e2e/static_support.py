@@ -56,7 +56,9 @@ def client_context(tmp_path: Path, alpn: list[str] | None = None) -> ssl.SSLCont
     return context
 
 
-def connect(port: int, *, rcvbuf: int = 0, context: ssl.SSLContext | None = None, timeout: float = 10.0) -> Any:
+def connect(
+    port: int, *, rcvbuf: int = 0, context: ssl.SSLContext | None = None, timeout: float = 10.0
+) -> Any:
     """A client socket to 127.0.0.1:port (its receive buffer set before connecting, so the
     window it offers is small from the start), TLS over it when ``context`` is given."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -215,7 +217,8 @@ class H2Client:
             initial_values={codes.INITIAL_WINDOW_SIZE: 2**31 - 1, codes.MAX_FRAME_SIZE: 2**24 - 1},
         )
         self.conn.initiate_connection()
-        self.conn.max_inbound_frame_size = self.conn.incoming_buffer.max_frame_size = 2**24 - 1  # (h2 waits for the ack)
+        # (h2 itself takes the larger frames only once the server has acknowledged them)
+        self.conn.max_inbound_frame_size = self.conn.incoming_buffer.max_frame_size = 2**24 - 1
         self.conn.increment_flow_control_window(2**31 - 1 - 65535)
         self.sock.sendall(self.conn.data_to_send())
 

@@ -13,10 +13,10 @@ import h2.events
 import h2.settings
 import pytest
 from static_support import (
-    H2Client,
     MIB,
-    Memory,
     TCP_ESTABLISHED,
+    H2Client,
+    Memory,
     Reader,
     client_context,
     connect,
@@ -138,7 +138,9 @@ def test_an_apps_body_messages_over_http2_leave_the_memory_as_it_was(serve_proce
         grown = memory.grown()
     finally:
         client.close()
-    assert grown <= GROWTH, f"the server grew by {grown / MIB:.1f} MiB sending 64 MiB of app bodies over HTTP/2"
+    assert grown <= GROWTH, (
+        f"the server grew by {grown / MIB:.1f} MiB sending 64 MiB of app bodies over HTTP/2"
+    )
 
 
 # ---- a client that stops reading ---------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_clients_that_stop_reading_are_cut_off_at_the_send_timeout(serve_process
     try:
         for name, sock in clients.items():
             assert tcp_state(sock) == TCP_ESTABLISHED, name  # still open: the client may yet read on
-        for name, sock in clients.items():
+        for sock in clients.values():
             wait_closed_by_peer(sock, timeout=10)  # 1 s, as a tick once a second sees it; else fails
         grown = memory.grown()
         for name, sock in clients.items():

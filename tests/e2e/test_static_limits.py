@@ -99,7 +99,9 @@ def test_an_apps_concurrency_limit_counts_a_file_in_flight(serve, tmp_path):
     """A client that does not read keeps a 64 MiB answer in flight: with concurrency = 1 the
     static app's next request gets a 503, and once that client has gone, a 200 again."""
     config = write_site(
-        public(tmp_path), STATIC + "[apps.files.limits]\nconcurrency = 1\n", extra='[metrics]\npath = "/metrics"\n'
+        public(tmp_path),
+        STATIC + "[apps.files.limits]\nconcurrency = 1\n",
+        extra='[metrics]\npath = "/metrics"\n',
     )
     server = serve(str(config))
     port = site_port(tmp_path)

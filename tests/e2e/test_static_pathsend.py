@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from conftest import in_process_servers
 from static_support import MIB, Reader, client_context, connect, request, site_port, write_site
 
 APPS = """
@@ -34,21 +35,33 @@ def pattern(size: int) -> bytes:
     return (block * (size // 251 + 1))[:size]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the module (its apps hold no state): a plain listener (HTTP/1.1 and h2c)
+    and a TLS one (HTTP/1.1 and h2 by ALPN); the files in its directory."""
+    files = tmp_path_factory.mktemp("files")
+    (files / "small.bin").write_bytes(pattern(1000))
+    (files / "large.bin").write_bytes(pattern(8 * MIB + 7))
+    (files / "empty.bin").write_bytes(b"")
+    config = write_site(files, APPS, also_tls=True)
+    with in_process_servers() as start:
+        server = start(str(config))
+        yield server, files
+
+
 @pytest.fixture
-def files(tmp_path):
-    (tmp_path / "small.bin").write_bytes(pattern(1000))
-    (tmp_path / "large.bin").write_bytes(pattern(8 * MIB + 7))
-    (tmp_path / "empty.bin").write_bytes(b"")
-    return tmp_path
+def files(shared):
+    return shared[1]
 
 
 @pytest.fixture(params=TRANSPORTS)
-def site(request, serve, files):
-    """(server, an httpx client for the transport, its base URL)."""
+def site(request, shared):
+    """(transport, an httpx client for it, its base URL, the server)."""
+    server, files = shared
     kind = request.param
     tls = kind.endswith("tls")
-    server = serve(str(write_site(files, APPS, tls=tls)))
-    base = f"{'https' if tls else 'http'}://127.0.0.1:{site_port(files)}"
+    port = site_port(files, "tls") if tls else site_port(files)
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     verify = client_context(files) if tls else True
     h2 = kind.startswith("h2")
     with httpx.Client(verify=verify, http1=not h2, http2=h2, timeout=20) as client:
@@ -56,10 +69,16 @@ def site(request, serve, files):
 
 
 @pytest.fixture
-def served(serve, files):
-    """A plain-socket server of the apps, for raw HTTP/1.1."""
-    server = serve(str(write_site(files, APPS)))
+def served(shared):
+    """The server and its plain port, for raw HTTP/1.1."""
+    server, files = shared
     return server, site_port(files)
+
+
+def log_from(server, mark: int, text: str) -> str:
+    """The log written since ``mark`` (a length of it), once it holds ``text``."""
+    assert server._text.wait_for(lambda log: text in log[mark:], 5), f"no {text!r} in:\n{server.log()[mark:]}"
+    return server.log()[mark:]
 
 
 def query(**values) -> str:
@@ -74,10 +93,10 @@ def check_version(kind: str, response: httpx.Response) -> None:
 
 
 @pytest.mark.parametrize("name", ["small.bin", "large.bin", "empty.bin"])
-def test_fastapi_file_response_goes_out_by_pathsend(serve, files, name):
-    server = serve(str(write_site(files, APPS)))
-    port = site_port(files)
+def test_fastapi_file_response_goes_out_by_pathsend(served, files, name):
+    server, port = served
     path = str(files / name)
+    mark = len(server.log())
     with httpx.Client(timeout=20) as client:
         assert client.get(f"http://127.0.0.1:{port}/extensions").json() == [
             "http.response.pathsend",
@@ -88,8 +107,10 @@ def test_fastapi_file_response_goes_out_by_pathsend(serve, files, name):
     assert response.status_code == 200
     assert response.headers["content-length"] == str(len(expected))
     assert response.content == expected
-    log = server.wait_for_log("SENT http.response.pathsend")  # Starlette chose pathsend, not reads
-    assert "SENT http.response.body" not in log.split("SENT http.response.start")[-1]
+    log = log_from(server, mark, f'{name} HTTP/1.1" 200')  # (the access line follows the app's end)
+    sent = log.split("SENT http.response.start")[-1]
+    assert "SENT http.response.pathsend" in sent  # Starlette chose pathsend, not reads and bodies
+    assert "SENT http.response.body" not in sent
 
 
 @pytest.mark.parametrize("name", ["small.bin", "large.bin"])
@@ -203,6 +224,7 @@ def test_pathsend_of_a_missing_or_short_file_fails_the_exchange(site, files, kin
     """HTTP/1.1 holds the head back until the body: a 500. HTTP/2 has sent its HEADERS: the
     stream is reset. Either way the traceback is logged and the connection serves on."""
     transport, client, base, server = site
+    mark = len(server.log())
     if kind == "short" and transport.startswith("h2"):
         request.applymarker(H2_LENGTH_UNCHECKED)
     url = f"{base}/bad" + query(kind=kind, path=str(files / "small.bin"))
@@ -212,8 +234,9 @@ def test_pathsend_of_a_missing_or_short_file_fails_the_exchange(site, files, kin
     else:
         response = client.get(url)
         assert response.status_code == 500 and response.headers["connection"] == "close"
-    server.wait_for_log("Exception in ASGI application")
-    assert ("No such file" if kind == "missing" else "shorter than Content-Length") in server.log()
+    log = log_from(server, mark, "Exception in ASGI application")
+    assert log_from(server, mark, "No such file" if kind == "missing" else "shorter than Content-Length")
+    assert "Traceback" in log
     response = client.get(f"{base}/file" + query(path=str(files / "small.bin")))  # still serving
     assert response.status_code == 200 and response.content == pattern(1000)
 
@@ -227,6 +250,7 @@ H2_LENGTH_UNCHECKED = pytest.mark.xfail(
 
 def test_misuse_fails_the_exchange_and_is_logged(served, files):
     server, port = served
+    mark = len(server.log())
     small = str(files / "small.bin")
     # A Content-Length one past the file's end, then pathsend: nothing has gone out yet, a 500.
     with connect(port) as sock:
@@ -236,8 +260,7 @@ def test_misuse_fails_the_exchange_and_is_logged(served, files):
         assert status == 500 and headers["connection"] == "close"
         reader.body(headers)
         assert sock.recv(1) == b""
-    server.wait_for_log("Exception in ASGI application")
-    assert "shorter than Content-Length" in server.log()
+    assert "Traceback" in log_from(server, mark, "shorter than Content-Length")
     # zerocopysend of more than the file holds: the head and the file went out, then the
     # connection closes (its framing cannot be kept).
     with connect(port) as sock:
@@ -249,7 +272,7 @@ def test_misuse_fails_the_exchange_and_is_logged(served, files):
         while len(body) <= 2000 and (chunk := sock.recv(65536)):
             body += chunk
         assert body == pattern(1000)  # the file, then the end of the connection
-    server.wait_for_log("The file ended before the length the response announced.")
+    log_from(server, mark, "The file ended before the length the response announced.")
     # A relative path from a raw app is the server process's working directory's.
     with connect(port) as sock:
         sock.sendall(request("/bad" + query(kind="relative", path=small), close=True))

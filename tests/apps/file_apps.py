@@ -104,7 +104,9 @@ async def zerocopy(scope, receive, send):
 
 async def misuse(scope, receive, send):
     """``?kind=relative&path=P``: pathsend by a relative path; ``?kind=missing&path=P``:
-    pathsend of a file that is not there (P.gone); ``?kind=short&path=P``: a
+    pathsend of a file that is not there (P.gone); ``?kind=not_a_file&path=P&suffix=S``:
+    pathsend of what is at P+S, a directory or a FIFO; ``?kind=dir_fd&path=P``: zerocopysend
+    of the directory P.dir, opened; ``?kind=short&path=P``: a
     Content-Length one byte past the file, then pathsend; ``?kind=past_end&path=P``:
     zerocopysend of more bytes than the file holds (Content-Length the count)."""
     if scope["type"] != "http":
@@ -118,6 +120,16 @@ async def misuse(scope, receive, send):
     elif kind == "missing":
         await send(_start(size))
         await send({"type": "http.response.pathsend", "path": path + ".gone"})
+    elif kind == "not_a_file":  # a directory or a FIFO beside the file (P.dir, P.fifo)
+        await send(_start(None))
+        await send({"type": "http.response.pathsend", "path": path + query["suffix"]})
+    elif kind == "dir_fd":  # zerocopysend of an open directory (P.dir), which nothing can read
+        fd = os.open(path + ".dir", os.O_RDONLY)
+        try:
+            await send(_start(10))
+            await send({"type": "http.response.zerocopysend", "file": fd, "offset": 0, "count": 10})
+        finally:
+            os.close(fd)
     elif kind == "short":
         await send(_start(size + 1))
         await send({"type": "http.response.pathsend", "path": path})

@@ -43,6 +43,8 @@ def shared(tmp_path_factory):
     (files / "small.bin").write_bytes(pattern(1000))
     (files / "large.bin").write_bytes(pattern(8 * MIB + 7))
     (files / "empty.bin").write_bytes(b"")
+    (files / "small.bin.dir").mkdir()
+    os.mkfifo(files / "small.bin.fifo")  # no writer ever opens it
     config = write_site(files, APPS, also_tls=True)
     with in_process_servers() as start:
         server = start(str(config))
@@ -280,3 +282,38 @@ def test_misuse_fails_the_exchange_and_is_logged(served, files):
         status, headers = reader.head()
         assert status == 200 and reader.body(headers) == pattern(1000)
     assert os.path.isabs(small)
+
+
+@pytest.mark.parametrize("suffix", [".dir", ".fifo"])
+def test_pathsend_of_what_is_no_regular_file_fails_the_exchange(site, files, suffix):
+    """A directory or a FIFO: the exchange fails with a traceback (a FIFO must not block the
+    server in its opening), and the server goes on. The head went out already (chunked on
+    HTTP/1.1, HEADERS on HTTP/2): the connection closes mid-body, or the stream is reset."""
+    transport, client, base, server = site
+    mark = len(server.log())
+    url = f"{base}/bad" + query(kind="not_a_file", path=str(files / "small.bin"), suffix=suffix)
+    ended = "StreamReset" if transport.startswith("h2") else "incomplete chunked read"
+    with pytest.raises(httpx.RemoteProtocolError, match=ended):
+        client.get(url)
+    assert "Traceback" in log_from(server, mark, "not a regular file")
+    response = client.get(f"{base}/file" + query(path=str(files / "small.bin")))
+    assert response.status_code == 200 and response.content == pattern(1000)
+
+
+def test_zerocopysend_of_what_cannot_be_read_fails_the_exchange(site, files):
+    """An open directory: sendfile refuses it (EINVAL), pread too (EISDIR). The error is the
+    app's, logged with a traceback; it is not taken for a peer that has gone. By sendfile the
+    head has gone before it (the connection closes); in pieces the first read fails while the
+    head is held back (a 500); HTTP/2 resets the stream."""
+    transport, client, base, server = site
+    mark = len(server.log())
+    url = f"{base}/bad" + query(kind="dir_fd", path=str(files / "small.bin"))
+    if transport == "h1-tls":
+        assert client.get(url).status_code == 500
+    else:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get(url)
+    log = log_from(server, mark, "Exception in ASGI application")
+    assert "Traceback" in log and ("Invalid argument" in log or "Is a directory" in log)
+    response = client.get(f"{base}/file" + query(path=str(files / "small.bin")))
+    assert response.status_code == 200 and response.content == pattern(1000)

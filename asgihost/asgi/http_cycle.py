@@ -31,6 +31,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import stat
 from typing import Any, Protocol
 
 from ..protocols.events import Request
@@ -287,9 +288,13 @@ class HTTPCycle:
                 raise RuntimeError(f"http.response.pathsend needs a path, not {path!r}.")
             # (A relative path is the process's working directory's, as the app that made it
             # saw it: Starlette's FileResponse("static/x.html") sends it as given.)
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            # (O_NONBLOCK: a FIFO's opening must not wait for a writer, with the loop)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
             try:
-                await self._file_body(fd, 0, os.fstat(fd).st_size, False)
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise RuntimeError(f"http.response.pathsend: {path!r} is not a regular file.")
+                await self._file_body(fd, 0, info.st_size, False)
             finally:
                 os.close(fd)
             return

@@ -14,18 +14,21 @@ Invariants:
 - ``send_pieces`` gives the loop a turn after every piece: an HTTP/2 connection writes its
   frames on its next turn, and only then does its transport say it is full; a peer with a
   large window would otherwise have the whole file framed in memory first.
-- A file that ends before its announced length fails the exchange (the connection closes: its
-  framing cannot be kept); a peer that has gone ends the sending quietly.
+- A file that ends before its announced length, or that sendfile cannot read, fails the
+  exchange (the connection closes: its framing cannot be kept); a peer that has gone ends
+  the sending quietly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from typing import Any
 
 PIECE = 65536  # bytes read and written at a time where sendfile cannot be used
 SENDFILE_MAX = 8 * 1024 * 1024  # bytes per sendfile call before the loop gets a turn
+PEER_GONE = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN, errno.ECONNABORTED))
 
 
 class FileEnded(RuntimeError):
@@ -79,8 +82,10 @@ async def zero_copy(conn: Any, fd: int, offset: int, count: int) -> None:
                     sent = os.sendfile(out, fd, offset, min(count, SENDFILE_MAX))
                 except (BlockingIOError, InterruptedError):
                     sent = -1
-                except OSError:  # the peer has gone (EPIPE, ECONNRESET): the transport will see it
-                    conn.abort()
+                except OSError as exc:
+                    if exc.errno not in PEER_GONE:  # the file's (EIO, EINVAL: no file sendfile reads)
+                        raise
+                    conn.abort()  # the peer has gone: the transport will see it
                     return
                 if sent == 0:
                     raise FileEnded()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import stat
 from typing import Any, Protocol
 
 from ..protocols.events import Request
@@ -276,18 +277,25 @@ class HTTPCycle:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after response already completed.")
 
     async def _send_file(self, message: dict[str, Any], kind: str) -> None:
-        """A file body: ``http.response.pathsend`` (the whole file at ``path``, the last body
-        message) or ``http.response.zerocopysend`` (``count`` bytes of the open ``file``, a
-        descriptor or an object with ``fileno()``, from ``offset``; without an offset from the
-        file's position, which then moves past them, as sendfile(2) does; without a count to
-        the file's end)."""
+        """A file body: ``http.response.pathsend`` (the whole file at ``path``, absolute as
+        the extension asks or relative to the working directory; the last body message) or
+        ``http.response.zerocopysend`` (``count`` bytes of the open ``file``, a descriptor or
+        an object with ``fileno()``, from ``offset``; without an offset from the file's
+        position, which then moves past them, as sendfile(2) does; without a count to the
+        file's end)."""
         if kind == "http.response.pathsend":
             path = message["path"]
-            if not isinstance(path, str) or not os.path.isabs(path):
-                raise RuntimeError(f"http.response.pathsend needs an absolute path, not {path!r}.")
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            if not isinstance(path, str) or not path:
+                raise RuntimeError(f"http.response.pathsend needs a path, not {path!r}.")
+            # (A relative path is the process's working directory's, as the app that made it
+            # saw it: Starlette's FileResponse("static/x.html") sends it as given.)
+            # (O_NONBLOCK: a FIFO's opening must not wait for a writer, with the loop)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
             try:
-                await self._file_body(fd, 0, os.fstat(fd).st_size, False)
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise RuntimeError(f"http.response.pathsend: {path!r} is not a regular file.")
+                await self._file_body(fd, 0, info.st_size, False)
             finally:
                 os.close(fd)
             return

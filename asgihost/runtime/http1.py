@@ -37,7 +37,7 @@ from ..protocols.websocket import Handshake, check_upgrade
 from .exchange import ExchangePath
 from .h1_writer import H1Writer
 from .http2 import H2Protocol
-from .sockets import tls_extension
+from .sockets import reset_on_close, tls_extension
 from .state import Mount
 from .websocket import WSProtocol
 
@@ -448,8 +448,10 @@ class H1Protocol(H1Writer, asyncio.Protocol):
             self.transport.close()
 
     def abort(self) -> None:
-        """Close at once, dropping what the transport still holds (a client that does not read)."""
+        """Close at once, dropping what the transport and the kernel still hold (a client that
+        does not read): a reset."""
         self.closing = True
+        reset_on_close(self.transport)
         self.transport.abort()
         if self.file_waiter is not None and not self.file_waiter.done():
             self.file_waiter.set_result(None)

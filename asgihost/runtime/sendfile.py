@@ -11,18 +11,24 @@ Invariants:
 - It waits for the socket to take more on a duplicate of the socket's descriptor (the
   transport's own is the loop's already); the connection's ``file_waiter`` is that wait, which
   a lost or aborted connection ends.
-- A file that ends before its announced length fails the exchange (the connection closes: its
-  framing cannot be kept); a peer that has gone ends the sending quietly.
+- ``send_pieces`` gives the loop a turn after every piece: an HTTP/2 connection writes its
+  frames on its next turn, and only then does its transport say it is full; a peer with a
+  large window would otherwise have the whole file framed in memory first.
+- A file that ends before its announced length, or that sendfile cannot read, fails the
+  exchange (the connection closes: its framing cannot be kept); a peer that has gone ends
+  the sending quietly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from typing import Any
 
 PIECE = 65536  # bytes read and written at a time where sendfile cannot be used
 SENDFILE_MAX = 8 * 1024 * 1024  # bytes per sendfile call before the loop gets a turn
+PEER_GONE = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN, errno.ECONNABORTED))
 
 
 class FileEnded(RuntimeError):
@@ -46,8 +52,11 @@ async def send_pieces(stream: Any, cycle: Any, fd: int, offset: int, count: int,
         stream.send_body(cycle, data, more or count > 0)
         if cycle.disconnected:
             return
-        if count and stream.write_paused:
-            await stream.drain()
+        if count:
+            if stream.write_paused:
+                await stream.drain()
+            else:  # the connection's turn to write what it holds: HTTP/2 flushes soon, not now
+                await asyncio.sleep(0)
             if cycle.disconnected:
                 return
 
@@ -73,8 +82,10 @@ async def zero_copy(conn: Any, fd: int, offset: int, count: int) -> None:
                     sent = os.sendfile(out, fd, offset, min(count, SENDFILE_MAX))
                 except (BlockingIOError, InterruptedError):
                     sent = -1
-                except OSError:  # the peer has gone (EPIPE, ECONNRESET): the transport will see it
-                    conn.abort()
+                except OSError as exc:
+                    if exc.errno not in PEER_GONE:  # the file's (EIO, EINVAL: no file sendfile reads)
+                        raise
+                    conn.abort()  # the peer has gone: the transport will see it
                     return
                 if sent == 0:
                     raise FileEnded()

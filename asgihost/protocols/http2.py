@@ -319,18 +319,24 @@ class H2Connection:
         headers: Iterable[tuple[bytes, bytes]],
         defaults: list[tuple[bytes, bytes]],
         end_stream: bool,
-    ) -> None:
-        """Frame a response head. Raises ``LocalProtocolError`` for a header that must not be sent."""
+    ) -> int:
+        """Frame a response head; returns its Content-Length (-1: none), which the caller holds
+        the body to. Raises ``LocalProtocolError`` for a header that must not be sent."""
         if type(status) is not int or not 100 <= status <= 999:
             raise LocalProtocolError(f"Invalid HTTP status code {status!r} in response.")
         fields: list[tuple[bytes, bytes]] = [(b":status", b"%d" % status)]
         own = set()
+        length = -1
         for name, value in headers:
             if not is_valid_name(name):
                 raise LocalProtocolError(f"Invalid HTTP header name {name!r} in response.")
             lname = name.lower()
             if not is_valid_value(value, lname):
                 raise LocalProtocolError(f"Invalid HTTP header value {value!r} in response.")
+            if lname == b"content-length":
+                if not value.isdigit() or (length != -1 and int(value) != length):
+                    raise LocalProtocolError(f"Invalid Content-Length {value!r} in response.")
+                length = int(value)
             if lname in _DROP_RESPONSE:
                 continue
             own.add(lname)
@@ -346,6 +352,7 @@ class H2Connection:
                     self._conn.send_headers(stream_id, fields, end_stream=end_stream)
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 pass  # the peer reset the stream meanwhile
+        return length
 
     def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
         if self.closed:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from ..asgi.http_cycle import HTTPCycle
 from ..asgi.scope import ConnectionInfo
-from ..protocols.errors import H2ErrorCode
+from ..protocols.errors import H2ErrorCode, LocalProtocolError
 from ..protocols.http2 import H2Connection
 from .builtin import error_fields
 from .exchange import ExchangePath
@@ -39,6 +39,7 @@ class H2Link(Protocol):
     @property
     def write_paused(self) -> bool: ...
     def flush_soon(self) -> None: ...
+    def flush_after(self, size: int) -> None: ...
     def defaults(self) -> list[tuple[bytes, bytes]]: ...
     def stream_finished(self, stream: H2Stream) -> None: ...
     def websocket_finished(self, session: Any) -> None: ...
@@ -59,6 +60,7 @@ class H2Stream:
         "logger",
         "done",
         "deadline",
+        "remaining",
     )
 
     def __init__(self, conn: H2Link, stream_id: int) -> None:
@@ -72,6 +74,7 @@ class H2Stream:
         self.logger = conn.logger
         self.done = False  # the response is complete (or the stream is gone)
         self.deadline = 0.0  # while its body comes: when it stalls; 0: not receiving
+        self.remaining = -1  # body bytes the response's Content-Length still promises; -1: none
         self.app_finished = conn.path.finish  # HTTPCycle calls it when the app returns
 
     @property
@@ -119,7 +122,9 @@ class H2Stream:
 
     def send_start(self, cycle: HTTPCycle, status: int, headers: Any) -> None:
         conn = self.conn
-        conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
+        length = conn.core.send_headers(self.stream_id, status, headers, conn.defaults(), False)
+        if length != -1 and status >= 200 and status not in (204, 304) and cycle.request.method != "HEAD":
+            self.remaining = length
         self.head_sent = True
         conn.flush_soon()
 
@@ -129,8 +134,15 @@ class H2Stream:
             body = b""
             if more:
                 return
+        if self.remaining != -1:
+            remaining = self.remaining - len(body)
+            if remaining < 0:
+                raise LocalProtocolError("Response content longer than Content-Length.")
+            if not more and remaining:
+                raise LocalProtocolError("Response content shorter than Content-Length.")
+            self.remaining = remaining
         conn.core.send_data(self.stream_id, body, not more)
-        conn.flush_soon()
+        conn.flush_after(len(body))
         if not more:
             self._complete(cycle)
 

@@ -39,6 +39,8 @@ from .h2_stream import H2Stream
 from .h2_websocket import H2WebSocket
 from .state import Mount
 
+FLUSH_AT = 65536  # body bytes framed before they are written without waiting for the next turn
+
 
 class H2Protocol(WriteFlow, asyncio.Protocol):
     def __init__(
@@ -67,6 +69,7 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
         self.draining = False
         self.idle_deadline = 0.0
         self._flush_scheduled = False
+        self.unflushed = 0  # body bytes framed since the last write to the transport
         self._defaults_date = b""
         self._defaults: list[tuple[bytes, bytes]] = []
 
@@ -317,8 +320,19 @@ class H2Protocol(WriteFlow, asyncio.Protocol):
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
+    def flush_after(self, size: int) -> None:
+        """``size`` more body bytes are framed: written at once past ``FLUSH_AT`` (so the
+        transport's high-water mark holds the app's sends back, and no more than that piles
+        up while an app sends without waiting), else on the next turn."""
+        self.unflushed += size
+        if self.unflushed >= FLUSH_AT:
+            self._flush()
+        else:
+            self.flush_soon()
+
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self.unflushed = 0
         data = self.core.data_to_send()
         if data and not self.closing:
             self.transport.write(data)

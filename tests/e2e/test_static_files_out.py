@@ -117,13 +117,6 @@ def test_ranges_over_http2_in_pieces_leave_the_memory_as_it_was(serve_process, s
     server.wait_for_log_count('"GET /big.bin HTTP/2" 206', 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (runtime/h2_stream.py send_body, or HTTPCycle.send): over HTTP/2 an app's bodies are "
-    "framed into the h2 core and written on the connection's next turn (flush_soon); send() does not "
-    "yield while write_paused is false, so to a peer with a large window an app that sends in a loop "
-    "has its whole body in memory first (~130 MiB peak for 64 MiB)",
-)
 def test_an_apps_body_messages_over_http2_leave_the_memory_as_it_was(serve_process, tmp_path):
     """control:big_download sends 64 MiB in 256 KiB bodies, awaiting nothing but send."""
     (tmp_path / "public").mkdir()

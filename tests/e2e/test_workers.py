@@ -71,9 +71,9 @@ def test_max_requests_recycles_workers_without_failing_a_request(serve_process):
     server = serve_process("pid_app:app", "--workers", "2", "--limit-max-requests", "15", wait=False)
     wait_workers(server, 2)
     statuses = []
-    for _ in range(150):
+    for _ in range(60):  # (each worker is replaced about twice)
         statuses.append(httpx.get(f"{server.url}/", timeout=10, headers={"connection": "close"}).status_code)
-    assert statuses == [200] * 150
+    assert statuses == [200] * 60
     assert "reached its max requests" in server.log()
     assert len(worker_pids(server)) > 2
     assert server.stop() == 0

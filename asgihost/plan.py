@@ -22,8 +22,8 @@ from .config.errors import ConfigError, Problem
 from .config.listener import Listener, Tls
 from .config.model import App, HostConfig, Limits, Reload, WebSocket
 from .config.types import Bind
+from .protocols.h2_settings import H2Settings
 from .protocols.http1_head import HeadLimits
-from .protocols.http2 import H2Settings
 from .routing import Route, RouteTable
 from .static_plan import StaticSpec, behind_static, fallback_of, static_problems, static_spec
 

@@ -23,7 +23,8 @@ import h2.config
 import h2.connection
 
 from asgihost.protocols.events import Request
-from asgihost.protocols.http2 import H2Connection, H2Settings
+from asgihost.protocols.h2_settings import H2Settings
+from asgihost.protocols.http2 import H2Connection
 
 HEADERS = [
     (":method", "GET"),

@@ -28,16 +28,11 @@ import h2.settings
 
 from .errors import H2ErrorCode, LocalProtocolError
 from .events import Data, EndOfMessage, Request
+from .h2_settings import CONNECTION_SPECIFIC, H2Settings
 from .h2compat import ServerConnection
 from .headers import is_valid_name, is_valid_value
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-# RFC 9113 section 8.2.2: fields that are connection-specific in HTTP/1.1 are malformed here.
 _FORWARDED_NAMES = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
-CONNECTION_SPECIFIC = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
-)
 _REQUEST_PSEUDO = frozenset((b":method", b":scheme", b":path", b":authority", b":protocol"))
 _DROP_RESPONSE = CONNECTION_SPECIFIC  # dropped from responses: meaningless or forbidden in HTTP/2
 
@@ -72,19 +67,6 @@ class GoAway:
 
 
 H2Event = Request | Data | EndOfMessage | StreamReset | WindowOpened | GoAway
-
-
-class H2Settings:
-    """What the server announces (SETTINGS) and enforces."""
-
-    __slots__ = ("max_concurrent_streams", "max_header_list_size", "initial_window_size")
-
-    def __init__(
-        self, max_concurrent_streams: int, max_header_list_size: int, initial_window_size: int
-    ) -> None:
-        self.max_concurrent_streams = max_concurrent_streams
-        self.max_header_list_size = max_header_list_size
-        self.initial_window_size = initial_window_size
 
 
 FLOOD_BUDGET = 100  # frames of each flooding kind a connection may send beyond what its requests justify

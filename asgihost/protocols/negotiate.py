@@ -33,8 +33,8 @@ from typing import Final, Literal, NamedTuple
 
 from .errors import ProtocolError
 from .events import Request
+from .h2_settings import CONNECTION_SPECIFIC, PREFACE
 from .headers import has_token
-from .http2 import CONNECTION_SPECIFIC, PREFACE
 
 H1: Final = "h1"
 H2: Final = "h2"

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..asgi.http_cycle import HTTPCycle, Response
 from ..asgi.scope import FILE_EXTENSIONS, ConnectionInfo, websocket_scope
@@ -29,17 +29,17 @@ from ..logs import TRACE
 from ..logs.access import format_client
 from ..protocols.errors import ERROR_REASONS, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Malformed, Request, Upgrade
+from ..protocols.h2_settings import H2Settings
 from ..protocols.http1_head import HEAD
 from ..protocols.http1_response import simple_response
-from ..protocols.http2 import H2Settings
 from ..protocols.negotiate import ERROR, H2, WEBSOCKET, Negotiator, upgrade_kind
-from ..protocols.websocket import Handshake, check_upgrade
 from .exchange import ExchangePath
 from .h1_writer import H1Writer
-from .http2 import H2Protocol
 from .sockets import reset_on_close, tls_extension
 from .state import Mount
-from .websocket import WSProtocol
+
+if TYPE_CHECKING:
+    from ..protocols.websocket import Handshake
 
 FIRST_REQUEST_GRACE_S = 1.0  # at shutdown, for a connection whose next request may be in flight
 
@@ -278,6 +278,8 @@ class H1Protocol(H1Writer, asyncio.Protocol):
 
     def _on_websocket(self, opened: HTTPCycle) -> None:
         """An upgrade to WebSocket: its session takes the transport once the request is whole."""
+        from ..protocols.websocket import check_upgrade  # (wsproto: imported by the first upgrade)
+
         request = opened.request
         handshake = check_upgrade(request)
         if isinstance(handshake, ProtocolError):
@@ -292,6 +294,8 @@ class H1Protocol(H1Writer, asyncio.Protocol):
         """Hand the transport to an HTTP/2 protocol; this one is done. With ``upgrade`` (an
         ``Upgrade: h2c`` request and its HTTP2-Settings) the request becomes stream 1."""
         assert self.h2 is not None
+        from .http2 import H2Protocol  # (h2 is imported by the first connection that speaks it)
+
         self.shared.connections.discard(self)
         self.closing = True
         self.idle_deadline = 0.0
@@ -306,6 +310,8 @@ class H1Protocol(H1Writer, asyncio.Protocol):
     def _switch_to_websocket(self, trailing: bytes) -> None:
         """Hand the transport to a WebSocket protocol; this one is done."""
         assert self.upgrading is not None
+        from .websocket import WSProtocol
+
         request, handshake, mount, scope = self.upgrading
         self.upgrading = None
         app = self.path.app_for(mount)  # while this connection still counts
@@ -366,7 +372,9 @@ class H1Protocol(H1Writer, asyncio.Protocol):
         self.idle_deadline = 0.0
         if self.stalled_at:
             if self.logger.isEnabledFor(logging.DEBUG):
-                self.logger.debug("%s - the client took no more of the response: closing", format_client(self.info.client))
+                self.logger.debug(
+                    "%s - the client took no more of the response: closing", format_client(self.info.client)
+                )
             self.abort()
             return
         parsing = self.parsing

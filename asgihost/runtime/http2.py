@@ -30,7 +30,8 @@ from ..logs import TRACE
 from ..logs.access import format_client
 from ..protocols.errors import H2ErrorCode, ProtocolError
 from ..protocols.events import Data, EndOfMessage, Request
-from ..protocols.http2 import GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
+from ..protocols.h2_settings import H2Settings
+from ..protocols.http2 import GoAway, H2Connection, StreamReset, WindowOpened
 from ..protocols.negotiate import upgraded_request
 from ..protocols.websocket import check_upgrade
 from .exchange import ExchangePath

@@ -33,8 +33,8 @@ from ..logs import TRACE, reopen_log_files
 from ..logs.access import AccessLog
 from ..logs.summary import print_summary
 from ..metrics import Recorder, Snapshot, empty, exposition
+from ..protocols.h2_settings import H2Settings
 from ..protocols.http1_response import DefaultHeaders
-from ..protocols.http2 import H2Settings
 from ..version import __version__
 from . import loop as loops
 from .builtin import health_check, metrics_page, not_found

@@ -19,8 +19,9 @@ import pytest
 
 import asgihost.protocols.http2  # noqa: F401  (what used to patch h2 at import)
 import asgihost.runtime.http2  # noqa: F401
+from asgihost.protocols.h2_settings import H2Settings
 from asgihost.protocols.h2compat import SUPPORTED_H2
-from asgihost.protocols.http2 import GoAway, H2Connection, H2Settings
+from asgihost.protocols.http2 import GoAway, H2Connection
 
 GET = [(b":method", b"GET"), (b":scheme", b"http"), (b":path", b"/"), (b":authority", b"a")]
 

@@ -15,7 +15,8 @@ import pytest
 
 from asgihost.protocols.errors import H2ErrorCode
 from asgihost.protocols.events import EndOfMessage, Request
-from asgihost.protocols.http2 import FLOOD_BUDGET, GoAway, H2Connection, H2Settings, StreamReset, WindowOpened
+from asgihost.protocols.h2_settings import H2Settings
+from asgihost.protocols.http2 import FLOOD_BUDGET, GoAway, H2Connection, StreamReset, WindowOpened
 
 GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/p?q=1"), (b":authority", b"example.com")]
 DEFAULTS = [(b"server", b"asgihost"), (b"date", b"Fri, 04 Dec 2026 18:00:00 GMT")]

@@ -7,8 +7,8 @@ import pytest
 from conftest import HEAD_LIMITS
 
 from asgihost.protocols.events import Request
+from asgihost.protocols.h2_settings import PREFACE
 from asgihost.protocols.http1 import H1Connection
-from asgihost.protocols.http2 import PREFACE
 from asgihost.protocols.negotiate import ERROR, H1, H2, H2C, WEBSOCKET, Decision, Negotiator, upgrade_kind
 
 SETTINGS_FRAME = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # an empty SETTINGS frame after the preface

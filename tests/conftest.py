@@ -31,6 +31,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import h2.config
+import h2.connection
 import pytest
 
 try:
@@ -663,3 +665,28 @@ def _complete(data: bytearray) -> bool:
         return data.endswith(b"0\r\n\r\n")
     status_line = head.split(b"\r\n")[0]
     return status_line.startswith(b"http/1.1 1") or b" 204 " in status_line or b" 304 " in status_line
+
+
+def series(text: str) -> dict[str, float]:
+    """The samples of a Prometheus text page, by name with labels."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def raw_h2_client() -> h2.connection.H2Connection:
+    """A client-side h2 connection that sends headers as given (no validation, no
+    normalisation: for malformed and hostile requests), its preface queued."""
+    config = h2.config.H2Configuration(
+        client_side=True,
+        header_encoding=None,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+        validate_inbound_headers=False,
+    )
+    conn = h2.connection.H2Connection(config)
+    conn.initiate_connection()
+    return conn

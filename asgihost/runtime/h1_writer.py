@@ -5,7 +5,7 @@ takes no more of its response.
 Invariants:
 - A response the client does not take (the transport above its high-water mark, or a file
   the socket does not take) sets ``idle_deadline`` to the app's send timeout, renewed by
-  every progress; once it passes, the protocol's tick aborts the connection (``stalled_at``).
+  every progress; once it passes, the protocol's tick aborts the connection (``send_stalled``).
 - Files go out by sendfile on a plain socket (``zero_copy``), in pieces through ``send_body``
   over TLS.
 """
@@ -28,12 +28,12 @@ from .state import ServerState
 class H1Writer(WriteFlow):
     """What ``H1Protocol`` writes with; its attributes are the protocol's."""
 
-    __slots__ = ("cycle", "read_paused", "plain", "stalled_at", "file_waiter", "idle_deadline")
+    __slots__ = ("cycle", "read_paused", "plain", "send_stalled", "file_waiter", "idle_deadline")
 
     cycle: HTTPCycle | None  # the exchange whose response is being written
     read_paused: bool
     plain: bool  # no TLS: files go out by sendfile
-    stalled_at: float  # clock.now when the client last stopped taking the response; 0: it takes it
+    send_stalled: bool  # idle_deadline is the send timeout of a response the client stopped taking
     file_waiter: asyncio.Future[None] | None  # zero_copy's wait for the socket
     idle_deadline: float
 
@@ -109,14 +109,13 @@ class H1Writer(WriteFlow):
         has the deadline)."""
         timeout = self.cycle.mount.send_timeout if self.cycle is not None else 0.0
         if timeout and self.parsing is None:
-            if not self.stalled_at:
-                self.stalled_at = self.shared.clock.now
+            self.send_stalled = True
             self.idle_deadline = self.shared.clock.now + timeout
 
     def progressed(self) -> None:
         """The client took more of the response."""
-        if self.stalled_at:
-            self.stalled_at = 0.0
+        if self.send_stalled:
+            self.send_stalled = False
             if self.parsing is None:
                 self.idle_deadline = 0.0
 

@@ -117,7 +117,7 @@ class H1Protocol(H1Writer, asyncio.Protocol):
         self.plain = False  # no TLS: files go out by sendfile
         self.starting = False  # within _start
         self.next_ready = False  # a response completed within _start: it goes on
-        self.stalled_at = 0.0  # clock.now when the client last stopped taking the response; 0: it takes it
+        self.send_stalled = False  # idle_deadline is the send timeout of a response not taken
         self.file_waiter: asyncio.Future[None] | None = None  # zero_copy's wait for the socket
         self.unended: HTTPCycle | None = None  # answered within _start before its request ended
 
@@ -370,7 +370,7 @@ class H1Protocol(H1Writer, asyncio.Protocol):
         """The tick found ``idle_deadline`` passed: a body stalled, a head too slow, a client
         that does not take its response, or idle."""
         self.idle_deadline = 0.0
-        if self.stalled_at:
+        if self.send_stalled:
             if self.logger.isEnabledFor(logging.DEBUG):
                 self.logger.debug(
                     "%s - the client took no more of the response: closing", format_client(self.info.client)
@@ -419,7 +419,7 @@ class H1Protocol(H1Writer, asyncio.Protocol):
     def _response_complete(self, cycle: HTTPCycle) -> None:
         self.cycle = None
         self.served = self.shared.clock.now
-        self.stalled_at = 0.0
+        self.send_stalled = False
         if self.starting and cycle is self.parsing and not self.closing and self.core.keep_alive:
             self.unended = cycle  # answered at once: the end of its request is being parsed
             return

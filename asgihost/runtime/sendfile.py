@@ -68,7 +68,8 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 async def zero_copy(conn: Any, fd: int, offset: int, count: int) -> None:
     """``count`` bytes of ``fd`` from ``offset`` straight to the socket of ``conn`` (an
-    ``H1Protocol``: ``transport``, ``loop``, ``closing``, ``file_waiter``, ``stalled_at``)."""
+    ``H1Protocol``: ``transport``, ``loop``, ``closing``, ``file_waiter``; ``stalled``,
+    ``progressed``, ``abort``)."""
     transport = conn.transport
     loop = conn.loop
     out = transport.get_extra_info("socket").fileno()

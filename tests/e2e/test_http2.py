@@ -20,7 +20,7 @@ import h2.settings
 import httpx
 import pytest
 import trustme
-from conftest import free_port
+from conftest import free_port, raw_h2_client
 
 
 @pytest.fixture(scope="module")
@@ -169,15 +169,7 @@ class RawH2:
 
     def __init__(self, server) -> None:
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            validate_inbound_headers=False,
-        )
-        self.conn = h2.connection.H2Connection(config)
-        self.conn.initiate_connection()
+        self.conn = raw_h2_client()
         self.raw = b""  # every byte received
         self.flush()
 

@@ -9,7 +9,7 @@ import signal
 
 import httpx
 import pytest
-from conftest import check_config, free_port, wait_until
+from conftest import check_config, free_port, series, wait_until
 
 SITE = """
 [server]
@@ -33,15 +33,6 @@ def start(run, tmp_path, metrics: str, workers: int = 1):
     server = run(str(config), wait=False)
     server.wait_for_log("running on", timeout=20)
     return server, f"http://127.0.0.1:{port}"
-
-
-def series(text: str) -> dict[str, float]:
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
 
 
 def scrape_until(url: str, name: str, expected: float, timeout: float = 10.0) -> dict[str, float]:

@@ -5,7 +5,7 @@ its name, and the server's and its own limits apply to them."""
 from __future__ import annotations
 
 import httpx
-from conftest import wait_until
+from conftest import series, wait_until
 from static_support import MIB, Reader, connect, request, site_port, write_site
 
 STATIC = '[apps.files]\nmount = "/"\nstatic = { root = "public" }\n'
@@ -17,15 +17,6 @@ def public(tmp_path):
     with open(tmp_path / "public" / "big.bin", "wb") as f:
         f.truncate(64 * MIB)
     return tmp_path
-
-
-def series(text: str) -> dict[str, float]:
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
 
 
 def counted(app: str, status: str, protocol: str = "HTTP/1.1") -> str:

@@ -26,7 +26,7 @@ import h2.connection
 import h2.events
 import pytest
 import trustme
-from conftest import APPS, InProcessServer, free_port, in_process_servers
+from conftest import APPS, InProcessServer, free_port, in_process_servers, raw_h2_client
 from static_site import BIG, SECRET, build
 
 CONFIG = """
@@ -289,15 +289,7 @@ class RawH2:
             assert self.sock.selected_alpn_protocol() == "h2"  # type: ignore[attr-defined]
         else:
             self.sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            validate_inbound_headers=False,
-        )
-        self.conn = h2.connection.H2Connection(config)
-        self.conn.initiate_connection()
+        self.conn = raw_h2_client()
         self.sock.sendall(self.conn.data_to_send())
 
     def close(self) -> None:
